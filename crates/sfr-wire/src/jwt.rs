@@ -1,0 +1,308 @@
+//! JWT bearer assertions (RFC 7523) as Salesforce reads them: RS256 only, `iss` = consumer key, `sub` (or `prn`,
+//! which wins) = username, `aud` = the login host, `exp` as a number or numeric string, in seconds or — as `sf`
+//! sends it — milliseconds.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Longest assertion we look at. `sf`'s are ~600 bytes; anything this large is hostile.
+pub const MAX_ASSERTION_LEN: usize = 16 * 1024;
+
+/// `exp` values above this are milliseconds (in seconds it would be the year 5138).
+const MS_THRESHOLD: i64 = 100_000_000_000;
+
+/// Why an assertion could not be read. The server maps all of these to `invalid_grant` / `invalid assertion`
+/// and records the variant in its login history.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    #[error("the assertion is longer than {MAX_ASSERTION_LEN} bytes")]
+    TooLong,
+    #[error("the assertion is not three base64url segments separated by dots")]
+    Shape,
+    #[error("the {0} segment is not valid base64url")]
+    Base64(&'static str),
+    #[error("the {0} segment is not a JSON object")]
+    Json(&'static str),
+    #[error("the header names algorithm {0:?}; only RS256 is accepted")]
+    Algorithm(String),
+    #[error("the claim {0} is missing or has the wrong type")]
+    Claim(&'static str),
+    #[error("the signature does not verify with the app's certificate")]
+    Signature,
+    #[error("the private key cannot sign: {0}")]
+    Key(String),
+}
+
+/// The audience: a string or an array of strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        let slice: &[String] = match self {
+            Self::One(s) => std::slice::from_ref(s),
+            Self::Many(v) => v,
+        };
+        slice.iter().map(String::as_str)
+    }
+}
+
+/// The claims Salesforce reads, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    /// `prn` if present, else `sub`.
+    pub sub: String,
+    pub aud: Audience,
+    /// Expiry in milliseconds since the epoch, whatever unit the client used.
+    pub exp_ms: i64,
+}
+
+/// A parsed, not yet verified, assertion.
+#[derive(Debug, Clone)]
+pub struct Assertion {
+    pub alg: String,
+    pub claims: Claims,
+    signing_input: String,
+    signature: Vec<u8>,
+}
+
+impl Assertion {
+    /// Parses the compact form. Only RS256 passes: `none`, HMAC and everything else are refused here, before any key
+    /// is looked at, so algorithm confusion cannot happen.
+    pub fn parse(compact: &str) -> Result<Self, JwtError> {
+        if compact.len() > MAX_ASSERTION_LEN {
+            return Err(JwtError::TooLong);
+        }
+        let mut parts = compact.split('.');
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtError::Shape);
+        };
+        let header = decode_object(h, "header")?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if alg != "RS256" {
+            return Err(JwtError::Algorithm(alg));
+        }
+        let claims = decode_object(c, "claims")?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .map_err(|_| JwtError::Base64("signature"))?;
+        if signature.is_empty() {
+            return Err(JwtError::Signature);
+        }
+        let text = |name: &'static str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let iss = text("iss")
+            .filter(|s| !s.is_empty())
+            .ok_or(JwtError::Claim("iss"))?;
+        let sub = text("prn")
+            .or_else(|| text("sub"))
+            .filter(|s| !s.is_empty())
+            .ok_or(JwtError::Claim("sub"))?;
+        let aud = claims
+            .get("aud")
+            .cloned()
+            .and_then(|v| serde_json::from_value::<Audience>(v).ok())
+            .ok_or(JwtError::Claim("aud"))?;
+        let exp_ms = claims
+            .get("exp")
+            .and_then(numeric_date_ms)
+            .ok_or(JwtError::Claim("exp"))?;
+        Ok(Self {
+            alg,
+            claims: Claims {
+                iss,
+                sub,
+                aud,
+                exp_ms,
+            },
+            signing_input: format!("{h}.{c}"),
+            signature,
+        })
+    }
+
+    /// Verifies the RS256 signature with an RSA public key in PKCS#1 `RSAPublicKey` DER (what an X.509 certificate's
+    /// subject public key holds).
+    pub fn verify_rs256(&self, rsa_public_key_der: &[u8]) -> Result<(), JwtError> {
+        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            rsa_public_key_der,
+        );
+        key.verify(self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| JwtError::Signature)
+    }
+}
+
+/// Reads a NumericDate given as a number (integer or float) or a numeric string, in seconds or milliseconds, and
+/// returns milliseconds.
+pub fn numeric_date_ms(v: &Value) -> Option<i64> {
+    let raw: f64 = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if !raw.is_finite() || raw < 0.0 || raw > 9.0e15 {
+        return None;
+    }
+    let raw = raw as i64;
+    Some(if raw > MS_THRESHOLD {
+        raw
+    } else {
+        raw.saturating_mul(1000)
+    })
+}
+
+fn decode_object(
+    segment: &str,
+    what: &'static str,
+) -> Result<serde_json::Map<String, Value>, JwtError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment.trim_end_matches('='))
+        .map_err(|_| JwtError::Base64(what))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(JwtError::Json(what)),
+    }
+}
+
+/// Claims a client puts in an assertion. `exp` is written as given: `sfr` sends seconds (RFC 7519), while `sf`
+/// sends milliseconds; servers must accept both.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutgoingClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub exp: i64,
+    pub iat: i64,
+}
+
+/// Signs an RS256 assertion with the header `{"alg":"RS256","typ":"JWT"}`.
+pub fn sign_rs256(
+    claims: &OutgoingClaims<'_>,
+    key: &aws_lc_rs::signature::RsaKeyPair,
+) -> Result<String, JwtError> {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let body = URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(claims).map_err(|e| JwtError::Key(e.to_string()))?);
+    let input = format!("{header}.{body}");
+    let mut sig = vec![0u8; key.public_modulus_len()];
+    key.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|e| JwtError::Key(e.to_string()))?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+
+    fn key() -> aws_lc_rs::signature::RsaKeyPair {
+        aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap()
+    }
+
+    #[test]
+    fn exp_units_and_types() {
+        assert_eq!(
+            numeric_date_ms(&serde_json::json!(1_795_933_798)),
+            Some(1_795_933_798_000)
+        );
+        assert_eq!(
+            numeric_date_ms(&serde_json::json!(1_795_933_798_426_i64)),
+            Some(1_795_933_798_426)
+        );
+        assert_eq!(
+            numeric_date_ms(&serde_json::json!("1795933798")),
+            Some(1_795_933_798_000)
+        );
+        assert_eq!(
+            numeric_date_ms(&serde_json::json!(1_795_933_798.5)),
+            Some(1_795_933_798_000)
+        );
+        assert_eq!(numeric_date_ms(&serde_json::json!("soon")), None);
+        assert_eq!(numeric_date_ms(&serde_json::json!(-5)), None);
+        assert_eq!(numeric_date_ms(&serde_json::json!(null)), None);
+    }
+
+    #[test]
+    fn signs_and_verifies_round_trip() {
+        let k = key();
+        let claims = OutgoingClaims {
+            iss: "3MVG9x",
+            sub: "u@example.com",
+            aud: "http://h/",
+            exp: 2_000_000_000,
+            iat: 1,
+        };
+        let jwt = sign_rs256(&claims, &k).unwrap();
+        let a = Assertion::parse(&jwt).unwrap();
+        assert_eq!(a.claims.iss, "3MVG9x");
+        assert_eq!(a.claims.sub, "u@example.com");
+        assert_eq!(a.claims.exp_ms, 2_000_000_000_000);
+        assert!(a.verify_rs256(k.public_key().as_ref()).is_ok());
+        let other = key();
+        assert_eq!(
+            a.verify_rs256(other.public_key().as_ref()),
+            Err(JwtError::Signature)
+        );
+        let _ = k.public_key().as_der();
+    }
+
+    #[test]
+    fn refuses_other_algorithms_and_shapes() {
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(br#"{"iss":"a","sub":"b","aud":"c","exp":1}"#)
+        );
+        assert_eq!(
+            Assertion::parse(&none).unwrap_err(),
+            JwtError::Algorithm("none".into())
+        );
+        let hs = none.replace(
+            &URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            &URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#),
+        );
+        assert_eq!(
+            Assertion::parse(&hs).unwrap_err(),
+            JwtError::Algorithm("HS256".into())
+        );
+        assert_eq!(Assertion::parse("a.b").unwrap_err(), JwtError::Shape);
+        assert_eq!(Assertion::parse("a.b.c.d").unwrap_err(), JwtError::Shape);
+        assert_eq!(
+            Assertion::parse(&"x".repeat(MAX_ASSERTION_LEN + 1)).unwrap_err(),
+            JwtError::TooLong
+        );
+        assert_eq!(
+            Assertion::parse("!!.b.c").unwrap_err(),
+            JwtError::Base64("header")
+        );
+    }
+
+    #[test]
+    fn prn_wins_over_sub_and_aud_may_be_a_list() {
+        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#);
+        let c = URL_SAFE_NO_PAD
+            .encode(br#"{"iss":"a","sub":"s","prn":"p","aud":["x","y"],"exp":"10"}"#);
+        let a = Assertion::parse(&format!("{h}.{c}.AAAA")).unwrap();
+        assert_eq!(a.claims.sub, "p");
+        assert_eq!(a.claims.aud.values().collect::<Vec<_>>(), vec!["x", "y"]);
+        assert_eq!(a.claims.exp_ms, 10_000);
+    }
+}
