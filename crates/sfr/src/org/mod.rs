@@ -1,0 +1,2 @@
+//! Talking to an org: the OAuth flows (loopback callback server, JWT assertion, refresh) and the REST calls made
+//! after login. The 401 → refresh → retry rule lives here once.
