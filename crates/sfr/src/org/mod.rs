@@ -1,2 +1,9 @@
 //! Talking to an org: the OAuth flows (loopback callback server, JWT assertion, refresh) and the REST calls made
 //! after login. The 401 → refresh → retry rule lives here once.
+
+pub mod callback;
+pub mod http;
+pub mod jwt;
+pub mod pages;
+pub mod token;
+pub mod web;
