@@ -1,0 +1,83 @@
+//! Cross-cutting protections: header and body size limits answered with the catalogue's JSON, security headers,
+//! and a per-request timeout.
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sfr_wire::OAuthError;
+
+use super::params::MAX_BODY_BYTES;
+use super::reply;
+
+/// Total size of the request line's target plus all header names and values we accept.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Longest a handler may run before the client gets 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Refuses oversized heads and declared bodies before any handler runs.
+pub async fn limits(req: Request, next: Next) -> Response {
+    let head_bytes: usize = req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if head_bytes > MAX_HEADER_BYTES {
+        let mut resp = reply::oauth_error(OAuthError::RequestTooLarge);
+        *resp.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        return resp;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return reply::oauth_error(OAuthError::RequestTooLarge);
+    }
+    next.run(req).await
+}
+
+/// Adds the headers every answer carries.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let headers = resp.headers_mut();
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// Ends a request that takes longer than [`REQUEST_TIMEOUT`].
+pub async fn timeout(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, reply::JSON_UTF8)],
+            r#"{"error":"temporarily_unavailable","error_description":"request timed out"}"#,
+        )
+            .into_response(),
+    }
+}

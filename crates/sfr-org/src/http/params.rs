@@ -1,0 +1,249 @@
+//! Request parameters the way Salesforce reads them: the body (`application/x-www-form-urlencoded` or
+//! `multipart/form-data`, possibly chunked) merged with the query string, body first.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::{IntoResponse, Response};
+use sfr_wire::OAuthError;
+
+use super::reply;
+
+/// Largest request body any endpoint reads. A JWT assertion is at most 16 KiB; forms are far smaller.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Ordered parameters: body pairs first, then query-string pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs }
+    }
+
+    /// The first non-empty value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first non-empty value of `name`, owned.
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+/// A request's parameters plus the facts handlers need from its head.
+#[derive(Debug, Clone)]
+pub struct FormRequest {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub params: Params,
+    /// Source address, when the server recorded it.
+    pub source_ip: Option<String>,
+}
+
+/// Why a body could not be read; each maps to one wire error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("the request body could not be read: {0}")]
+    Unreadable(String),
+    #[error("the multipart body is malformed: {0}")]
+    Multipart(String),
+}
+
+impl BodyError {
+    pub fn wire(&self) -> OAuthError {
+        match self {
+            Self::TooLarge => OAuthError::RequestTooLarge,
+            Self::Unreadable(_) | Self::Multipart(_) => OAuthError::InvalidRequest,
+        }
+    }
+}
+
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        reply::oauth_error(self.wire())
+    }
+}
+
+/// The client address recorded by `into_make_service_with_connect_info`, if any.
+pub fn source_ip(req: &Request) -> Option<String> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// Reads the parameters of any request: query string always, body for methods that carry one.
+pub async fn read(req: Request) -> Result<FormRequest, BodyError> {
+    let source_ip = source_ip(&req);
+    let query_pairs = req
+        .uri()
+        .query()
+        .map(sfr_wire::encoding::parse_form)
+        .unwrap_or_default();
+    let method = req.method().clone();
+    let headers = req.headers().clone();
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        && len > MAX_BODY_BYTES as u64
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut pairs = if content_type.starts_with("multipart/form-data") {
+        read_multipart(req).await?
+    } else {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|e| classify(&e))?;
+        sfr_wire::encoding::parse_form(&String::from_utf8_lossy(&bytes))
+    };
+    pairs.extend(query_pairs);
+    Ok(FormRequest {
+        method,
+        headers,
+        params: Params::from_pairs(pairs),
+        source_ip,
+    })
+}
+
+/// axum reports an exceeded limit as `http-body-util`'s `LengthLimitError` ("length limit exceeded") somewhere in
+/// the error's source chain.
+fn classify(err: &axum::Error) -> BodyError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.to_string().contains("length limit exceeded") {
+            return BodyError::TooLarge;
+        }
+        source = e.source();
+    }
+    BodyError::Unreadable(err.to_string())
+}
+
+async fn read_multipart(req: Request) -> Result<Vec<(String, String)>, BodyError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| classify(&e))?;
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let mut multipart = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| BodyError::Multipart(e.body_text()))?;
+    let mut pairs = Vec::new();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let value = field
+                    .text()
+                    .await
+                    .map_err(|e| BodyError::Multipart(e.body_text()))?;
+                pairs.push((name, value));
+            }
+            Ok(None) => break,
+            Err(e) => return Err(BodyError::Multipart(e.body_text())),
+        }
+    }
+    Ok(pairs)
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormRequest {
+    type Rejection = BodyError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        read(req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, uri: &str, ctype: Option<&str>, body: impl Into<Body>) -> Request {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(c) = ctype {
+            b = b.header(header::CONTENT_TYPE, c);
+        }
+        b.body(body.into()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn body_wins_and_query_fills_in() {
+        let req = request(
+            "POST",
+            "/t?grant_type=x&client_id=q",
+            Some("application/x-www-form-urlencoded"),
+            "grant_type=refresh_token&refresh_token=a%2Bb+c",
+        );
+        let f = read(req).await.unwrap();
+        assert_eq!(f.params.get("grant_type"), Some("refresh_token"));
+        assert_eq!(f.params.get("refresh_token"), Some("a+b c"));
+        assert_eq!(f.params.get("client_id"), Some("q"));
+        assert_eq!(f.params.get("missing"), None);
+    }
+
+    #[tokio::test]
+    async fn reads_multipart() {
+        let body = "--XX\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\ndevice\r\n--XX\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\nPlatformCLI\r\n--XX--\r\n";
+        let req = request("POST", "/t", Some("multipart/form-data; boundary=XX"), body);
+        let f = read(req).await.unwrap();
+        assert_eq!(f.params.get("grant_type"), Some("device"));
+        assert_eq!(f.params.get("client_id"), Some("PlatformCLI"));
+    }
+
+    #[tokio::test]
+    async fn broken_multipart_is_invalid_request() {
+        let req = request(
+            "POST",
+            "/t",
+            Some("multipart/form-data; boundary=XX"),
+            "garbage",
+        );
+        let err = read(req).await.unwrap_err();
+        assert_eq!(err.wire(), OAuthError::InvalidRequest);
+        let req = request("POST", "/t", Some("multipart/form-data"), "garbage");
+        assert_eq!(
+            read(req).await.unwrap_err().wire(),
+            OAuthError::InvalidRequest
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_are_refused() {
+        let big = "a=".to_owned() + &"x".repeat(MAX_BODY_BYTES + 10);
+        let req = request("POST", "/t", Some("application/x-www-form-urlencoded"), big);
+        assert_eq!(read(req).await.unwrap_err(), BodyError::TooLarge);
+        let req = Request::builder()
+            .method("POST")
+            .uri("/t")
+            .header(header::CONTENT_LENGTH, "999999999")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(read(req).await.unwrap_err(), BodyError::TooLarge);
+    }
+
+    #[tokio::test]
+    async fn binary_garbage_does_not_panic() {
+        let req = request("POST", "/t", None, vec![0xffu8, 0x00, b'=', 0xfe, b'&']);
+        assert!(read(req).await.is_ok());
+    }
+}

@@ -1,0 +1,3 @@
+//! The OAuth endpoints, one module per endpoint.
+
+pub mod grant;
