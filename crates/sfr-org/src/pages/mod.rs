@@ -1,6 +1,8 @@
 //! Server-rendered pages of the authorize flow (login, approve/deny, error) and their stylesheet. Templates live in
 //! `templates/`; askama escapes every value.
 
+pub mod session;
+
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
