@@ -1,0 +1,105 @@
+//! Generation of tokens, codes, consumer credentials, passwords and the signing key. All randomness comes from
+//! aws-lc-rs's system generator.
+
+use aws_lc_rs::encoding::AsDer as _;
+
+use crate::model::SigningKey;
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const ALNUM_DOT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+
+/// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        aws_lc_rs::rand::fill(&mut buf).expect("system randomness");
+        for b in buf {
+            if usize::from(b) < limit && out.len() < len {
+                out.push(alphabet[usize::from(b) % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// `<orgId15>!<96 chars of [A-Za-z0-9._]>`, the shape sf's access-token pattern expects.
+pub fn generate_access_token(org_id15: &str) -> String {
+    format!("{org_id15}!{}", random_string(ALNUM_DOT, 96))
+}
+
+/// `5Aep861` + 80 chars of `[A-Za-z0-9._-]`.
+pub fn generate_refresh_token() -> String {
+    format!("5Aep861{}", random_string(URL_SAFE, 80))
+}
+
+/// An authorization code: 64 URL-safe characters.
+pub fn generate_code() -> String {
+    random_string(URL_SAFE, 64)
+}
+
+/// `3MVG9` + 80 chars of `[A-Za-z0-9._]`.
+pub fn generate_consumer_key() -> String {
+    format!("3MVG9{}", random_string(ALNUM_DOT, 80))
+}
+
+/// 64 upper-case hex characters.
+pub fn generate_consumer_secret() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    hex::encode_upper(bytes)
+}
+
+/// A 20-character password of letters and digits, for the bootstrap admin.
+pub fn generate_password() -> String {
+    random_string(ALNUM, 20)
+}
+
+/// A new 2048-bit RSA signing key with a random `kid`.
+pub fn generate_signing_key(now: i64) -> Result<SigningKey, String> {
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .map_err(|e| e.to_string())?;
+    let der = pair.as_der().map_err(|e| e.to_string())?;
+    Ok(SigningKey {
+        kid: random_string(ALNUM, 16),
+        pkcs8_der: der.as_ref().to_vec(),
+        created_at: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_match_what_clients_pattern_match() {
+        let at = generate_access_token("00D000000000001");
+        let (org, rest) = at.split_once('!').unwrap();
+        assert_eq!(org, "00D000000000001");
+        assert!(
+            rest.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        );
+        let rt = generate_refresh_token();
+        assert!(rt.starts_with("5Aep861"));
+        assert!(
+            rt.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        );
+        let ck = generate_consumer_key();
+        assert!(ck.starts_with("3MVG9") && ck.len() == 85);
+        let cs = generate_consumer_secret();
+        assert_eq!(cs.len(), 64);
+        assert!(
+            cs.bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        );
+        assert_ne!(generate_code(), generate_code());
+        let key = generate_signing_key(0).unwrap();
+        let jwk = key.public_jwk().unwrap();
+        assert_eq!(jwk["kty"], "RSA");
+        assert_eq!(jwk["e"], "AQAB");
+    }
+}

@@ -1,0 +1,47 @@
+//! The org's domain types: plain data, no I/O. One file per concept; the store reads and writes them.
+
+pub mod approval;
+pub mod auth_code;
+pub mod certificate;
+pub mod connected_app;
+pub mod ip_relaxation;
+pub mod login_event;
+pub mod org;
+pub mod permission_set;
+pub mod permitted_users;
+pub mod profile;
+pub mod refresh_policy;
+pub mod scope;
+pub mod signing_key;
+pub mod token;
+pub mod user;
+
+pub use approval::Approval;
+pub use auth_code::{AuthCode, CODE_LIFETIME_MS, Redeemed};
+pub use certificate::{CertificateError, CertificateInfo};
+pub use connected_app::{AppUpdate, ConnectedApp, NewApp, PLATFORM_CLI};
+pub use ip_relaxation::IpRelaxation;
+pub use login_event::{LoginEvent, LoginKind};
+pub use org::{Org, OrgSettingsUpdate};
+pub use permission_set::PermissionSet;
+pub use permitted_users::PermittedUsers;
+pub use profile::{Profile, STANDARD_USER, SYSTEM_ADMINISTRATOR};
+pub use refresh_policy::{PolicyDuration, RefreshPolicy};
+pub use scope::Scope;
+pub use signing_key::SigningKey;
+pub use token::{
+    AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshToken, RefreshUse, Revoked,
+};
+pub use user::{LockState, NewUser, User};
+
+/// Milliseconds in a minute, for converting the minute-valued settings.
+pub const MINUTE_MS: i64 = 60_000;
+
+/// Why a textual setting (scope, policy, permitted users…) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {value:?} is not valid; expected {expected}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}

@@ -1,0 +1,95 @@
+//! Access and refresh tokens. Only SHA-256 hashes are stored; the plaintext exists once, in the token response.
+
+use sfr_wire::SfId;
+
+use super::Scope;
+
+/// A session. Lifetime is idle-based: alive while `now < last_used_at + session_timeout_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub token_hash: String,
+    pub app_id: SfId,
+    pub user_id: SfId,
+    pub scopes: Vec<Scope>,
+    /// The refresh token this session came from or was issued with.
+    pub refresh_hash: Option<String>,
+    /// The authorization code it was issued from.
+    pub from_code: Option<String>,
+    pub issued_at: i64,
+    pub last_used_at: i64,
+    pub session_timeout_ms: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl AccessToken {
+    pub fn expires_at(&self) -> i64 {
+        self.last_used_at.saturating_add(self.session_timeout_ms)
+    }
+
+    /// Not revoked and not idle past the session timeout.
+    pub fn is_alive(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub app_id: SfId,
+    pub user_id: SfId,
+    pub scopes: Vec<Scope>,
+    pub from_code: Option<String>,
+    pub issued_at: i64,
+    pub last_used_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A new access token; `refresh_hash`/`from_code` are filled by the store from the `IssueTokens`/`RefreshUse`
+/// that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccessToken {
+    pub token_hash: String,
+    pub app_id: SfId,
+    pub user_id: SfId,
+    pub scopes: Vec<Scope>,
+    pub issued_at: i64,
+    /// The app's session timeout, else the org's, in ms.
+    pub session_timeout_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    pub token_hash: String,
+    pub app_id: SfId,
+    pub user_id: SfId,
+    pub scopes: Vec<Scope>,
+    pub issued_at: i64,
+}
+
+/// One grant's tokens, stored in one transaction. A refresh token beyond the fifth for the same user and app
+/// revokes the oldest (and its sessions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueTokens {
+    pub access: NewAccessToken,
+    pub refresh: Option<NewRefreshToken>,
+    /// Hash of the authorization code these tokens come from (so a replay can revoke them).
+    pub from_code: Option<String>,
+}
+
+/// A refresh-token grant: mark the refresh token used and store the new session, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshUse {
+    pub refresh_hash: String,
+    pub now: i64,
+    pub new_access: NewAccessToken,
+}
+
+/// What `revoke_by_hash` found and revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    Access,
+    /// A refresh token, together with the sessions issued from it.
+    Refresh,
+    /// Unknown or already revoked.
+    None,
+}

@@ -1,0 +1,80 @@
+//! What every request handler shares: the store, the keys, the clock and the server's configuration.
+
+use std::sync::Arc;
+
+use sfr_wire::SfId;
+
+use crate::clock::Clock;
+use crate::keys::Keys;
+use crate::model::SigningKey;
+use crate::store::{Store, StoreError, StoreResult};
+
+/// Server configuration fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    /// Public base URL without a trailing slash, e.g. `http://localhost:8901`: `instance_url`, the identity URL
+    /// host and the issuer.
+    pub base_url: String,
+    /// The org id (fixed for the life of a database).
+    pub org_id: SfId,
+    /// Extra JWT audiences accepted besides the base URL (with or without trailing slash); by default
+    /// `https://login.salesforce.com` and `https://test.salesforce.com`.
+    pub extra_audiences: Vec<String>,
+}
+
+impl OrgConfig {
+    pub fn new(base_url: &str, org_id: SfId) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            org_id,
+            extra_audiences: vec![
+                "https://login.salesforce.com".to_owned(),
+                "https://test.salesforce.com".to_owned(),
+            ],
+        }
+    }
+
+    /// `<base>/id/<org>/<user>`.
+    pub fn identity_url(&self, user_id: &SfId) -> String {
+        format!("{}/id/{}/{}", self.base_url, self.org_id, user_id)
+    }
+}
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<Keys>,
+    pub config: Arc<OrgConfig>,
+    pub clock: Arc<dyn Clock>,
+    /// The ID-token signing key (loaded, or created, at start-up).
+    pub signing_key: Arc<SigningKey>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Now, in ms since the epoch, from the state's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Runs a store use case on the blocking pool: `state.store_call(move |s| s.redeem_code(&hash, now)).await`.
+    pub async fn store_call<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+    }
+}

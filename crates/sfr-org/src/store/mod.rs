@@ -1,0 +1,314 @@
+//! The one storage interface of the org, and its implementations.
+//!
+//! Every method is a use case that runs in one transaction. The trait is synchronous: SQLite is, and async
+//! handlers call it through `AppState::store_call` (a `spawn_blocking`). A PostgreSQL implementation can sit
+//! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
+
+use std::path::{Path, PathBuf};
+
+use sfr_wire::SfId;
+
+use crate::model::{
+    AccessToken, AppUpdate, Approval, AuthCode, ConnectedApp, IssueTokens, LockState, LoginEvent,
+    NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken,
+    RefreshUse, Revoked, Scope, SigningKey, User,
+};
+
+/// The command that grants the Customer Support step.
+pub const SUPPORT_COMMAND: &str = "sfr-org support allow-connected-apps";
+/// The command that turns on the admin setting.
+pub const SETUP_COMMAND: &str = "sfr-org setup allow-connected-app-creation";
+
+/// Which step of the connected-app creation gate is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingStep {
+    /// Salesforce Customer Support has not granted the org the Connected Apps permission.
+    SupportPermission,
+    /// The admin has not turned on "Allow creation of connected apps".
+    CreationSetting,
+}
+
+/// Everything that can go wrong in the store, typed so callers can answer precisely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL scheme {scheme:?}; use sqlite://PATH (for example sqlite:///var/lib/sfr-org/org.sqlite) or a plain file path"
+    )]
+    UnsupportedUrl { scheme: String },
+    #[error("cannot open the database {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "the database {path} has schema version {found}, newer than this sfr-org understands ({supported}); upgrade sfr-org"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "the database holds no org yet; start `sfr-org serve` once (or any admin command) to create it"
+    )]
+    NoOrg,
+    #[error("{}", unknown_message("profile", name, known))]
+    UnknownProfile { name: String, known: Vec<String> },
+    #[error("{}", unknown_message("permission set", name, known))]
+    UnknownPermissionSet { name: String, known: Vec<String> },
+    #[error("{}", unknown_message("user", username, known))]
+    UnknownUser {
+        username: String,
+        known: Vec<String>,
+    },
+    #[error("{}", unknown_message("connected app", name, known))]
+    UnknownApp { name: String, known: Vec<String> },
+    #[error("a user with username {0:?} already exists (usernames are unique, case-insensitively)")]
+    DuplicateUsername(String),
+    #[error("a permission set named {0:?} already exists")]
+    DuplicatePermissionSet(String),
+    #[error("a connected app named {0:?} (or with that API name or consumer key) already exists")]
+    DuplicateApp(String),
+    #[error("{}", gate_message(*.0))]
+    AppCreationBlocked(MissingStep),
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(
+        "cannot decrypt {what}: the master key does not match this database (check --key-file / SFR_ORG_KEY)"
+    )]
+    Decrypt { what: String },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn unknown_message(what: &str, name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        format!("no {what} named {name:?} exists (there are none yet)")
+    } else {
+        format!(
+            "no {what} named {name:?} exists; known: {}",
+            known
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn gate_message(step: MissingStep) -> String {
+    match step {
+        MissingStep::SupportPermission => format!(
+            "connected apps cannot be created in this org: Salesforce Customer Support has not granted the \
+             Connected Apps permission (step 1 of 2). Run `{SUPPORT_COMMAND}`, then `{SETUP_COMMAND}`."
+        ),
+        MissingStep::CreationSetting => format!(
+            "connected apps cannot be created in this org: the setting \"Allow creation of connected apps\" is \
+             off (step 2 of 2). Run `{SETUP_COMMAND}`."
+        ),
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What `purge_expired` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub codes: u64,
+    pub access_tokens: u64,
+    pub refresh_tokens: u64,
+}
+
+/// What `bootstrap` creates on an empty database.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub org_name: String,
+    /// The first user (System Administrator); its `profile` is ignored.
+    pub admin: NewUser,
+    /// The built-in `PlatformCLI` app.
+    pub platform_cli: NewApp,
+    pub signing_key: SigningKey,
+    pub now: i64,
+}
+
+/// The org's storage. Times are i64 milliseconds since the epoch.
+pub trait Store: Send + Sync {
+    // ---- org ----
+    /// Creates the org, its profiles, the admin user, PlatformCLI and the signing key if the database holds no
+    /// org; returns whether it did (false: an org already existed, nothing changed).
+    fn bootstrap(&self, init: &Bootstrap) -> StoreResult<bool>;
+    fn org(&self) -> StoreResult<Org>;
+    fn update_org(&self, update: &OrgSettingsUpdate) -> StoreResult<Org>;
+
+    // ---- users ----
+    fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    fn user_by_id(&self, id: &SfId) -> StoreResult<Option<User>>;
+    fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Activates or deactivates. Deactivating revokes every token of the user; activating clears a lockout.
+    fn set_user_active(&self, id: &SfId, active: bool, now: i64) -> StoreResult<User>;
+    /// Counts a failed login; at the org's threshold the user is locked for the org's lockout period.
+    fn record_failed_login(&self, id: &SfId, now: i64) -> StoreResult<LockState>;
+    /// Resets the failure counter and notes the login time.
+    fn record_successful_login(&self, id: &SfId, now: i64) -> StoreResult<()>;
+
+    // ---- profiles and permission sets ----
+    fn list_profiles(&self) -> StoreResult<Vec<Profile>>;
+    fn profile_by_name(&self, name: &str) -> StoreResult<Option<Profile>>;
+    fn list_permission_sets(&self) -> StoreResult<Vec<PermissionSet>>;
+    fn permission_set_by_name(&self, name: &str) -> StoreResult<Option<PermissionSet>>;
+    fn create_permission_set(
+        &self,
+        name: &str,
+        label: &str,
+        now: i64,
+    ) -> StoreResult<PermissionSet>;
+    /// Assigns (idempotently) and returns the updated user.
+    fn assign_permission_set(&self, user: &SfId, permission_set: &str) -> StoreResult<User>;
+
+    // ---- connected apps ----
+    /// Creates an app and returns it with its plaintext consumer secret. Fails with
+    /// `AppCreationBlocked` while a gate step is missing (built-in apps excepted).
+    fn create_app(&self, app: &NewApp) -> StoreResult<(ConnectedApp, String)>;
+    /// Updates the app named `name` (label or API name).
+    fn update_app(&self, name: &str, update: &AppUpdate) -> StoreResult<ConnectedApp>;
+    fn app_by_consumer_key(&self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>>;
+    fn app_by_id(&self, id: &SfId) -> StoreResult<Option<ConnectedApp>>;
+    /// By label or API name, case-insensitively.
+    fn app_by_name(&self, name: &str) -> StoreResult<Option<ConnectedApp>>;
+    fn list_apps(&self) -> StoreResult<Vec<ConnectedApp>>;
+    /// The decrypted consumer secret.
+    fn app_secret(&self, app: &SfId) -> StoreResult<String>;
+
+    // ---- approvals ----
+    /// Records (or replaces) the user's consent to the app.
+    fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()>;
+    fn approval(&self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>>;
+
+    // ---- authorization codes ----
+    fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Marks the code used, atomically: exactly one caller gets `Fresh`/`Expired`. A second use revokes every
+    /// token issued from the code and answers `Replayed`.
+    fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed>;
+
+    // ---- tokens ----
+    fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()>;
+    fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>>;
+    /// Extends an idle-based session: sets `last_used_at = now` if the token is alive.
+    fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+    fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Marks the refresh token used and stores the new session (linked to it). `None` (and nothing stored) if
+    /// the refresh token is unknown or revoked.
+    fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>>;
+    /// Revokes whatever token has this hash; a refresh token takes its sessions with it.
+    fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked>;
+    /// Revokes all of a user's tokens for one app; returns how many tokens were revoked.
+    fn revoke_user_app_tokens(&self, user: &SfId, app: &SfId, now: i64) -> StoreResult<u64>;
+
+    // ---- login history ----
+    fn record_event(&self, event: &LoginEvent) -> StoreResult<()>;
+    /// The most recent events, newest first.
+    fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>>;
+
+    // ---- signing key ----
+    fn signing_key(&self) -> StoreResult<Option<SigningKey>>;
+    /// Stores the key unless one exists; returns the key now in force.
+    fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey>;
+
+    // ---- housekeeping ----
+    /// Deletes codes past expiry (plus a day kept for replay detection), dead sessions and dead refresh tokens.
+    fn purge_expired(&self, now: i64) -> StoreResult<Purged>;
+}
+
+/// A parsed `--database` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// Accepts `sqlite://PATH`, `sqlite:PATH` or a plain path; anything else with a scheme is refused.
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(StoreError::Invalid {
+                    field: "database URL",
+                    message: "sqlite:// needs a path, e.g. sqlite://./org.sqlite".into(),
+                });
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(StoreError::UnsupportedUrl {
+                scheme: scheme.to_owned(),
+            });
+        }
+        if url.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "database URL",
+                message: "empty; use sqlite://PATH".into(),
+            });
+        }
+        Ok(Self::Sqlite(PathBuf::from(url)))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Sqlite(p) => p,
+        }
+    }
+
+    /// The default key file: next to the database, named after it (`org.sqlite` → `org.key`).
+    pub fn default_key_file(&self) -> PathBuf {
+        self.path().with_extension("key")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.sqlite").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.sqlite".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("org.sqlite").unwrap(),
+            DatabaseUrl::Sqlite("org.sqlite".into())
+        );
+        let err = DatabaseUrl::parse("postgres://localhost/db").unwrap_err();
+        assert!(err.to_string().contains("\"postgres\""));
+        assert!(err.to_string().contains("sqlite://PATH"));
+        assert_eq!(
+            DatabaseUrl::Sqlite("d/org.sqlite".into()).default_key_file(),
+            PathBuf::from("d/org.key")
+        );
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let e = StoreError::UnknownProfile {
+            name: "Boss".into(),
+            known: vec!["Standard User".into(), "System Administrator".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "no profile named \"Boss\" exists; known: \"Standard User\", \"System Administrator\""
+        );
+        assert!(
+            StoreError::AppCreationBlocked(MissingStep::SupportPermission)
+                .to_string()
+                .contains(SUPPORT_COMMAND)
+        );
+    }
+}
