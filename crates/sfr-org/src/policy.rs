@@ -7,6 +7,8 @@ use sfr_wire::OAuthError;
 use sfr_wire::pkce::{self, Method};
 use subtle::ConstantTimeEq;
 
+use crate::model::{ConnectedApp, PermittedUsers, RefreshPolicy, Scope, User};
+
 /// A refusal: what the client sees and why it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -30,75 +32,64 @@ pub type Decision = Result<(), Refusal>;
 // ---------------------------------------------------------------------------------------------------------------
 
 /// `offline_access` is `refresh_token` under another name; everything is compared in this canonical form.
-pub fn canonical_scope(scope: &str) -> &str {
+pub fn canonical(scope: Scope) -> Scope {
     match scope {
-        "offline_access" => "refresh_token",
+        Scope::OfflineAccess => Scope::RefreshToken,
         other => other,
     }
 }
 
-/// Splits a `scope` parameter (spaces, `+` already decoded, or commas) into canonical, de-duplicated scopes.
-pub fn parse_scopes(param: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in param
-        .split([' ', ',', '\t', '\n', '+'])
-        .filter(|s| !s.is_empty())
-    {
-        let c = canonical_scope(s).to_owned();
-        if !out.contains(&c) {
-            out.push(c);
+/// Canonicalises and de-duplicates a list, keeping first-seen order.
+pub fn canonical_scopes(scopes: &[Scope]) -> Vec<Scope> {
+    let mut out = Vec::with_capacity(scopes.len());
+    for s in scopes.iter().copied().map(canonical) {
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
     out
 }
 
-/// Canonicalises a list of scopes (e.g. an app's configured scopes).
-pub fn canonical_scopes<S: AsRef<str>>(scopes: &[S]) -> Vec<String> {
-    parse_scopes(
-        &scopes
-            .iter()
-            .map(AsRef::as_ref)
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+fn contains(scopes: &[Scope], scope: Scope) -> bool {
+    let wanted = canonical(scope);
+    scopes.iter().any(|s| canonical(*s) == wanted)
 }
 
-/// The space-separated `scope` value of a response.
-pub fn scope_string<S: AsRef<str>>(scopes: &[S]) -> String {
-    scopes
-        .iter()
-        .map(AsRef::as_ref)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn contains(scopes: &[String], scope: &str) -> bool {
-    let wanted = canonical_scope(scope);
-    scopes.iter().any(|s| canonical_scope(s) == wanted)
+/// Parses a `scope` parameter (space, comma or `+` separated) into canonical scopes; a word we do not know is
+/// `invalid_scope`.
+pub fn parse_scopes(param: &str) -> Result<Vec<Scope>, Refusal> {
+    Scope::parse_list(param)
+        .map(|list| canonical_scopes(&list))
+        .map_err(|e| {
+            Refusal::new(
+                OAuthError::InvalidScope,
+                format!("unknown scope {:?}", e.value),
+            )
+        })
 }
 
 /// Scopes an authorize request receives: omitted ⇒ every scope of the app; any scope the app lacks ⇒ `invalid_scope`.
 pub fn authorize_scopes(
     requested: Option<&str>,
-    app_scopes: &[String],
-) -> Result<Vec<String>, Refusal> {
+    app_scopes: &[Scope],
+) -> Result<Vec<Scope>, Refusal> {
     let app = canonical_scopes(app_scopes);
     let Some(param) = requested.filter(|p| !p.trim().is_empty()) else {
         return Ok(app);
     };
-    let wanted = parse_scopes(param);
-    let missing: Vec<&str> = wanted
+    let wanted = parse_scopes(param)?;
+    let missing: Vec<Scope> = wanted
         .iter()
-        .filter(|s| !contains(&app, s))
-        .map(String::as_str)
+        .copied()
+        .filter(|s| !contains(&app, *s))
         .collect();
     if !missing.is_empty() {
         return Err(Refusal::new(
             OAuthError::InvalidScope,
             format!(
                 "scope {} not among the app's scopes [{}]",
-                missing.join(" "),
-                scope_string(&app)
+                Scope::join(&missing),
+                Scope::join(&app)
             ),
         ));
     }
@@ -106,18 +97,18 @@ pub fn authorize_scopes(
 }
 
 /// Scopes of a refreshed access token: the original grant, or a subset of it; never wider.
-pub fn refresh_scopes(requested: Option<&str>, granted: &[String]) -> Result<Vec<String>, Refusal> {
+pub fn refresh_scopes(requested: Option<&str>, granted: &[Scope]) -> Result<Vec<Scope>, Refusal> {
     let granted = canonical_scopes(granted);
     let Some(param) = requested.filter(|p| !p.trim().is_empty()) else {
         return Ok(granted);
     };
-    let wanted = parse_scopes(param);
-    if let Some(extra) = wanted.iter().find(|s| !contains(&granted, s)) {
+    let wanted = parse_scopes(param)?;
+    if let Some(extra) = wanted.iter().find(|s| !contains(&granted, **s)) {
         return Err(Refusal::new(
             OAuthError::InvalidScope,
             format!(
                 "refresh asked for scope {extra} beyond the original grant [{}]",
-                scope_string(&granted)
+                Scope::join(&granted)
             ),
         ));
     }
@@ -128,27 +119,32 @@ pub fn refresh_scopes(requested: Option<&str>, granted: &[String]) -> Result<Vec
 /// `refresh_token`; nothing left ⇒ `no valid scopes defined`.
 pub fn client_credentials_scopes(
     requested: Option<&str>,
-    app_scopes: &[String],
-) -> Result<Vec<String>, Refusal> {
+    app_scopes: &[Scope],
+) -> Result<Vec<Scope>, Refusal> {
     let app = canonical_scopes(app_scopes);
-    let base = match requested.filter(|p| !p.trim().is_empty()) {
-        Some(param) => parse_scopes(param)
-            .into_iter()
-            .filter(|s| contains(&app, s))
+    let base: Vec<Scope> = match requested.filter(|p| !p.trim().is_empty()) {
+        // Unknown words count as nothing, like scopes the app lacks.
+        Some(param) => param
+            .split([' ', ',', '+'])
+            .filter_map(|w| Scope::parse(w).ok())
+            .map(canonical)
+            .filter(|s| contains(&app, *s))
             .collect(),
         None => app.clone(),
     };
-    let kept: Vec<String> = base
-        .into_iter()
-        .filter(|s| s != "full" && s != "refresh_token")
-        .collect();
+    let kept = canonical_scopes(
+        &base
+            .into_iter()
+            .filter(|s| !matches!(s, Scope::Full | Scope::RefreshToken))
+            .collect::<Vec<_>>(),
+    );
     if kept.is_empty() {
         return Err(Refusal::new(
             OAuthError::NoValidScopes,
             format!(
                 "no usable scope for client_credentials (asked {:?}, app has [{}]; full and refresh_token are dropped)",
                 requested.unwrap_or(""),
-                scope_string(&app)
+                Scope::join(&app)
             ),
         ));
     }
@@ -156,14 +152,13 @@ pub fn client_credentials_scopes(
 }
 
 /// True when a refresh token is issued for these scopes (`full` alone does not imply one).
-pub fn grants_refresh_token(scopes: &[String]) -> bool {
-    contains(scopes, "refresh_token")
+pub fn grants_refresh_token(scopes: &[Scope]) -> bool {
+    contains(scopes, Scope::RefreshToken)
 }
 
 /// True when an earlier approval covers every requested scope.
-pub fn approval_covers(approved: &[String], requested: &[String]) -> bool {
-    let approved = canonical_scopes(approved);
-    requested.iter().all(|s| contains(&approved, s))
+pub fn approval_covers(approved: &[Scope], requested: &[Scope]) -> bool {
+    requested.iter().all(|s| contains(approved, *s))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,22 +166,36 @@ pub fn approval_covers(approved: &[String], requested: &[String]) -> bool {
 // ---------------------------------------------------------------------------------------------------------------
 
 /// What an app's "Permitted Users" policy needs to know about the app and the user. Names are used for reasons.
-#[derive(Debug, Clone, Copy)]
-pub struct AccessFacts<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessFacts {
     /// "Admin approved users are pre-authorized" (false = all users may self-authorize).
     pub admin_approved: bool,
     /// Profiles assigned to the app.
-    pub app_profiles: &'a [String],
+    pub app_profiles: Vec<String>,
     /// Permission sets assigned to the app.
-    pub app_permission_sets: &'a [String],
-    pub user_profile: &'a str,
-    pub user_permission_sets: &'a [String],
+    pub app_permission_sets: Vec<String>,
+    pub user_profile: String,
+    pub user_permission_sets: Vec<String>,
 }
 
-impl AccessFacts<'_> {
+impl AccessFacts {
+    pub fn of(app: &ConnectedApp, user: &User) -> Self {
+        Self {
+            admin_approved: app.permitted_users == PermittedUsers::AdminApproved,
+            app_profiles: app.profiles.clone(),
+            app_permission_sets: app.permission_sets.clone(),
+            user_profile: user.profile.name.clone(),
+            user_permission_sets: user
+                .permission_sets
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
+        }
+    }
+
     /// The user holds one of the app's profiles or permission sets.
     pub fn pre_authorized(&self) -> bool {
-        self.app_profiles.iter().any(|p| p == self.user_profile)
+        self.app_profiles.iter().any(|p| *p == self.user_profile)
             || self
                 .user_permission_sets
                 .iter()
@@ -216,9 +225,9 @@ pub enum AuthorizeAccess {
 /// Authorize: admin-approved apps admit only pre-authorized users (no consent page); self-authorize apps ask for
 /// approval unless an earlier one covers the requested scopes.
 pub fn authorize_access(
-    facts: &AccessFacts<'_>,
-    approved_scopes: Option<&[String]>,
-    requested: &[String],
+    facts: &AccessFacts,
+    approved_scopes: Option<&[Scope]>,
+    requested: &[Scope],
 ) -> Result<AuthorizeAccess, Refusal> {
     if facts.admin_approved {
         return if facts.pre_authorized() {
@@ -237,7 +246,7 @@ pub fn authorize_access(
 }
 
 /// Refresh and other token uses by a known user: admin-approved apps need the user still pre-authorized.
-pub fn token_access(facts: &AccessFacts<'_>) -> Decision {
+pub fn token_access(facts: &AccessFacts) -> Decision {
     if facts.admin_approved && !facts.pre_authorized() {
         return Err(Refusal::new(
             OAuthError::NotAdminApproved,
@@ -249,7 +258,7 @@ pub fn token_access(facts: &AccessFacts<'_>) -> Decision {
 
 /// JWT bearer: pre-authorized (admin-approved app + profile/permission set) or an earlier interactive approval of a
 /// self-authorize app. Salesforce answers both misses with `user hasn't approved this consumer`.
-pub fn jwt_access(facts: &AccessFacts<'_>, has_approval: bool) -> Decision {
+pub fn jwt_access(facts: &AccessFacts, has_approval: bool) -> Decision {
     if facts.admin_approved {
         if facts.pre_authorized() {
             return Ok(());
@@ -281,80 +290,28 @@ pub const JWT_SKEW_MS: i64 = 30 * 1000;
 pub const DEFAULT_SESSION_TIMEOUT_MINUTES: i64 = 120;
 
 const MINUTE_MS: i64 = 60 * 1000;
-const HOUR_MS: i64 = 60 * MINUTE_MS;
-const DAY_MS: i64 = 24 * HOUR_MS;
-/// A policy month is 30 days.
-const MONTH_MS: i64 = 30 * DAY_MS;
 
-/// Units of refresh-token policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyUnit {
-    Hours,
-    Days,
-    Months,
-}
-
-impl PolicyUnit {
-    pub fn ms(self, n: u32) -> i64 {
-        i64::from(n).saturating_mul(match self {
-            Self::Hours => HOUR_MS,
-            Self::Days => DAY_MS,
-            Self::Months => MONTH_MS,
-        })
-    }
-}
-
-/// The refresh-token policy in the form the decision needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshRule {
-    UntilRevoked,
-    Immediately,
-    /// Expires this many ms after issue; `label` (e.g. `expire-after:90d`) is quoted in reasons.
-    ExpireAfter {
-        ms: i64,
-        label: String,
-    },
-    /// Expires when unused for this many ms.
-    ExpireIfUnused {
-        ms: i64,
-        label: String,
-    },
-}
-
-/// Is a refresh token still usable at `now`? `last_used_ms` is the issue time when it was never used.
+/// Is a refresh token still usable at `now` under the app's policy? `last_used_ms` is the issue time when it was
+/// never used.
 pub fn refresh_token_alive(
-    rule: &RefreshRule,
+    policy: RefreshPolicy,
     issued_at_ms: i64,
     last_used_ms: i64,
     now_ms: i64,
 ) -> Decision {
-    let expired = |reason: String| Err(Refusal::new(OAuthError::ExpiredToken, reason));
-    match rule {
-        RefreshRule::UntilRevoked => Ok(()),
-        RefreshRule::Immediately => {
-            expired("refresh token expired by policy immediately".to_owned())
-        }
-        RefreshRule::ExpireAfter { ms, label } => {
-            if now_ms >= issued_at_ms.saturating_add(*ms) {
-                expired(format!(
-                    "refresh token expired by policy {label} (issued {} ms ago)",
-                    now_ms - issued_at_ms
-                ))
-            } else {
-                Ok(())
-            }
-        }
-        RefreshRule::ExpireIfUnused { ms, label } => {
-            let last = last_used_ms.max(issued_at_ms);
-            if now_ms >= last.saturating_add(*ms) {
-                expired(format!(
-                    "refresh token expired by policy {label} (unused for {} ms)",
-                    now_ms - last
-                ))
-            } else {
-                Ok(())
-            }
-        }
+    let last_used = last_used_ms.max(issued_at_ms);
+    if policy.is_expired(issued_at_ms, last_used, now_ms) {
+        let detail = match policy {
+            RefreshPolicy::ExpireIfUnused(_) => format!(" (unused for {} ms)", now_ms - last_used),
+            RefreshPolicy::ExpireAfter(_) => format!(" (issued {} ms ago)", now_ms - issued_at_ms),
+            _ => String::new(),
+        };
+        Err(Refusal::new(
+            OAuthError::ExpiredToken,
+            format!("refresh token expired by policy {policy}{detail}"),
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -480,22 +437,25 @@ pub fn check_verifier(stored: Option<(&str, Method)>, verifier: Option<&str>) ->
 // JWT bearer assertions
 // ---------------------------------------------------------------------------------------------------------------
 
-/// The audiences a JWT may name: the base URL (with or without trailing slash) and the public login hosts.
-pub fn accepted_audiences(base_url: &str) -> Vec<String> {
-    let base = base_url.trim_end_matches('/');
-    vec![
-        base.to_owned(),
-        format!("{base}/"),
-        "https://login.salesforce.com".to_owned(),
-        "https://login.salesforce.com/".to_owned(),
-        "https://test.salesforce.com".to_owned(),
-        "https://test.salesforce.com/".to_owned(),
-    ]
+/// The audiences a JWT may name: the base URL and each extra audience (by default the public login hosts),
+/// each with or without a trailing slash.
+pub fn accepted_audiences(base_url: &str, extra: &[String]) -> Vec<String> {
+    std::iter::once(base_url)
+        .chain(extra.iter().map(String::as_str))
+        .flat_map(|a| {
+            let bare = a.trim_end_matches('/');
+            [bare.to_owned(), format!("{bare}/")]
+        })
+        .collect()
 }
 
 /// At least one `aud` value must be accepted.
-pub fn check_audience<'a>(aud: impl IntoIterator<Item = &'a str>, base_url: &str) -> Decision {
-    let accepted = accepted_audiences(base_url);
+pub fn check_audience<'a>(
+    aud: impl IntoIterator<Item = &'a str>,
+    base_url: &str,
+    extra: &[String],
+) -> Decision {
+    let accepted = accepted_audiences(base_url, extra);
     let given: Vec<&str> = aud.into_iter().collect();
     if given.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
         Ok(())
@@ -527,50 +487,69 @@ pub fn check_assertion_expiry(exp_ms: i64, now_ms: i64) -> Decision {
 mod tests {
     use super::*;
 
+    use crate::model::refresh_policy::{DurationUnit, PolicyDuration};
+
+    const HOUR_MS: i64 = 60 * MINUTE_MS;
+    const DAY_MS: i64 = 24 * HOUR_MS;
+
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    fn sc(s: &str) -> Vec<Scope> {
+        Scope::parse_list(s).unwrap()
     }
 
     #[test]
     fn offline_access_is_refresh_token() {
         assert_eq!(
-            parse_scopes("api offline_access web api"),
-            v(&["api", "refresh_token", "web"])
+            parse_scopes("api offline_access web api").unwrap(),
+            sc("api refresh_token web")
         );
-        assert_eq!(parse_scopes("  "), Vec::<String>::new());
-        assert_eq!(parse_scopes("api,web"), v(&["api", "web"]));
-        assert!(grants_refresh_token(&v(&["offline_access"])));
-        assert!(!grants_refresh_token(&v(&["full", "api"])));
+        assert_eq!(parse_scopes("  ").unwrap(), Vec::<Scope>::new());
+        assert_eq!(parse_scopes("api,web").unwrap(), sc("api web"));
+        assert_eq!(
+            parse_scopes("api bogus").unwrap_err().wire,
+            OAuthError::InvalidScope
+        );
+        assert!(grants_refresh_token(&sc("offline_access")));
+        assert!(!grants_refresh_token(&sc("full api")));
     }
 
     #[test]
     fn authorize_scopes_default_to_the_app_and_refuse_extras() {
-        let app = v(&["api", "web", "offline_access"]);
+        let app = sc("api web offline_access");
         assert_eq!(
             authorize_scopes(None, &app).unwrap(),
-            v(&["api", "web", "refresh_token"])
+            sc("api web refresh_token")
         );
         assert_eq!(
             authorize_scopes(Some(""), &app).unwrap(),
-            v(&["api", "web", "refresh_token"])
+            sc("api web refresh_token")
         );
         assert_eq!(
             authorize_scopes(Some("refresh_token api"), &app).unwrap(),
-            v(&["refresh_token", "api"])
+            sc("refresh_token api")
         );
         let err = authorize_scopes(Some("api full"), &app).unwrap_err();
         assert_eq!(err.wire, OAuthError::InvalidScope);
         assert!(err.reason.contains("full"));
+        assert_eq!(
+            authorize_scopes(Some("api nonsense"), &app)
+                .unwrap_err()
+                .wire,
+            OAuthError::InvalidScope
+        );
     }
 
     #[test]
     fn refresh_never_widens() {
-        let granted = v(&["api", "refresh_token"]);
+        let granted = sc("api refresh_token");
         assert_eq!(refresh_scopes(None, &granted).unwrap(), granted);
-        assert_eq!(refresh_scopes(Some("api"), &granted).unwrap(), v(&["api"]));
+        assert_eq!(refresh_scopes(Some("api"), &granted).unwrap(), sc("api"));
         assert_eq!(
             refresh_scopes(Some("offline_access"), &granted).unwrap(),
-            v(&["refresh_token"])
+            sc("refresh_token")
         );
         assert_eq!(
             refresh_scopes(Some("api web"), &granted).unwrap_err().wire,
@@ -580,8 +559,8 @@ mod tests {
 
     #[test]
     fn client_credentials_drop_full_and_refresh() {
-        let app = v(&["api", "full", "refresh_token"]);
-        assert_eq!(client_credentials_scopes(None, &app).unwrap(), v(&["api"]));
+        let app = sc("api full refresh_token");
+        assert_eq!(client_credentials_scopes(None, &app).unwrap(), sc("api"));
         assert_eq!(
             client_credentials_scopes(Some("full offline_access"), &app)
                 .unwrap_err()
@@ -589,52 +568,61 @@ mod tests {
             OAuthError::NoValidScopes
         );
         assert_eq!(
-            client_credentials_scopes(Some("web"), &app)
+            client_credentials_scopes(Some("web bogus"), &app)
                 .unwrap_err()
                 .wire,
             OAuthError::NoValidScopes
         );
         assert_eq!(
-            client_credentials_scopes(None, &v(&["full"]))
+            client_credentials_scopes(None, &sc("full"))
                 .unwrap_err()
                 .wire,
             OAuthError::NoValidScopes
         );
     }
 
-    fn facts<'a>(
+    fn facts(
         admin: bool,
-        app_profiles: &'a [String],
-        app_ps: &'a [String],
-        profile: &'a str,
-        user_ps: &'a [String],
-    ) -> AccessFacts<'a> {
+        app_profiles: &[&str],
+        app_ps: &[&str],
+        profile: &str,
+        user_ps: &[&str],
+    ) -> AccessFacts {
         AccessFacts {
             admin_approved: admin,
-            app_profiles,
-            app_permission_sets: app_ps,
-            user_profile: profile,
-            user_permission_sets: user_ps,
+            app_profiles: v(app_profiles),
+            app_permission_sets: v(app_ps),
+            user_profile: profile.to_owned(),
+            user_permission_sets: v(user_ps),
         }
     }
 
     #[test]
     fn admin_approved_via_profile_or_permission_set() {
-        let sysadmin = v(&["System Administrator"]);
-        let ps = v(&["CLI Users"]);
-        let none: Vec<String> = vec![];
-        let by_profile = facts(true, &sysadmin, &none, "System Administrator", &none);
+        let by_profile = facts(
+            true,
+            &["System Administrator"],
+            &[],
+            "System Administrator",
+            &[],
+        );
         assert_eq!(
-            authorize_access(&by_profile, None, &v(&["api"])),
+            authorize_access(&by_profile, None, &sc("api")),
             Ok(AuthorizeAccess::Proceed)
         );
-        let by_ps = facts(true, &none, &ps, "Standard User", &ps);
+        let by_ps = facts(true, &[], &["CLI_Users"], "Standard User", &["CLI_Users"]);
         assert_eq!(
-            authorize_access(&by_ps, None, &v(&["api"])),
+            authorize_access(&by_ps, None, &sc("api")),
             Ok(AuthorizeAccess::Proceed)
         );
-        let neither = facts(true, &sysadmin, &ps, "Standard User", &none);
-        let err = authorize_access(&neither, None, &v(&["api"])).unwrap_err();
+        let neither = facts(
+            true,
+            &["System Administrator"],
+            &["CLI_Users"],
+            "Standard User",
+            &[],
+        );
+        let err = authorize_access(&neither, None, &sc("api")).unwrap_err();
         assert_eq!(err.wire, OAuthError::NotAdminApproved);
         assert!(
             err.reason
@@ -646,24 +634,32 @@ mod tests {
         );
         assert!(token_access(&by_ps).is_ok());
         // A self-authorize app ignores assignments.
-        assert!(token_access(&facts(false, &sysadmin, &none, "Standard User", &none)).is_ok());
+        assert!(
+            token_access(&facts(
+                false,
+                &["System Administrator"],
+                &[],
+                "Standard User",
+                &[]
+            ))
+            .is_ok()
+        );
     }
 
     #[test]
     fn self_authorize_asks_until_approved_for_the_scopes() {
-        let none: Vec<String> = vec![];
-        let f = facts(false, &none, &none, "Standard User", &none);
-        let asked = v(&["api", "refresh_token"]);
+        let f = facts(false, &[], &[], "Standard User", &[]);
+        let asked = sc("api refresh_token");
         assert_eq!(
             authorize_access(&f, None, &asked),
             Ok(AuthorizeAccess::AskApproval)
         );
-        let narrower = v(&["api"]);
+        let narrower = sc("api");
         assert_eq!(
             authorize_access(&f, Some(&narrower), &asked),
             Ok(AuthorizeAccess::AskApproval)
         );
-        let wider = v(&["api", "offline_access", "web"]);
+        let wider = sc("api offline_access web");
         assert_eq!(
             authorize_access(&f, Some(&wider), &asked),
             Ok(AuthorizeAccess::Proceed)
@@ -672,52 +668,57 @@ mod tests {
 
     #[test]
     fn jwt_needs_pre_authorization_or_prior_approval() {
-        let sysadmin = v(&["System Administrator"]);
-        let none: Vec<String> = vec![];
-        let pre = facts(true, &sysadmin, &none, "System Administrator", &none);
+        let pre = facts(
+            true,
+            &["System Administrator"],
+            &[],
+            "System Administrator",
+            &[],
+        );
         assert!(jwt_access(&pre, false).is_ok());
-        let not_pre = facts(true, &sysadmin, &none, "Standard User", &none);
+        let not_pre = facts(true, &["System Administrator"], &[], "Standard User", &[]);
         assert_eq!(
             jwt_access(&not_pre, true).unwrap_err().wire,
             OAuthError::NotApproved
         );
-        let selfauth = facts(false, &none, &none, "Standard User", &none);
+        let selfauth = facts(false, &[], &[], "Standard User", &[]);
         assert!(jwt_access(&selfauth, true).is_ok());
         let err = jwt_access(&selfauth, false).unwrap_err();
         assert_eq!(err.wire, OAuthError::NotApproved);
         assert_eq!(err.wire.description(), "user hasn't approved this consumer");
     }
 
+    fn dur(amount: u32, unit: DurationUnit) -> PolicyDuration {
+        PolicyDuration { amount, unit }
+    }
+
     #[test]
     fn refresh_policies() {
         let t0 = 1_000_000_000_000;
         assert!(
-            refresh_token_alive(&RefreshRule::UntilRevoked, t0, t0, t0 + 10 * MONTH_MS * 100)
-                .is_ok()
+            refresh_token_alive(RefreshPolicy::UntilRevoked, t0, t0, t0 + 1000 * DAY_MS).is_ok()
         );
-        let err = refresh_token_alive(&RefreshRule::Immediately, t0, t0, t0).unwrap_err();
+        let err = refresh_token_alive(RefreshPolicy::Immediately, t0, t0, t0).unwrap_err();
         assert_eq!(err.wire, OAuthError::ExpiredToken);
         assert!(err.reason.contains("immediately"));
 
-        let after = RefreshRule::ExpireAfter {
-            ms: PolicyUnit::Days.ms(90),
-            label: "expire-after:90d".into(),
-        };
-        assert!(refresh_token_alive(&after, t0, t0 + 89 * DAY_MS, t0 + 89 * DAY_MS).is_ok());
-        let err = refresh_token_alive(&after, t0, t0 + 89 * DAY_MS, t0 + 90 * DAY_MS).unwrap_err();
-        assert!(err.reason.contains("expire-after:90d"));
+        let after = RefreshPolicy::ExpireAfter(dur(90, DurationUnit::Days));
+        assert!(refresh_token_alive(after, t0, t0 + 89 * DAY_MS, t0 + 89 * DAY_MS).is_ok());
+        let err = refresh_token_alive(after, t0, t0 + 89 * DAY_MS, t0 + 90 * DAY_MS).unwrap_err();
+        assert!(err.reason.contains("expire-after:90d"), "{}", err.reason);
 
-        let unused = RefreshRule::ExpireIfUnused {
-            ms: PolicyUnit::Hours.ms(2),
-            label: "expire-if-unused:2h".into(),
-        };
+        let unused = RefreshPolicy::ExpireIfUnused(dur(2, DurationUnit::Hours));
         // Used one hour ago: alive even though issued long ago.
-        assert!(refresh_token_alive(&unused, t0, t0 + 10 * HOUR_MS, t0 + 11 * HOUR_MS).is_ok());
-        assert!(refresh_token_alive(&unused, t0, t0 + 10 * HOUR_MS, t0 + 12 * HOUR_MS).is_err());
+        assert!(refresh_token_alive(unused, t0, t0 + 10 * HOUR_MS, t0 + 11 * HOUR_MS).is_ok());
+        let err =
+            refresh_token_alive(unused, t0, t0 + 10 * HOUR_MS, t0 + 12 * HOUR_MS).unwrap_err();
+        assert!(err.reason.contains("expire-if-unused:2h"), "{}", err.reason);
         // Never used: counts from issue.
-        assert!(refresh_token_alive(&unused, t0, t0, t0 + 2 * HOUR_MS - 1).is_ok());
-        assert!(refresh_token_alive(&unused, t0, t0, t0 + 2 * HOUR_MS).is_err());
-        assert_eq!(PolicyUnit::Months.ms(1), 30 * DAY_MS);
+        assert!(refresh_token_alive(unused, t0, t0, t0 + 2 * HOUR_MS - 1).is_ok());
+        assert!(refresh_token_alive(unused, t0, t0, t0 + 2 * HOUR_MS).is_err());
+        let months = RefreshPolicy::ExpireAfter(dur(1, DurationUnit::Months));
+        assert!(refresh_token_alive(months, t0, t0, t0 + 30 * DAY_MS - 1).is_ok());
+        assert!(refresh_token_alive(months, t0, t0, t0 + 30 * DAY_MS).is_err());
     }
 
     #[test]
@@ -806,12 +807,17 @@ mod tests {
     #[test]
     fn audiences() {
         let base = "http://localhost:8901";
-        assert!(check_audience(["http://localhost:8901/"], base).is_ok());
-        assert!(check_audience(["http://localhost:8901"], base).is_ok());
-        assert!(check_audience(["https://login.salesforce.com"], "http://x:1/").is_ok());
-        assert!(check_audience(["https://test.salesforce.com"], base).is_ok());
-        assert!(check_audience(["nope", "https://test.salesforce.com"], base).is_ok());
-        let err = check_audience(["http://evil"], base).unwrap_err();
+        let extra = v(&[
+            "https://login.salesforce.com",
+            "https://test.salesforce.com/",
+        ]);
+        assert!(check_audience(["http://localhost:8901/"], base, &extra).is_ok());
+        assert!(check_audience(["http://localhost:8901"], base, &extra).is_ok());
+        assert!(check_audience(["https://login.salesforce.com/"], "http://x:1/", &extra).is_ok());
+        assert!(check_audience(["https://test.salesforce.com"], base, &extra).is_ok());
+        assert!(check_audience(["nope", "https://test.salesforce.com"], base, &extra).is_ok());
+        assert!(check_audience(["https://login.salesforce.com"], base, &[]).is_err());
+        let err = check_audience(["http://evil"], base, &extra).unwrap_err();
         assert_eq!(err.wire, OAuthError::InvalidAudience);
         assert!(err.reason.contains("http://evil"));
     }

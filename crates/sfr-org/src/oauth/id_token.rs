@@ -37,19 +37,6 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
-/// The public key as a JWK for `/id/keys`.
-pub fn jwk(key: &RsaKeyPair, kid: &str) -> Value {
-    let public = key.public_key();
-    json!({
-        "kty": "RSA",
-        "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-        "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-        "alg": "RS256",
-        "use": "sig",
-        "kid": kid,
-    })
-}
-
 /// The claims of an ID token.
 pub struct IdClaims<'a> {
     pub issuer: &'a str,
@@ -109,11 +96,6 @@ mod tests {
         let parsed = sfr_wire::jwt::Assertion::parse(&token).unwrap();
         assert_eq!(parsed.claims.iss, "http://localhost:1");
         assert!(parsed.verify_rs256(key.public_key().as_ref()).is_ok());
-        let jwk = jwk(&key, "1");
-        assert_eq!(jwk["e"], "AQAB");
-        assert_eq!(jwk["kid"], "1");
-        let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-        assert_eq!(n.len(), 256);
     }
 
     #[test]

@@ -1,20 +1,21 @@
-//! The browser login session: an AES-256-GCM sealed cookie (key derived from the server master key), so no
+//! The browser login session: a cookie sealed with the server master key (AES-256-GCM), so no
 //! server-side session table is needed. It holds the user id, the login time and the CSRF token of the forms
 //! shown to that user. Before login, a random double-submit token in its own cookie protects the login form.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use crate::keys::Keys;
+
 /// Cookie holding the sealed session.
 pub const SESSION_COOKIE: &str = "sfr_sid";
 /// Cookie holding the pre-login CSRF token.
 pub const LOGIN_CSRF_COOKIE: &str = "sfr_lcsrf";
 /// What the seal authenticates along with the content, so a sealed value from elsewhere never opens here.
-const AAD: &[u8] = b"sfr-org login session v1";
+const AAD: &str = "sfr-org login session v1";
 
 /// The state of a logged-in browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,61 +25,16 @@ pub struct Session {
     pub csrf: String,
 }
 
-/// Seals and opens session cookies.
-pub struct CookieSealer {
-    key: LessSafeKey,
+/// Seals a session with the master key (AES-256-GCM, the session label bound as associated data).
+pub fn seal(keys: &Keys, session: &Session) -> Option<String> {
+    let json = serde_json::to_vec(session).ok()?;
+    keys.encrypt(&json, AAD).ok()
 }
 
-impl std::fmt::Debug for CookieSealer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CookieSealer(..)")
-    }
-}
-
-impl CookieSealer {
-    /// Derives the cookie key from the master key material (HMAC-SHA256 with a fixed label), keeping the
-    /// cookie key distinct from the key that encrypts secrets at rest.
-    pub fn from_master(master: &[u8]) -> Self {
-        let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, master);
-        let derived = aws_lc_rs::hmac::sign(&mac, b"sfr-org session cookie key");
-        let unbound = UnboundKey::new(&AES_256_GCM, derived.as_ref())
-            .expect("HMAC-SHA256 output is a valid AES-256 key");
-        Self {
-            key: LessSafeKey::new(unbound),
-        }
-    }
-
-    pub fn seal(&self, session: &Session) -> Option<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).ok()?;
-        let mut data = serde_json::to_vec(session).ok()?;
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(AAD),
-                &mut data,
-            )
-            .ok()?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        Some(URL_SAFE_NO_PAD.encode(out))
-    }
-
-    /// Opens a cookie value; `None` for anything forged, truncated or from another key.
-    pub fn open(&self, value: &str) -> Option<Session> {
-        let raw = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
-        if raw.len() <= NONCE_LEN {
-            return None;
-        }
-        let (nonce, sealed) = raw.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut sealed = sealed.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(AAD), &mut sealed)
-            .ok()?;
-        serde_json::from_slice(plain).ok()
-    }
+/// Opens a cookie value; `None` for anything forged, truncated or sealed under another key.
+pub fn open(keys: &Keys, value: &str) -> Option<Session> {
+    let plain = keys.decrypt(value.trim(), AAD).ok()?;
+    serde_json::from_slice(&plain).ok()
 }
 
 /// 32 random bytes, base64url: CSRF tokens.
@@ -126,22 +82,25 @@ mod tests {
 
     #[test]
     fn seal_round_trips_and_rejects_tampering() {
-        let sealer = CookieSealer::from_master(&[1u8; 32]);
+        let keys = Keys::from_bytes(&[1u8; 32], "test");
         let s = Session {
             user_id: "005000000000001AAA".into(),
             login_ms: 42,
             csrf: random_token(),
         };
-        let sealed = sealer.seal(&s).unwrap();
-        assert_eq!(sealer.open(&sealed), Some(s.clone()));
-        assert_eq!(CookieSealer::from_master(&[2u8; 32]).open(&sealed), None);
-        let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        let sealed = seal(&keys, &s).unwrap();
+        assert_eq!(open(&keys, &sealed), Some(s.clone()));
+        assert_eq!(open(&Keys::from_bytes(&[2u8; 32], "other"), &sealed), None);
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(&sealed)
+            .unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        assert_eq!(sealer.open(&URL_SAFE_NO_PAD.encode(bytes)), None);
-        assert_eq!(sealer.open("!!"), None);
-        assert_eq!(sealer.open(""), None);
-        assert_eq!(sealer.open("AAAA"), None);
+        let tampered = base64::engine::general_purpose::STANDARD.encode(bytes);
+        assert_eq!(open(&keys, &tampered), None);
+        assert_eq!(open(&keys, "!!"), None);
+        assert_eq!(open(&keys, ""), None);
+        assert_eq!(open(&keys, "AAAA"), None);
     }
 
     #[test]
