@@ -258,6 +258,29 @@ impl Ctx {
     }
 }
 
+/// Asks a yes/no question on the terminal (default: no). Without a terminal on stdin there is nobody to ask: the
+/// error tells the user to pass `--no-prompt`.
+pub fn confirm(question: &str) -> Result<bool, CommandError> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CommandError::new(
+            "PromptUnavailableError",
+            format!("{question} Cannot ask: stdin is not a terminal."),
+        )
+        .with_action("Pass --no-prompt (-p) to proceed without confirmation."));
+    }
+    eprint!("{question} (y/N) ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CommandError::generic(format!("Cannot read the answer: {e}")))?;
+    let answer = line.trim().to_ascii_lowercase();
+    Ok(answer == "y" || answer == "yes")
+}
+
 /// Pretty-prints with 2 spaces (`JSON.stringify(v, null, 2)`) plus a newline on stdout.
 pub fn print_json(value: &Value) {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());

@@ -12,6 +12,7 @@ pub mod login_sfdx_url;
 pub mod login_web;
 pub mod logout;
 pub mod show_access_token;
+pub mod varargs;
 
 use crate::cli::{
     AliasCommand, CertCommand, Cli, Command, ConfigCommand, LoginCommand, OrgAuthCommand,

@@ -287,7 +287,8 @@ impl Store {
         Ok(None)
     }
 
-    /// Every variable that is set, once each with its winning location, sorted by name.
+    /// Every variable that is set, once each with its winning location, in sf's order (global keys, then local, then
+    /// environment).
     pub fn config_list(&self) -> Result<Vec<ConfigEntry>, StoreError> {
         let mut names: Vec<String> = Vec::new();
         for global in [true, false] {
@@ -306,7 +307,6 @@ impl Store {
                 names.push(key.as_str().to_owned());
             }
         }
-        names.sort();
         let mut out = Vec::new();
         for name in names {
             let entry = match ConfigKey::parse(&name) {

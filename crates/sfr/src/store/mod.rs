@@ -54,9 +54,7 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("Unknown config name: {key}.")]
     UnknownConfigKey { key: String },
-    #[error(
-        "This command must be run from within a project (a directory with sfdx-project.json) unless --global is used."
-    )]
+    #[error("This directory does not contain a valid Salesforce DX project.")]
     NotInProject,
 }
 
@@ -120,7 +118,7 @@ impl StoreError {
             StoreError::UnknownConfigKey { .. } => vec![
                 "Supported names: target-org, target-dev-hub, org-instance-url, org-api-version.".to_owned(),
             ],
-            StoreError::NotInProject => vec!["Run the command with --global, or from inside a project.".to_owned()],
+            StoreError::NotInProject => vec!["Run with --global to set for your entire workspace.".to_owned()],
             _ => Vec::new(),
         }
     }
