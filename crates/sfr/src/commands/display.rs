@@ -7,23 +7,25 @@ use crate::cli::DisplayArgs;
 use crate::commands::target_username;
 use crate::org::connection::{Connection, sfdx_auth_url};
 use crate::org::login::{REDACTED_ACCESS_TOKEN, REDACTED_SFDX_AUTH_URL, http_client, show_secrets};
-use crate::org::post_login::{BOOTSTRAP_API_VERSION, is_api_version};
+use crate::org::post_login::{
+    BOOTSTRAP_API_VERSION, Rest, api_version_is_fresh, is_api_version, locale_string,
+    max_api_version,
+};
 use crate::output::{CommandError, Ctx, Outcome, table};
 use crate::store::{ConfigKey, Store};
 
 pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, CommandError> {
     let username = target_username(store, args.target.target_org.as_deref())?;
     let auth = store.read_auth(&username)?;
-    let api_version = args
-        .api_version
+    let configured = args.api_version.clone().or_else(|| {
+        store
+            .config_get(ConfigKey::OrgApiVersion)
+            .ok()
+            .flatten()
+            .and_then(|e| e.value_str().map(str::to_owned))
+    });
+    let api_version = configured
         .clone()
-        .or_else(|| {
-            store
-                .config_get(ConfigKey::OrgApiVersion)
-                .ok()
-                .flatten()
-                .and_then(|e| e.value_str().map(str::to_owned))
-        })
         .or_else(|| auth.instance_api_version().map(str::to_owned))
         .filter(|v| is_api_version(v))
         .unwrap_or_else(|| BOOTSTRAP_API_VERSION.to_owned());
@@ -35,6 +37,9 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, 
             e.to_string()
         }
     };
+    if configured.is_none() && connected_status == "Connected" {
+        refresh_api_version_cache(store, &mut conn);
+    }
     let auth = conn.auth;
     let secrets = show_secrets();
     let mut out = Map::new();
@@ -100,6 +105,37 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, 
     rows.sort();
     let human = table(Some("Org Description"), &["KEY", "VALUE"], &rows);
     Ok(Outcome::new(Value::Object(out), human))
+}
+
+/// sf re-reads the org's maximum API version once the cached one is a day old (`SFDX_IGNORE_API_VERSION_CACHE`
+/// disables the cache) and saves it with the time it was retrieved.
+fn refresh_api_version_cache(store: &Store, conn: &mut Connection<'_>) {
+    let now = time::OffsetDateTime::now_utc();
+    if api_version_is_fresh(&conn.auth, now) {
+        return;
+    }
+    let (Some(instance_url), Some(token)) = (
+        conn.auth.instance_url().map(str::to_owned),
+        conn.auth.access_token().map(str::to_owned),
+    ) else {
+        return;
+    };
+    let http = match http_client() {
+        Ok(h) => h,
+        Err(_) => return,
+    };
+    let rest = Rest {
+        http: &http,
+        instance_url: &instance_url,
+        access_token: &token,
+    };
+    if let Some(version) = max_api_version(rest) {
+        conn.auth.set_instance_api_version(version);
+        conn.auth
+            .set_instance_api_version_last_retrieved(locale_string(now));
+        // A failed save only loses the cache; the display itself is still right.
+        let _ = store.write_auth(&conn.auth);
+    }
 }
 
 /// `instanceUrl` → `Instance Url`, as sf's table titles its keys.

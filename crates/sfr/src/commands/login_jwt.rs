@@ -36,11 +36,12 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &LoginJwtArgs) -> Result<Outcome,
     .map_err(|failures| {
         let d = jwt::diagnose(
             &failures,
+            &login.href,
             &args.username,
             &args.client_id,
             &key_path.display().to_string(),
         );
-        let mut err = CommandError::new("JwtGrantError", d.message);
+        let mut err = CommandError::new("JwtGrantError", d.message).with_code("JwtGrantError");
         for a in d.actions {
             err = err.with_action(a);
         }

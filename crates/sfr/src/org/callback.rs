@@ -126,6 +126,7 @@ impl CallbackServer {
         Ok(Self { listeners, port })
     }
 
+    #[cfg(test)]
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -102,10 +102,6 @@ impl<'s> Connection<'s> {
         Self { store, http, auth }
     }
 
-    pub fn http(&self) -> &HttpClient {
-        &self.http
-    }
-
     fn username(&self) -> String {
         self.auth.username().unwrap_or_default().to_owned()
     }

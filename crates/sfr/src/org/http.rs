@@ -127,16 +127,6 @@ impl HttpClient {
             .call();
         read(url, result)
     }
-
-    /// GETs a public resource (no token), e.g. `/services/data`.
-    pub fn get(&self, url: &str) -> Result<Response, HttpError> {
-        let result = self
-            .agent
-            .get(url)
-            .header("accept", "application/json")
-            .call();
-        read(url, result)
-    }
 }
 
 fn read(

@@ -243,16 +243,27 @@ fn classify(f: &Failure) -> Cause {
     }
 }
 
-/// Builds the diagnosis. `failures` must not be empty.
+/// Builds the diagnosis. `failures` must not be empty. Answers from `login_url` — the host the user named —
+/// count first: what Salesforce's public hosts say about an assertion meant for another org is noise.
 pub fn diagnose(
     failures: &[Failure],
+    login_url: &str,
     username: &str,
     client_id: &str,
     key_file: &str,
 ) -> Diagnosis {
-    let best = failures
-        .iter()
+    let home = origin(login_url);
+    let answered_at_home = failures.iter().filter(|f| {
+        origin(&f.attempt.login_url) == home && !matches!(f.error, GrantError::Transport(_))
+    });
+    let best = answered_at_home
         .min_by_key(|f| classify(f))
+        .or_else(|| {
+            failures
+                .iter()
+                .find(|f| origin(&f.attempt.login_url) == home)
+        })
+        .or_else(|| failures.iter().min_by_key(|f| classify(f)))
         .expect("diagnose is called with at least one failure");
     let cause = classify(best);
     let at = &best.attempt.login_url;
@@ -472,7 +483,7 @@ mod tests {
             failure(l, l, "invalid_grant", "user hasn't approved this consumer"),
             failure(l, PRODUCTION, "invalid_grant", "audience is invalid"),
         ];
-        let d = diagnose(&failures, "u@example.com", "3MVG9", "server.key");
+        let d = diagnose(&failures, l, "u@example.com", "3MVG9", "server.key");
         assert_eq!(d.cause, Cause::NotPreAuthorized);
         assert!(
             d.message
@@ -492,9 +503,9 @@ mod tests {
             failure(l, l, "invalid_grant", "audience is invalid"),
             failure(l, SANDBOX, "invalid_grant", "audience is invalid"),
         ];
-        assert_eq!(diagnose(&failures, "u", "c", "k").cause, Cause::Audience);
+        assert_eq!(diagnose(&failures, l, "u", "c", "k").cause, Cause::Audience);
         let failures = vec![failure(l, l, "invalid_grant", "invalid assertion")];
-        let d = diagnose(&failures, "u", "c", "server.key");
+        let d = diagnose(&failures, l, "u", "c", "server.key");
         assert_eq!(d.cause, Cause::CertificateMismatch);
         assert!(
             d.message
@@ -507,10 +518,27 @@ mod tests {
             "client identifier invalid",
         )];
         assert_eq!(
-            diagnose(&failures, "u", "c", "k").cause,
+            diagnose(&failures, l, "u", "c", "k").cause,
             Cause::UnknownClientId
         );
         let failures = vec![failure(l, l, "invalid_grant", "expired authorization code")];
-        assert_eq!(diagnose(&failures, "u", "c", "k").cause, Cause::Clock);
+        assert_eq!(diagnose(&failures, l, "u", "c", "k").cause, Cause::Clock);
+        // Salesforce's own hosts not knowing the client id must not hide the local org's audience answer.
+        let failures = vec![
+            failure(l, l, "invalid_grant", "audience is invalid"),
+            failure(
+                SANDBOX,
+                SANDBOX,
+                "invalid_client_id",
+                "client identifier invalid",
+            ),
+            failure(
+                PRODUCTION,
+                PRODUCTION,
+                "invalid_client_id",
+                "client identifier invalid",
+            ),
+        ];
+        assert_eq!(diagnose(&failures, l, "u", "c", "k").cause, Cause::Audience);
     }
 }

@@ -55,16 +55,6 @@ impl OAuthReply {
     }
 }
 
-impl GrantError {
-    /// The `error_description` of an OAuth answer, if the server gave one.
-    pub fn description(&self) -> Option<&str> {
-        match self {
-            Self::OAuth(reply) => Some(reply.description.as_str()),
-            _ => None,
-        }
-    }
-}
-
 /// `POST {login_url}/services/oauth2/token` with the form pairs in order.
 pub fn request_token(
     http: &HttpClient,

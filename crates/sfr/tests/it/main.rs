@@ -2,4 +2,5 @@
 
 mod harness;
 
+mod login_offline;
 mod store_files;
