@@ -6,3 +6,70 @@ pub mod client_auth;
 pub mod middleware;
 pub mod params;
 pub mod reply;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::oauth;
+use crate::rest;
+use crate::state::AppState;
+
+/// Every route of the org, with limits, timeouts and security headers applied.
+pub fn router(state: AppState) -> Router {
+    let usage = Arc::new(rest::data::ApiUsage::default());
+    Router::new()
+        .route(
+            "/services/oauth2/authorize",
+            get(oauth::authorize::authorize).post(oauth::authorize::authorize),
+        )
+        .route("/services/oauth2/token", post(oauth::token::token))
+        .route(
+            "/services/oauth2/revoke",
+            get(oauth::revoke::revoke).post(oauth::revoke::revoke),
+        )
+        .route(
+            "/services/oauth2/introspect",
+            post(oauth::introspect::introspect),
+        )
+        .route(
+            "/services/oauth2/userinfo",
+            get(oauth::identity::userinfo).post(oauth::identity::userinfo),
+        )
+        .route("/services/oauth2/success", get(success))
+        .route("/id/keys", get(oauth::keys::jwks))
+        .route(
+            "/id/{org}/{user}",
+            get(oauth::identity::identity).post(oauth::identity::identity),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route(crate::pages::STYLESHEET_PATH, get(crate::pages::stylesheet))
+        .route("/services/data", get(rest::data::list_versions))
+        .route("/services/data/", get(rest::data::list_versions))
+        .route("/services/data/{*path}", get(rest::data::data))
+        .fallback(not_found)
+        .layer(axum::Extension(usage))
+        .layer(axum::middleware::from_fn(middleware::timeout))
+        .layer(axum::middleware::from_fn(middleware::limits))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    reply::rest_error(StatusCode::NOT_FOUND, sfr_wire::RestError::not_found())
+}
+
+/// The Salesforce-hosted callback page for desktop and mobile apps; clients read the code from its URL.
+async fn success() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html;charset=UTF-8")],
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Remote Access Application Authorization</title><link rel=\"stylesheet\" href=\"/static/sfr.css\"></head><body><main class=\"card\"><h1>Remote Access Application Authorization</h1><p>You may close this window.</p></main></body></html>",
+    )
+        .into_response()
+}

@@ -1,4 +1,166 @@
-//! The OAuth endpoints, one module per endpoint.
+//! The OAuth endpoints, one module per endpoint, plus what they share: login-history recording, token
+//! authentication for resource endpoints, and token issuance.
 
+pub mod authorize;
+pub mod discovery;
 pub mod grant;
 pub mod id_token;
+pub mod identity;
+pub mod introspect;
+pub mod issue;
+pub mod keys;
+pub mod revoke;
+pub mod token;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use sfr_wire::SfId;
+
+use crate::model::{AccessToken, LoginEvent, LoginKind, User};
+use crate::policy::Refusal;
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// Who a request was about, filled in as a handler learns it; recorded with the outcome.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub username: Option<String>,
+    pub user_id: Option<SfId>,
+    pub consumer_key: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+impl Trace {
+    pub fn user(&mut self, user: &User) {
+        self.username = Some(user.username.clone());
+        self.user_id = Some(user.id.clone());
+    }
+}
+
+/// Why a request failed: a refusal with its wire error, or a fault of ours.
+#[derive(Debug)]
+pub enum Failure {
+    Refused(Refusal),
+    Internal(String),
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Self::Refused(r)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// Shorthand for a refusal.
+pub fn refuse<T>(wire: sfr_wire::OAuthError, reason: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure::Refused(Refusal::new(wire, reason)))
+}
+
+/// Records one login-history event. A failure to record is logged, never shown to the client.
+pub async fn record(
+    state: &AppState,
+    trace: &Trace,
+    kind: LoginKind,
+    outcome: Result<&str, (&str, &str)>,
+) {
+    let (success, error_code, reason) = match outcome {
+        Ok(reason) => (true, None, reason.to_owned()),
+        Err((code, reason)) => (false, Some(code.to_owned()), reason.to_owned()),
+    };
+    let event = LoginEvent {
+        at: state.now(),
+        username: trace.username.clone(),
+        user_id: trace.user_id.clone(),
+        consumer_key: trace.consumer_key.clone(),
+        kind,
+        success,
+        error_code,
+        reason,
+        source_ip: trace.source_ip.clone(),
+    };
+    if let Err(e) = state.store_call(move |s| s.record_event(&event)).await {
+        tracing::warn!(error = %e, "could not record a login-history event");
+    }
+}
+
+/// Records a failure and returns the matching wire error (or a 500 for our own faults).
+pub async fn record_failure(
+    state: &AppState,
+    trace: &Trace,
+    kind: LoginKind,
+    failure: &Failure,
+) -> Result<sfr_wire::OAuthError, ()> {
+    match failure {
+        Failure::Refused(r) => {
+            record(state, trace, kind, Err((r.wire.code(), &r.reason))).await;
+            Ok(r.wire)
+        }
+        Failure::Internal(message) => {
+            tracing::error!(error = %message, "request failed inside the server");
+            record(state, trace, kind, Err(("server_error", message))).await;
+            Err(())
+        }
+    }
+}
+
+/// 500 in the shape OAuth clients parse.
+pub fn server_error() -> Response {
+    let mut resp = crate::http::reply::json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &sfr_wire::ErrorBody {
+            error: "unknown_error".to_owned(),
+            error_description: "retry your request".to_owned(),
+        },
+    );
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(crate::http::reply::NO_STORE),
+    );
+    resp
+}
+
+/// A live session and its user, after the access token was checked and its idle timer extended.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub token: AccessToken,
+    pub user: User,
+}
+
+/// Checks an access token: known (by hash), not revoked, not idle past the session timeout, user active. A
+/// successful check extends the session (idle-based timeout). `Ok(None)` = not a live session.
+pub async fn authenticate(
+    state: &AppState,
+    token: Option<String>,
+) -> Result<Option<Authenticated>, StoreError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let hash = crate::keys::hash_token(&token);
+    let now = state.now();
+    let found = state
+        .store_call({
+            let hash = hash.clone();
+            move |s| s.access_token(&hash)
+        })
+        .await?;
+    let Some(access) = found.filter(|t| t.is_alive(now)) else {
+        return Ok(None);
+    };
+    let user_id = access.user_id.clone();
+    let user = state.store_call(move |s| s.user_by_id(&user_id)).await?;
+    let Some(user) = user.filter(|u| u.active) else {
+        return Ok(None);
+    };
+    state
+        .store_call(move |s| s.touch_access_token(&hash, now))
+        .await?;
+    Ok(Some(Authenticated {
+        token: access,
+        user,
+    }))
+}

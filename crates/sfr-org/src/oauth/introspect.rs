@@ -1,0 +1,150 @@
+//! `POST /services/oauth2/introspect`: the calling app authenticates (body or Basic); it learns about its own
+//! tokens only. Anything unknown, dead or another app's is `{"active":false}` with 200.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::json;
+use sfr_wire::OAuthError;
+
+use super::{Failure, Trace, record, record_failure, refuse, server_error};
+use crate::http::client_auth;
+use crate::http::params::FormRequest;
+use crate::http::reply;
+use crate::keys;
+use crate::model::{ConnectedApp, LoginKind, Scope};
+use crate::policy;
+use crate::state::AppState;
+
+pub async fn introspect(State(state): State<AppState>, form: FormRequest) -> Response {
+    let mut trace = Trace {
+        source_ip: form.source_ip.clone(),
+        ..Trace::default()
+    };
+    let app = match authenticate_client(&state, &form, &mut trace).await {
+        Ok(app) => app,
+        Err(failure) => {
+            return match record_failure(&state, &trace, LoginKind::Introspect, &failure).await {
+                Ok(wire) => reply::oauth_error(wire),
+                Err(()) => server_error(),
+            };
+        }
+    };
+    let token = form.params.owned("token").unwrap_or_default();
+    match describe(&state, &app, &token).await {
+        Ok(body) => {
+            let active = body["active"] == true;
+            record(
+                &state,
+                &trace,
+                LoginKind::Introspect,
+                Ok(if active {
+                    "token active"
+                } else {
+                    "token inactive"
+                }),
+            )
+            .await;
+            reply::json_no_store(&body)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "introspect failed");
+            server_error()
+        }
+    }
+}
+
+async fn authenticate_client(
+    state: &AppState,
+    form: &FormRequest,
+    trace: &mut Trace,
+) -> Result<ConnectedApp, Failure> {
+    let creds = match client_auth::resolve(&form.headers, &form.params) {
+        Ok(c) => c,
+        Err(e) => {
+            return refuse(
+                OAuthError::InvalidClientCredentials,
+                format!("unreadable Authorization header: {e}"),
+            );
+        }
+    };
+    trace.consumer_key = creds.client_id.clone();
+    let Some(key) = creds.client_id.clone() else {
+        return refuse(OAuthError::InvalidClientId, "client_id missing");
+    };
+    let Some(app) = state
+        .store_call(move |s| s.app_by_consumer_key(&key))
+        .await?
+    else {
+        return refuse(OAuthError::InvalidClientId, "no app with this consumer key");
+    };
+    let id = app.id.clone();
+    let secret = state.store_call(move |s| s.app_secret(&id)).await?;
+    policy::check_secret(
+        true,
+        creds.client_secret.as_deref(),
+        &secret,
+        "introspection",
+    )?;
+    Ok(app)
+}
+
+async fn describe(
+    state: &AppState,
+    app: &ConnectedApp,
+    token: &str,
+) -> Result<serde_json::Value, crate::store::StoreError> {
+    let inactive = json!({"active": false});
+    if token.is_empty() {
+        return Ok(inactive);
+    }
+    let hash = keys::hash_token(token);
+    let now = state.now();
+    let access = {
+        let h = hash.clone();
+        state.store_call(move |s| s.access_token(&h)).await?
+    };
+    let (user_id, scopes, token_type, iat, exp) = if let Some(t) = access {
+        if t.app_id != app.id || !t.is_alive(now) {
+            return Ok(inactive);
+        }
+        let exp = t.expires_at();
+        (t.user_id, t.scopes, "access_token", t.issued_at, Some(exp))
+    } else {
+        let Some(r) = state.store_call(move |s| s.refresh_token(&hash)).await? else {
+            return Ok(inactive);
+        };
+        if r.app_id != app.id
+            || r.revoked_at.is_some()
+            || policy::refresh_token_alive(app.refresh_policy, r.issued_at, r.last_used_at, now)
+                .is_err()
+        {
+            return Ok(inactive);
+        }
+        let exp = app
+            .refresh_policy
+            .expires_at(r.issued_at, r.last_used_at.max(r.issued_at));
+        (r.user_id, r.scopes, "refresh_token", r.issued_at, exp)
+    };
+    let uid = user_id.clone();
+    let Some(user) = state
+        .store_call(move |s| s.user_by_id(&uid))
+        .await?
+        .filter(|u| u.active)
+    else {
+        return Ok(inactive);
+    };
+    let mut body = json!({
+        "active": true,
+        "scope": Scope::join(&scopes),
+        "client_id": app.consumer_key,
+        "username": user.username,
+        "sub": state.config.identity_url(&user_id),
+        "token_type": token_type,
+        "iat": iat / 1000,
+        "nbf": iat / 1000,
+    });
+    if let (Some(exp), Some(map)) = (exp, body.as_object_mut()) {
+        map.insert("exp".to_owned(), json!(exp / 1000));
+    }
+    Ok(body)
+}

@@ -1,0 +1,153 @@
+//! Minting tokens for a grant and building the token response (field set per grant, `issued_at` in ms,
+//! `signature` HMAC, `id_token` when `openid` is granted).
+
+use sfr_wire::TokenResponse;
+
+use super::Failure;
+use super::id_token::{self, IdClaims};
+use crate::keys;
+use crate::model::{ConnectedApp, IssueTokens, NewAccessToken, NewRefreshToken, Scope, User};
+use crate::state::AppState;
+
+/// How a grant's response looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// `issued_at` and `signature` (all grants but JWT bearer).
+    pub signed: bool,
+    /// `id_token` when `openid` is among the scopes.
+    pub id_token: bool,
+    /// `api_instance_url` (client credentials).
+    pub api_instance_url: bool,
+}
+
+/// A new access token (plaintext) and the record to store.
+pub struct Minted {
+    pub plaintext: String,
+    pub record: NewAccessToken,
+}
+
+/// Mints an access token for `user` on `app` with the app's (else the org's) session timeout.
+pub async fn mint_access(
+    state: &AppState,
+    app: &ConnectedApp,
+    user: &User,
+    scopes: &[Scope],
+    now: i64,
+) -> Result<Minted, Failure> {
+    let org = state.store_call(|s| s.org()).await?;
+    let plaintext = keys::generate_access_token(state.config.org_id.to_15());
+    Ok(Minted {
+        record: NewAccessToken {
+            token_hash: keys::hash_token(&plaintext),
+            app_id: app.id.clone(),
+            user_id: user.id.clone(),
+            scopes: scopes.to_vec(),
+            issued_at: now,
+            session_timeout_ms: app.session_timeout_ms(org.session_timeout_minutes),
+        },
+        plaintext,
+    })
+}
+
+/// Stores the tokens of a fresh grant (access + optional refresh) in one transaction and answers.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue(
+    state: &AppState,
+    app: &ConnectedApp,
+    user: &User,
+    scopes: Vec<Scope>,
+    with_refresh: bool,
+    from_code: Option<String>,
+    nonce: Option<String>,
+    shape: Shape,
+) -> Result<TokenResponse, Failure> {
+    let now = state.now();
+    let access = mint_access(state, app, user, &scopes, now).await?;
+    let refresh_plain = with_refresh.then(keys::generate_refresh_token);
+    let issue = IssueTokens {
+        access: access.record.clone(),
+        refresh: refresh_plain.as_ref().map(|r| NewRefreshToken {
+            token_hash: keys::hash_token(r),
+            app_id: app.id.clone(),
+            user_id: user.id.clone(),
+            scopes: scopes.clone(),
+            issued_at: now,
+        }),
+        from_code,
+    };
+    state.store_call(move |s| s.issue_tokens(&issue)).await?;
+    respond(
+        state,
+        app,
+        user,
+        &scopes,
+        &access.plaintext,
+        refresh_plain,
+        nonce.as_deref(),
+        now,
+        shape,
+    )
+    .await
+}
+
+/// Builds the response body for an access token already stored.
+#[allow(clippy::too_many_arguments)]
+pub async fn respond(
+    state: &AppState,
+    app: &ConnectedApp,
+    user: &User,
+    scopes: &[Scope],
+    access_token: &str,
+    refresh_token: Option<String>,
+    nonce: Option<&str>,
+    now: i64,
+    shape: Shape,
+) -> Result<TokenResponse, Failure> {
+    let id = state.config.identity_url(&user.id);
+    let base = state.config.base_url.clone();
+    let (issued_at, signature) = if shape.signed {
+        let app_id = app.id.clone();
+        let secret = state.store_call(move |s| s.app_secret(&app_id)).await?;
+        let issued_at = now.to_string();
+        let sig = sfr_wire::token::signature(&secret, &id, &issued_at);
+        (Some(issued_at), Some(sig))
+    } else {
+        (None, None)
+    };
+    let id_token = if shape.id_token && scopes.contains(&Scope::OpenId) {
+        let key = state
+            .signing_key
+            .key_pair()
+            .map_err(|e| Failure::Internal(format!("signing key unusable: {e}")))?;
+        let claims = IdClaims {
+            issuer: &base,
+            identity_url: &id,
+            client_id: &app.consumer_key,
+            access_token,
+            now_ms: now,
+            nonce,
+            username: &user.username,
+            name: &user.display_name(),
+            email: &user.email,
+        }
+        .to_json();
+        Some(
+            id_token::sign(&claims, &key, &state.signing_key.kid)
+                .map_err(|e| Failure::Internal(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: access_token.to_owned(),
+        refresh_token,
+        signature,
+        scope: Some(Scope::join(scopes)),
+        id_token,
+        instance_url: base.clone(),
+        id,
+        token_type: "Bearer".to_owned(),
+        issued_at,
+        api_instance_url: shape.api_instance_url.then_some(base),
+    })
+}

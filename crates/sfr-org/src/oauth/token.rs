@@ -1,0 +1,440 @@
+//! `POST /services/oauth2/token`: parse the grant, load app and user, let `policy` decide, commit through the
+//! store, answer with `sfr-wire`'s response. Every outcome goes to the login history with its precise reason.
+
+use axum::extract::State;
+use axum::response::Response;
+use sfr_wire::jwt::Assertion;
+use sfr_wire::pkce::Method;
+use sfr_wire::{OAuthError, TokenResponse};
+
+use super::grant::Grant;
+use super::issue::{self, Shape};
+use super::{Failure, Trace, record, record_failure, refuse, server_error};
+use crate::http::client_auth::{self, ClientCredentials};
+use crate::http::params::FormRequest;
+use crate::http::reply;
+use crate::keys;
+use crate::model::{ConnectedApp, LoginKind, Redeemed, RefreshUse, Scope, User, certificate};
+use crate::policy::{self, AccessFacts};
+use crate::state::AppState;
+
+pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response {
+    let mut trace = Trace {
+        source_ip: form.source_ip.clone(),
+        ..Trace::default()
+    };
+    let grant = match Grant::parse(&form.params) {
+        Ok(g) => g,
+        Err(e) => {
+            trace.consumer_key = form.params.owned("client_id");
+            let reason = match e {
+                OAuthError::GrantTypeMissing => "grant_type missing".to_owned(),
+                OAuthError::UnsupportedGrantType => format!(
+                    "unsupported grant_type {:?}",
+                    form.params.get("grant_type").unwrap_or_default()
+                ),
+                _ => "a parameter the grant needs is missing".to_owned(),
+            };
+            let kind = LoginKind::Token(form.params.get("grant_type").unwrap_or("?").to_owned());
+            record(&state, &trace, kind, Err((e.code(), &reason))).await;
+            return reply::oauth_error(e);
+        }
+    };
+    let kind = LoginKind::Token(grant.name().to_owned());
+    let outcome = match client_auth::resolve(&form.headers, &form.params) {
+        Err(e) => Err(Failure::Refused(policy::Refusal::new(
+            OAuthError::InvalidClientCredentials,
+            format!("unreadable Authorization header: {e}"),
+        ))),
+        Ok(creds) => {
+            trace.consumer_key = creds.client_id.clone();
+            run(&state, grant, &creds, &mut trace).await
+        }
+    };
+    match outcome {
+        Ok(body) => {
+            record(&state, &trace, kind, Ok("tokens issued")).await;
+            reply::json_no_store(&body)
+        }
+        Err(failure) => match record_failure(&state, &trace, kind, &failure).await {
+            Ok(wire) => reply::oauth_error(wire),
+            Err(()) => server_error(),
+        },
+    }
+}
+
+async fn run(
+    state: &AppState,
+    grant: Grant,
+    creds: &ClientCredentials,
+    trace: &mut Trace,
+) -> Result<TokenResponse, Failure> {
+    match grant {
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => authorization_code(state, creds, &code, redirect_uri, code_verifier, trace).await,
+        Grant::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh(state, creds, &refresh_token, scope.as_deref(), trace).await,
+        Grant::JwtBearer { assertion } => jwt_bearer(state, &assertion, trace).await,
+        Grant::ClientCredentials { scope } => {
+            client_credentials(state, creds, scope.as_deref(), trace).await
+        }
+        Grant::Password { username } => {
+            trace.username = Some(username).filter(|u| !u.is_empty());
+            refuse(
+                OAuthError::AuthenticationFailure,
+                "username-password flow is disabled in this org",
+            )
+        }
+    }
+}
+
+/// The app named by `client_id`, or `invalid_client_id`.
+async fn client_app(state: &AppState, client_id: Option<&str>) -> Result<ConnectedApp, Failure> {
+    let Some(id) = client_id else {
+        return refuse(OAuthError::InvalidClientId, "client_id missing");
+    };
+    let key = id.to_owned();
+    match state
+        .store_call(move |s| s.app_by_consumer_key(&key))
+        .await?
+    {
+        Some(app) if app.oauth_enabled => Ok(app),
+        Some(_) => refuse(
+            OAuthError::InvalidClientId,
+            format!("app {id} has OAuth disabled"),
+        ),
+        None => refuse(
+            OAuthError::InvalidClientId,
+            format!("no app with consumer key {id}"),
+        ),
+    }
+}
+
+async fn app_secret(state: &AppState, app: &ConnectedApp) -> Result<String, Failure> {
+    let id = app.id.clone();
+    Ok(state.store_call(move |s| s.app_secret(&id)).await?)
+}
+
+async fn user_by_id(state: &AppState, id: &sfr_wire::SfId) -> Result<Option<User>, Failure> {
+    let id = id.clone();
+    Ok(state.store_call(move |s| s.user_by_id(&id)).await?)
+}
+
+fn require_active(user: &User) -> Result<(), Failure> {
+    if user.active {
+        Ok(())
+    } else {
+        refuse(
+            OAuthError::InactiveUser,
+            format!("user {} is deactivated", user.username),
+        )
+    }
+}
+
+fn shape(signed: bool) -> Shape {
+    Shape {
+        signed,
+        id_token: signed,
+        api_instance_url: false,
+    }
+}
+
+async fn authorization_code(
+    state: &AppState,
+    creds: &ClientCredentials,
+    code: &str,
+    redirect_uri: Option<String>,
+    verifier: Option<String>,
+    trace: &mut Trace,
+) -> Result<TokenResponse, Failure> {
+    let app = client_app(state, creds.client_id.as_deref()).await?;
+    let now = state.now();
+    let code_hash = keys::hash_token(code);
+    let redeemed = state
+        .store_call({
+            let h = code_hash.clone();
+            move |s| s.redeem_code(&h, now)
+        })
+        .await?;
+    let code = match redeemed {
+        Redeemed::Unknown => {
+            return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");
+        }
+        Redeemed::Replayed(c) => {
+            trace.user_id = Some(c.user_id);
+            return refuse(
+                OAuthError::InvalidAuthCode,
+                "authorization code used twice; every token issued from it was revoked",
+            );
+        }
+        Redeemed::Expired(c) => {
+            trace.user_id = Some(c.user_id.clone());
+            policy::code_alive(c.created_at, now)?;
+            return refuse(
+                OAuthError::ExpiredAuthCode,
+                "authorization code past its expiry",
+            );
+        }
+        Redeemed::Fresh(c) => c,
+    };
+    trace.user_id = Some(code.user_id.clone());
+    if code.app_id != app.id {
+        return refuse(
+            OAuthError::InvalidAuthCode,
+            format!(
+                "authorization code was issued to another app, not {}",
+                app.consumer_key
+            ),
+        );
+    }
+    policy::code_alive(code.created_at, now)?;
+    if redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+        return refuse(
+            OAuthError::RedirectUriMismatch,
+            format!(
+                "redirect_uri {:?} differs from {:?} used at authorize",
+                redirect_uri.unwrap_or_default(),
+                code.redirect_uri
+            ),
+        );
+    }
+    let secret = app_secret(state, &app).await?;
+    policy::check_secret(
+        app.require_secret_web,
+        creds.client_secret.as_deref(),
+        &secret,
+        "web server",
+    )?;
+    let stored = match (&code.code_challenge, &code.code_challenge_method) {
+        (Some(challenge), method) => Some((
+            challenge.as_str(),
+            Method::parse(method.as_deref()).unwrap_or(Method::S256),
+        )),
+        (None, _) => None,
+    };
+    policy::check_verifier(stored, verifier.as_deref())?;
+    let Some(user) = user_by_id(state, &code.user_id).await? else {
+        return refuse(
+            OAuthError::InvalidAuthCode,
+            "the code's user no longer exists",
+        );
+    };
+    trace.user(&user);
+    require_active(&user)?;
+    policy::token_access(&AccessFacts::of(&app, &user))?;
+    let with_refresh = policy::grants_refresh_token(&code.scopes);
+    issue::issue(
+        state,
+        &app,
+        &user,
+        code.scopes.clone(),
+        with_refresh,
+        Some(code_hash),
+        code.nonce.clone(),
+        shape(true),
+    )
+    .await
+}
+
+async fn refresh(
+    state: &AppState,
+    creds: &ClientCredentials,
+    refresh_token: &str,
+    scope: Option<&str>,
+    trace: &mut Trace,
+) -> Result<TokenResponse, Failure> {
+    let app = client_app(state, creds.client_id.as_deref()).await?;
+    let hash = keys::hash_token(refresh_token);
+    let found = state
+        .store_call({
+            let h = hash.clone();
+            move |s| s.refresh_token(&h)
+        })
+        .await?;
+    let Some(rt) = found else {
+        return refuse(OAuthError::ExpiredToken, "unknown refresh token");
+    };
+    trace.user_id = Some(rt.user_id.clone());
+    if rt.revoked_at.is_some() {
+        return refuse(OAuthError::ExpiredToken, "refresh token was revoked");
+    }
+    if rt.app_id != app.id {
+        return refuse(
+            OAuthError::ExpiredToken,
+            format!(
+                "refresh token belongs to another app, not {}",
+                app.consumer_key
+            ),
+        );
+    }
+    let secret = app_secret(state, &app).await?;
+    policy::check_secret(
+        app.require_secret_refresh,
+        creds.client_secret.as_deref(),
+        &secret,
+        "refresh token",
+    )?;
+    let now = state.now();
+    policy::refresh_token_alive(app.refresh_policy, rt.issued_at, rt.last_used_at, now)?;
+    let Some(user) = user_by_id(state, &rt.user_id).await? else {
+        return refuse(
+            OAuthError::ExpiredToken,
+            "the token's user no longer exists",
+        );
+    };
+    trace.user(&user);
+    require_active(&user)?;
+    policy::token_access(&AccessFacts::of(&app, &user))?;
+    let scopes = policy::refresh_scopes(scope, &rt.scopes)?;
+    let access = issue::mint_access(state, &app, &user, &scopes, now).await?;
+    let use_ = RefreshUse {
+        refresh_hash: hash,
+        now,
+        new_access: access.record,
+    };
+    if state.store_call(move |s| s.refresh(&use_)).await?.is_none() {
+        return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
+    }
+    issue::respond(
+        state,
+        &app,
+        &user,
+        &scopes,
+        &access.plaintext,
+        None,
+        None,
+        now,
+        shape(true),
+    )
+    .await
+}
+
+async fn jwt_bearer(
+    state: &AppState,
+    assertion: &str,
+    trace: &mut Trace,
+) -> Result<TokenResponse, Failure> {
+    let parsed = match Assertion::parse(assertion) {
+        Ok(a) => a,
+        Err(e) => return refuse(OAuthError::InvalidAssertion, format!("JWT unreadable: {e}")),
+    };
+    let claims = parsed.claims.clone();
+    trace.consumer_key = Some(claims.iss.clone());
+    trace.username = Some(claims.sub.clone());
+    let app = client_app(state, Some(&claims.iss)).await?;
+    let Some(pem) = app.certificate_pem.as_deref() else {
+        return refuse(
+            OAuthError::InvalidAssertion,
+            format!(
+                "app {} has no certificate (Use digital signatures is off)",
+                app.name
+            ),
+        );
+    };
+    let cert = match certificate::parse_pem(pem) {
+        Ok(c) => c,
+        Err(e) => {
+            return refuse(
+                OAuthError::InvalidAssertion,
+                format!("the app's certificate is unusable: {e}"),
+            );
+        }
+    };
+    if parsed.verify_rs256(&cert.rsa_public_key_der).is_err() {
+        return refuse(
+            OAuthError::InvalidAssertion,
+            format!(
+                "certificate ({}) does not match the assertion's signing key",
+                cert.subject
+            ),
+        );
+    }
+    policy::check_audience(
+        claims.aud.values(),
+        &state.config.base_url,
+        &state.config.extra_audiences,
+    )?;
+    let now = state.now();
+    policy::check_assertion_expiry(claims.exp_ms, now)?;
+    let username = claims.sub.clone();
+    let Some(user) = state
+        .store_call(move |s| s.user_by_username(&username))
+        .await?
+    else {
+        return refuse(
+            OAuthError::NotApproved,
+            format!("no user named {:?} in this org", claims.sub),
+        );
+    };
+    trace.user(&user);
+    if user.is_locked(now) {
+        return refuse(
+            OAuthError::UserLocked,
+            format!("user {} is locked out", user.username),
+        );
+    }
+    require_active(&user)?;
+    let approval = state
+        .store_call({
+            let (u, a) = (user.id.clone(), app.id.clone());
+            move |s| s.approval(&u, &a)
+        })
+        .await?;
+    policy::jwt_access(&AccessFacts::of(&app, &user), approval.is_some())?;
+    let scopes: Vec<Scope> = policy::canonical_scopes(&app.scopes)
+        .into_iter()
+        .filter(|s| *s != Scope::RefreshToken)
+        .collect();
+    issue::issue(state, &app, &user, scopes, false, None, None, shape(false)).await
+}
+
+async fn client_credentials(
+    state: &AppState,
+    creds: &ClientCredentials,
+    scope: Option<&str>,
+    trace: &mut Trace,
+) -> Result<TokenResponse, Failure> {
+    let app = client_app(state, creds.client_id.as_deref()).await?;
+    let secret = app_secret(state, &app).await?;
+    policy::check_secret(
+        true,
+        creds.client_secret.as_deref(),
+        &secret,
+        "client credentials",
+    )?;
+    let Some(run_as) = app.client_credentials_user.clone() else {
+        return refuse(
+            OAuthError::NoClientCredentialsUser,
+            format!("app {} has no client-credentials run-as user", app.name),
+        );
+    };
+    let Some(user) = user_by_id(state, &run_as).await? else {
+        return refuse(
+            OAuthError::NoClientCredentialsUser,
+            format!("run-as user {run_as} no longer exists"),
+        );
+    };
+    trace.user(&user);
+    require_active(&user)?;
+    let scopes = policy::client_credentials_scopes(scope, &app.scopes)?;
+    issue::issue(
+        state,
+        &app,
+        &user,
+        scopes,
+        false,
+        None,
+        None,
+        Shape {
+            signed: true,
+            id_token: false,
+            api_instance_url: true,
+        },
+    )
+    .await
+}
