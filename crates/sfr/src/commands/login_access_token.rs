@@ -42,6 +42,7 @@ pub fn run(
         .set_username(identity.username)
         .set_login_url(login.href.clone());
     complete_metadata(store, &http, &mut auth);
+    login::identify_scratch_org(store, &http, &mut auth);
     store.write_auth(&auth)?;
     login::finish(
         ctx,

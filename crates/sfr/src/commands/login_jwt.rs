@@ -63,6 +63,7 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &LoginJwtArgs) -> Result<Outcome,
         .set_instance_url(token.instance_url.clone())
         .set_username(args.username.clone());
     complete_metadata(store, &http, &mut auth);
+    login::identify_scratch_org(store, &http, &mut auth);
     store.write_auth(&auth)?;
     login::finish(
         ctx,

@@ -74,6 +74,7 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &LoginSfdxUrlArgs) -> Result<Outc
         auth.set_client_secret(parsed.client_secret.clone());
     }
     complete_metadata(store, &http, &mut auth);
+    login::identify_scratch_org(store, &http, &mut auth);
     store.write_auth(&auth)?;
     login::finish(ctx, store, &auth, &args.defaults, Flow::SfdxUrl, &[])
 }

@@ -182,6 +182,7 @@ fn save_new_auth(
         auth.set_client_secret(secret.to_owned());
     }
     complete_metadata(store, http, &mut auth);
+    login::identify_scratch_org(store, http, &mut auth);
     store.write_auth(&auth)?;
     Ok(auth)
 }

@@ -195,6 +195,63 @@ pub fn complete_metadata(store: &Store, http: &HttpClient, auth: &mut AuthFile) 
     );
 }
 
+/// sf's `identifyPossibleScratchOrgs`: unless the new org is a Dev Hub or already knows its hub, ask every other
+/// authorized Dev Hub whether it created this org as an active scratch org; a match records `devHubUsername`,
+/// `expirationDate` and `isScratch`. Errors are ignored, as in sf.
+pub fn identify_scratch_org(store: &Store, http: &HttpClient, auth: &mut AuthFile) {
+    if auth.is_dev_hub() || auth.dev_hub_username().is_some() {
+        return;
+    }
+    let Some(org_id15) = auth
+        .org_id()
+        .map(|id| id.chars().take(15).collect::<String>())
+    else {
+        return;
+    };
+    let me = auth.username().unwrap_or_default().to_owned();
+    let Ok(usernames) = store.list_usernames() else {
+        return;
+    };
+    let soql = format!(
+        "select Id, ExpirationDate, ScratchOrg from ScratchOrgInfo where ScratchOrg = '{org_id15}' and Status = 'Active'"
+    );
+    for hub_name in usernames.into_iter().filter(|u| *u != me) {
+        let Ok(hub) = store.read_auth(&hub_name) else {
+            continue;
+        };
+        if !hub.is_dev_hub() {
+            continue;
+        }
+        let version = hub
+            .instance_api_version()
+            .unwrap_or(post_login::BOOTSTRAP_API_VERSION)
+            .to_owned();
+        let mut conn = super::connection::Connection::new(store, http.clone(), hub);
+        let path = format!(
+            "services/data/v{version}/query?q={}",
+            sfr_wire::encoding::escape(&soql)
+        );
+        let Ok(resp) = conn.get_ok(&path) else {
+            continue;
+        };
+        let Ok(body) = serde_json::from_str::<Value>(&resp.body) else {
+            continue;
+        };
+        if let Some(record) = body
+            .get("records")
+            .and_then(Value::as_array)
+            .and_then(|r| r.first())
+        {
+            auth.set_dev_hub_username(hub_name.clone());
+            if let Some(exp) = record.get("ExpirationDate").and_then(Value::as_str) {
+                auth.set_expiration_date(exp.to_owned());
+            }
+            auth.set_is_scratch(true);
+            return;
+        }
+    }
+}
+
 /// The login command's name in sf's warning text (`org login web`, …).
 #[derive(Debug, Clone, Copy)]
 pub enum Flow {
