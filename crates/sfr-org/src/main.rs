@@ -1,1 +1,5 @@
-fn main() {}
+//! `sfr-org`: the local Salesforce-compatible org. Everything lives in the library; see `sfr_org::cli`.
+
+fn main() -> std::process::ExitCode {
+    sfr_org::cli::main()
+}

@@ -4,10 +4,14 @@
 //! handlers call it through `AppState::store_call` (a `spawn_blocking`). A PostgreSQL implementation can sit
 //! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
+pub mod sqlite;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sfr_wire::SfId;
 
+use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, ConnectedApp, IssueTokens, LockState, LoginEvent,
     NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken,
@@ -269,6 +273,13 @@ impl DatabaseUrl {
     /// The default key file: next to the database, named after it (`org.sqlite` → `org.key`).
     pub fn default_key_file(&self) -> PathBuf {
         self.path().with_extension("key")
+    }
+}
+
+/// Opens the store behind a database URL (creating the file and running migrations).
+pub fn open(url: &DatabaseUrl, keys: Arc<Keys>) -> StoreResult<Arc<dyn Store>> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, keys)?)),
     }
 }
 

@@ -1,0 +1,316 @@
+//! The SQLite implementation of [`Store`]: WAL journal, `synchronous=NORMAL`, a busy timeout, one writer
+//! connection behind a mutex (every write use case is one `BEGIN IMMEDIATE` transaction) and a few reader
+//! connections. Other processes (the admin commands) may use the same file while the server runs.
+
+mod apps;
+mod events;
+mod org;
+mod schema;
+mod signing;
+mod tokens;
+mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use sfr_wire::SfId;
+
+use super::{Bootstrap, Purged, Store, StoreError, StoreResult};
+use crate::keys::Keys;
+use crate::model::{
+    AccessToken, AppUpdate, Approval, AuthCode, ConnectedApp, IssueTokens, LockState, LoginEvent,
+    NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken,
+    RefreshUse, Revoked, Scope, SigningKey, User,
+};
+
+pub use schema::LATEST as SCHEMA_VERSION;
+
+const READERS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A store on one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    keys: Arc<Keys>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Whether the error is a UNIQUE/PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+pub(crate) fn parse_id(s: &str) -> Result<SfId, StoreError> {
+    SfId::parse(s).map_err(|e| StoreError::Corrupt(format!("bad id {s:?}: {e}")))
+}
+
+pub(crate) fn parse_scopes(s: &str) -> Result<Vec<Scope>, StoreError> {
+    Scope::parse_list(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs pending migrations.
+    pub fn open(path: &Path, keys: Arc<Keys>) -> StoreResult<Self> {
+        let open_err = |message: String| StoreError::Open {
+            path: path.to_owned(),
+            message,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        }
+        let mut writer = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        configure(&writer).map_err(|e| open_err(e.to_string()))?;
+        schema::migrate(&mut writer, path)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| open_err(e.to_string()))?;
+            conn.busy_timeout(BUSY_TIMEOUT)
+                .map_err(|e| open_err(e.to_string()))?;
+            readers.push(Mutex::new(conn));
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            keys,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; commits on `Ok`, rolls back on `Err`.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Internal("writer connection poisoned".into()))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first free reader, else wait for the one round-robin picked.
+        let mut guard = None;
+        for i in 0..self.readers.len() {
+            if let Ok(g) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                guard = Some(g);
+                break;
+            }
+        }
+        let mut conn = match guard {
+            Some(g) => g,
+            None => self.readers[start % self.readers.len()]
+                .lock()
+                .map_err(|_| StoreError::Internal("reader connection poisoned".into()))?,
+        };
+        let tx = conn.transaction().map_err(db_err)?;
+        let out = f(&tx)?;
+        tx.finish().map_err(db_err)?;
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn bootstrap(&self, init: &Bootstrap) -> StoreResult<bool> {
+        self.write(|c| org::bootstrap(c, &self.keys, init))
+    }
+
+    fn org(&self) -> StoreResult<Org> {
+        self.read(org::load)
+    }
+
+    fn update_org(&self, update: &OrgSettingsUpdate) -> StoreResult<Org> {
+        self.write(|c| org::update(c, update))
+    }
+
+    fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        self.write(|c| users::create(c, user))
+    }
+
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        self.read(|c| users::by_username(c, username))
+    }
+
+    fn user_by_id(&self, id: &SfId) -> StoreResult<Option<User>> {
+        self.read(|c| users::by_id(c, id))
+    }
+
+    fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read(users::list)
+    }
+
+    fn set_user_active(&self, id: &SfId, active: bool, now: i64) -> StoreResult<User> {
+        self.write(|c| users::set_active(c, id, active, now))
+    }
+
+    fn record_failed_login(&self, id: &SfId, now: i64) -> StoreResult<LockState> {
+        self.write(|c| users::record_failure(c, id, now))
+    }
+
+    fn record_successful_login(&self, id: &SfId, now: i64) -> StoreResult<()> {
+        self.write(|c| users::record_success(c, id, now))
+    }
+
+    fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
+        self.read(users::list_profiles)
+    }
+
+    fn profile_by_name(&self, name: &str) -> StoreResult<Option<Profile>> {
+        self.read(|c| users::profile_by_name(c, name))
+    }
+
+    fn list_permission_sets(&self) -> StoreResult<Vec<PermissionSet>> {
+        self.read(users::list_permission_sets)
+    }
+
+    fn permission_set_by_name(&self, name: &str) -> StoreResult<Option<PermissionSet>> {
+        self.read(|c| users::permission_set_by_name(c, name))
+    }
+
+    fn create_permission_set(
+        &self,
+        name: &str,
+        label: &str,
+        now: i64,
+    ) -> StoreResult<PermissionSet> {
+        self.write(|c| users::create_permission_set(c, name, label, now))
+    }
+
+    fn assign_permission_set(&self, user: &SfId, permission_set: &str) -> StoreResult<User> {
+        self.write(|c| users::assign_permission_set(c, user, permission_set))
+    }
+
+    fn create_app(&self, app: &NewApp) -> StoreResult<(ConnectedApp, String)> {
+        self.write(|c| apps::create(c, &self.keys, app))
+    }
+
+    fn update_app(&self, name: &str, update: &AppUpdate) -> StoreResult<ConnectedApp> {
+        self.write(|c| apps::update(c, name, update))
+    }
+
+    fn app_by_consumer_key(&self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>> {
+        self.read(|c| apps::by_consumer_key(c, consumer_key))
+    }
+
+    fn app_by_id(&self, id: &SfId) -> StoreResult<Option<ConnectedApp>> {
+        self.read(|c| apps::by_id(c, id))
+    }
+
+    fn app_by_name(&self, name: &str) -> StoreResult<Option<ConnectedApp>> {
+        self.read(|c| apps::by_name(c, name))
+    }
+
+    fn list_apps(&self) -> StoreResult<Vec<ConnectedApp>> {
+        self.read(apps::list)
+    }
+
+    fn app_secret(&self, app: &SfId) -> StoreResult<String> {
+        self.read(|c| apps::secret(c, &self.keys, app))
+    }
+
+    fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()> {
+        self.write(|c| apps::approve(c, user, app, scopes, now))
+    }
+
+    fn approval(&self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>> {
+        self.read(|c| apps::approval(c, user, app))
+    }
+
+    fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
+        self.write(|c| tokens::insert_code(c, code))
+    }
+
+    fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
+        self.write(|c| tokens::redeem_code(c, code_hash, now))
+    }
+
+    fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
+        self.write(|c| tokens::issue(c, issue))
+    }
+
+    fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
+        self.read(|c| tokens::access_token(c, token_hash))
+    }
+
+    fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
+        self.write(|c| tokens::touch(c, token_hash, now))
+    }
+
+    fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.read(|c| tokens::refresh_token(c, token_hash))
+    }
+
+    fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
+        self.write(|c| tokens::refresh(c, refresh))
+    }
+
+    fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked> {
+        self.write(|c| tokens::revoke_by_hash(c, token_hash, now))
+    }
+
+    fn revoke_user_app_tokens(&self, user: &SfId, app: &SfId, now: i64) -> StoreResult<u64> {
+        self.write(|c| tokens::revoke_user_app(c, user, app, now))
+    }
+
+    fn record_event(&self, event: &LoginEvent) -> StoreResult<()> {
+        self.write(|c| events::record(c, event))
+    }
+
+    fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>> {
+        self.read(|c| events::recent(c, limit))
+    }
+
+    fn signing_key(&self) -> StoreResult<Option<SigningKey>> {
+        self.read(|c| signing::signing_key(c, &self.keys))
+    }
+
+    fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey> {
+        self.write(|c| signing::store(c, &self.keys, key))
+    }
+
+    fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
+        self.write(|c| tokens::purge(c, now))
+    }
+}

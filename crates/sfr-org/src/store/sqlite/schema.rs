@@ -1,0 +1,224 @@
+//! Schema migrations, applied in order at open. Each runs once, in its own transaction, and is recorded in
+//! `schema_migrations`. Types are kept portable (TEXT / BIGINT / INTEGER booleans, application-made ids, times as
+//! ms since the epoch) so the same shape works on PostgreSQL.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::db_err;
+use crate::store::{StoreError, StoreResult};
+
+const V1: &str = r#"
+CREATE TABLE orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    dev_hub INTEGER NOT NULL,
+    connected_apps_permission INTEGER NOT NULL,
+    allow_connected_app_creation INTEGER NOT NULL,
+    session_timeout_minutes INTEGER NOT NULL,
+    lockout_threshold INTEGER NOT NULL,
+    lockout_minutes INTEGER NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE id_sequences (
+    prefix TEXT PRIMARY KEY,
+    next BIGINT NOT NULL
+);
+CREATE TABLE profiles (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE permission_sets (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    first_name TEXT,
+    last_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    profile_id TEXT NOT NULL REFERENCES profiles(id),
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until BIGINT,
+    last_login_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE user_permission_sets (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    permission_set_id TEXT NOT NULL REFERENCES permission_sets(id),
+    PRIMARY KEY (user_id, permission_set_id)
+);
+CREATE TABLE apps (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    api_name TEXT NOT NULL,
+    api_name_key TEXT NOT NULL UNIQUE,
+    contact_email TEXT NOT NULL,
+    oauth_enabled INTEGER NOT NULL,
+    callback_urls TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    certificate_pem TEXT,
+    consumer_key TEXT NOT NULL UNIQUE,
+    consumer_secret_enc TEXT NOT NULL,
+    require_secret_web INTEGER NOT NULL,
+    require_secret_refresh INTEGER NOT NULL,
+    require_pkce INTEGER NOT NULL,
+    permitted_users TEXT NOT NULL,
+    refresh_policy TEXT NOT NULL,
+    session_timeout_minutes INTEGER,
+    ip_relaxation TEXT NOT NULL,
+    client_credentials_user_id TEXT REFERENCES users(id),
+    built_in INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE app_profiles (
+    app_id TEXT NOT NULL REFERENCES apps(id),
+    profile_id TEXT NOT NULL REFERENCES profiles(id),
+    PRIMARY KEY (app_id, profile_id)
+);
+CREATE TABLE app_permission_sets (
+    app_id TEXT NOT NULL REFERENCES apps(id),
+    permission_set_id TEXT NOT NULL REFERENCES permission_sets(id),
+    PRIMARY KEY (app_id, permission_set_id)
+);
+CREATE TABLE approvals (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    app_id TEXT NOT NULL REFERENCES apps(id),
+    scopes TEXT NOT NULL,
+    approved_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, app_id)
+);
+CREATE TABLE auth_codes (
+    code_hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
+    nonce TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    from_code TEXT,
+    issued_at BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX refresh_tokens_user_app ON refresh_tokens (user_id, app_id);
+CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code);
+CREATE TABLE access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    refresh_hash TEXT,
+    from_code TEXT,
+    issued_at BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    session_timeout_ms BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX access_tokens_refresh ON access_tokens (refresh_hash);
+CREATE INDEX access_tokens_code ON access_tokens (from_code);
+CREATE INDEX access_tokens_user_app ON access_tokens (user_id, app_id);
+CREATE TABLE login_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at BIGINT NOT NULL,
+    username TEXT,
+    user_id TEXT,
+    consumer_key TEXT,
+    kind TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    error_code TEXT,
+    reason TEXT NOT NULL,
+    source_ip TEXT
+);
+CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    pkcs8_enc TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+"#;
+
+/// Every migration, in order. Append only; never edit a released one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = 1;
+
+/// Brings the database up to `LATEST`, refusing one newer than this build.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied_at BIGINT NOT NULL
+         );",
+    )
+    .map_err(db_err)?;
+    for &(version, sql) in MIGRATIONS {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let current: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if current > LATEST {
+            return Err(StoreError::SchemaTooNew {
+                path: path.to_owned(),
+                found: current,
+                supported: LATEST,
+            });
+        }
+        if current >= version {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            rusqlite::params![
+                version,
+                crate::clock::Clock::now_ms(&crate::clock::SystemClock)
+            ],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        tracing::info!(version, "applied database migration");
+    }
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if current > LATEST {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_owned(),
+            found: current,
+            supported: LATEST,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! Authorization codes, access tokens (sessions) and refresh tokens — all by SHA-256 hash — and their
+//! revocation and purge.
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+use sfr_wire::SfId;
+
+use super::{db_err, parse_id, parse_scopes};
+use crate::model::{
+    AccessToken, AuthCode, IssueTokens, NewAccessToken, Redeemed, RefreshPolicy, RefreshToken,
+    RefreshUse, Revoked, Scope,
+};
+use crate::store::{Purged, StoreError, StoreResult};
+
+/// At most this many live refresh tokens per user per app; a new one beyond it revokes the oldest.
+pub const MAX_REFRESH_TOKENS_PER_USER_APP: i64 = 5;
+
+/// How long a spent or expired code is kept so a replay can still be recognised (and punished).
+const CODE_RETENTION_MS: i64 = 24 * 3_600_000;
+
+// ---- codes ----
+
+pub(super) fn insert_code(conn: &Connection, code: &AuthCode) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,
+                                 code_challenge_method, nonce, created_at, expires_at, used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
+        params![
+            code.code_hash,
+            code.app_id.as_str(),
+            code.user_id.as_str(),
+            code.redirect_uri,
+            Scope::join(&code.scopes),
+            code.code_challenge,
+            code.code_challenge_method,
+            code.nonce,
+            code.created_at,
+            code.expires_at,
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+type CodeRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+fn load_code(conn: &Connection, code_hash: &str) -> StoreResult<Option<AuthCode>> {
+    let row: Option<CodeRow> = conn
+        .query_row(
+            "SELECT code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
+                    nonce, created_at, expires_at, used_at
+             FROM auth_codes WHERE code_hash = ?1",
+            [code_hash],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db_err)?;
+    row.map(|r| {
+        Ok(AuthCode {
+            code_hash: r.0,
+            app_id: parse_id(&r.1)?,
+            user_id: parse_id(&r.2)?,
+            redirect_uri: r.3,
+            scopes: parse_scopes(&r.4)?,
+            code_challenge: r.5,
+            code_challenge_method: r.6,
+            nonce: r.7,
+            created_at: r.8,
+            expires_at: r.9,
+            used_at: r.10,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn redeem_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
+    let Some(mut code) = load_code(conn, code_hash)? else {
+        return Ok(Redeemed::Unknown);
+    };
+    // The guard `used_at IS NULL` makes the claim atomic even across processes.
+    let claimed = conn
+        .execute(
+            "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
+            params![code_hash, now],
+        )
+        .map_err(db_err)?;
+    if claimed == 0 {
+        revoke_from_code(conn, code_hash, now)?;
+        return Ok(Redeemed::Replayed(code));
+    }
+    code.used_at = Some(now);
+    if now >= code.expires_at {
+        Ok(Redeemed::Expired(code))
+    } else {
+        Ok(Redeemed::Fresh(code))
+    }
+}
+
+/// Revokes every token that descends from a code: its refresh tokens, their sessions, and its own sessions.
+fn revoke_from_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult<u64> {
+    let sessions = conn
+        .execute(
+            "UPDATE access_tokens SET revoked_at = ?2
+             WHERE revoked_at IS NULL AND (from_code = ?1 OR refresh_hash IN
+                   (SELECT token_hash FROM refresh_tokens WHERE from_code = ?1))",
+            params![code_hash, now],
+        )
+        .map_err(db_err)?;
+    let refresh = conn
+        .execute(
+            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE from_code = ?1 AND revoked_at IS NULL",
+            params![code_hash, now],
+        )
+        .map_err(db_err)?;
+    Ok((sessions + refresh) as u64)
+}
+
+// ---- issuing ----
+
+fn insert_access(
+    conn: &Connection,
+    t: &NewAccessToken,
+    refresh_hash: Option<&str>,
+    from_code: Option<&str>,
+) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
+                                    last_used_at, session_timeout_ms, revoked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, NULL)",
+        params![
+            t.token_hash,
+            t.app_id.as_str(),
+            t.user_id.as_str(),
+            Scope::join(&t.scopes),
+            refresh_hash,
+            from_code,
+            t.issued_at,
+            t.session_timeout_ms,
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
+    let from_code = issue.from_code.as_deref();
+    if let Some(r) = &issue.refresh {
+        conn.execute(
+            "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,
+                                         revoked_at, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL,
+                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM refresh_tokens))",
+            params![
+                r.token_hash,
+                r.app_id.as_str(),
+                r.user_id.as_str(),
+                Scope::join(&r.scopes),
+                from_code,
+                r.issued_at,
+            ],
+        )
+        .map_err(db_err)?;
+        enforce_refresh_cap(conn, &r.user_id, &r.app_id, r.issued_at)?;
+    }
+    insert_access(
+        conn,
+        &issue.access,
+        issue.refresh.as_ref().map(|r| r.token_hash.as_str()),
+        from_code,
+    )
+}
+
+/// Revokes the oldest live refresh tokens of (user, app) beyond the cap, with their sessions.
+fn enforce_refresh_cap(conn: &Connection, user: &SfId, app: &SfId, now: i64) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT token_hash FROM refresh_tokens
+             WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL
+             ORDER BY issued_at DESC, seq DESC LIMIT -1 OFFSET ?3",
+        )
+        .map_err(db_err)?;
+    let excess = stmt
+        .query_map(
+            params![user.as_str(), app.as_str(), MAX_REFRESH_TOKENS_PER_USER_APP],
+            |r| r.get::<_, String>(0),
+        )
+        .map_err(db_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db_err)?;
+    for hash in excess {
+        revoke_refresh(conn, &hash, now)?;
+    }
+    Ok(())
+}
+
+// ---- reading ----
+
+type AccessRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+pub(super) fn access_token(conn: &Connection, hash: &str) -> StoreResult<Option<AccessToken>> {
+    let row: Option<AccessRow> = conn
+        .query_row(
+            "SELECT token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at, last_used_at,
+                    session_timeout_ms, revoked_at
+             FROM access_tokens WHERE token_hash = ?1",
+            [hash],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db_err)?;
+    row.map(|r| {
+        Ok(AccessToken {
+            token_hash: r.0,
+            app_id: parse_id(&r.1)?,
+            user_id: parse_id(&r.2)?,
+            scopes: parse_scopes(&r.3)?,
+            refresh_hash: r.4,
+            from_code: r.5,
+            issued_at: r.6,
+            last_used_at: r.7,
+            session_timeout_ms: r.8,
+            revoked_at: r.9,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn touch(conn: &Connection, hash: &str, now: i64) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE access_tokens SET last_used_at = ?2
+         WHERE token_hash = ?1 AND revoked_at IS NULL AND last_used_at < ?2
+               AND last_used_at + session_timeout_ms > ?2",
+        params![hash, now],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+type RefreshRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+pub(super) fn refresh_token(conn: &Connection, hash: &str) -> StoreResult<Option<RefreshToken>> {
+    let row: Option<RefreshRow> = conn
+        .query_row(
+            "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
+             FROM refresh_tokens WHERE token_hash = ?1",
+            [hash],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db_err)?;
+    row.map(|r| {
+        Ok(RefreshToken {
+            token_hash: r.0,
+            app_id: parse_id(&r.1)?,
+            user_id: parse_id(&r.2)?,
+            scopes: parse_scopes(&r.3)?,
+            from_code: r.4,
+            issued_at: r.5,
+            last_used_at: r.6,
+            revoked_at: r.7,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
+    let Some(token) = refresh_token(conn, &u.refresh_hash)? else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some() {
+        return Ok(None);
+    }
+    conn.execute(
+        "UPDATE refresh_tokens SET last_used_at = ?2 WHERE token_hash = ?1",
+        params![u.refresh_hash, u.now],
+    )
+    .map_err(db_err)?;
+    insert_access(
+        conn,
+        &u.new_access,
+        Some(&u.refresh_hash),
+        token.from_code.as_deref(),
+    )?;
+    Ok(Some(RefreshToken {
+        last_used_at: u.now,
+        ..token
+    }))
+}
+
+// ---- revoking ----
+
+fn revoke_refresh(conn: &Connection, hash: &str, now: i64) -> StoreResult<bool> {
+    let n = conn
+        .execute(
+            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+            params![hash, now],
+        )
+        .map_err(db_err)?;
+    conn.execute(
+        "UPDATE access_tokens SET revoked_at = ?2 WHERE refresh_hash = ?1 AND revoked_at IS NULL",
+        params![hash, now],
+    )
+    .map_err(db_err)?;
+    Ok(n > 0)
+}
+
+pub(super) fn revoke_by_hash(conn: &Connection, hash: &str, now: i64) -> StoreResult<Revoked> {
+    let sessions = conn
+        .execute(
+            "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+            params![hash, now],
+        )
+        .map_err(db_err)?;
+    if sessions > 0 {
+        return Ok(Revoked::Access);
+    }
+    if revoke_refresh(conn, hash, now)? {
+        return Ok(Revoked::Refresh);
+    }
+    Ok(Revoked::None)
+}
+
+pub(super) fn revoke_user_app(
+    conn: &Connection,
+    user: &SfId,
+    app: &SfId,
+    now: i64,
+) -> StoreResult<u64> {
+    let a = conn
+        .execute(
+            "UPDATE access_tokens SET revoked_at = ?3
+             WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL",
+            params![user.as_str(), app.as_str(), now],
+        )
+        .map_err(db_err)?;
+    let r = conn
+        .execute(
+            "UPDATE refresh_tokens SET revoked_at = ?3
+             WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL",
+            params![user.as_str(), app.as_str(), now],
+        )
+        .map_err(db_err)?;
+    Ok((a + r) as u64)
+}
+
+/// Revokes every token of a user (on deactivation).
+pub(super) fn revoke_user(conn: &Connection, user: &SfId, now: i64) -> StoreResult<()> {
+    for table in ["access_tokens", "refresh_tokens"] {
+        conn.execute(
+            &format!(
+                "UPDATE {table} SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL"
+            ),
+            params![user.as_str(), now],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+// ---- purge ----
+
+pub(super) fn purge(conn: &Connection, now: i64) -> StoreResult<Purged> {
+    let codes = conn
+        .execute(
+            "DELETE FROM auth_codes WHERE expires_at + ?2 <= ?1",
+            params![now, CODE_RETENTION_MS],
+        )
+        .map_err(db_err)?;
+    let access_tokens = conn
+        .execute(
+            "DELETE FROM access_tokens
+             WHERE revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?1",
+            [now],
+        )
+        .map_err(db_err)?;
+    let mut refresh_tokens = conn
+        .execute(
+            "DELETE FROM refresh_tokens WHERE revoked_at IS NOT NULL",
+            [],
+        )
+        .map_err(db_err)?;
+    // Policy-expired refresh tokens: the policy lives on the app, so decide here.
+    let mut stmt = conn
+        .prepare(
+            "SELECT r.token_hash, r.issued_at, r.last_used_at, a.refresh_policy
+             FROM refresh_tokens r JOIN apps a ON a.id = r.app_id
+             WHERE a.refresh_policy <> 'until-revoked'",
+        )
+        .map_err(db_err)?;
+    let candidates = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(db_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db_err)?;
+    for (hash, issued_at, last_used_at, policy) in candidates {
+        let policy =
+            RefreshPolicy::parse(&policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if policy.is_expired(issued_at, last_used_at, now) {
+            refresh_tokens += conn
+                .execute("DELETE FROM refresh_tokens WHERE token_hash = ?1", [&hash])
+                .map_err(db_err)?;
+        }
+    }
+    Ok(Purged {
+        codes: codes as u64,
+        access_tokens: access_tokens as u64,
+        refresh_tokens: refresh_tokens as u64,
+    })
+}
