@@ -20,6 +20,7 @@ ORG_DB=""
 ORG_URL=""
 ORG_PORT=""
 ORG_LOCAL_URL=""
+ORG_INSTANCE_URL=""
 
 # interop_init NAME: make the temp dir and throwaway HOME, install the cleanup trap.
 interop_init() {
@@ -118,11 +119,13 @@ jget() {
 }
 
 # start_org: run sfr-org serve on a free loopback port with a fresh SQLite database; wait until it answers.
+# It listens on localhost:0 (127.0.0.1 and ::1, one free port), so its instance URL is http://localhost:PORT, the
+# URL the CLIs log in with. ORG_LISTEN=127.0.0.1:0 tests an org whose instance URL differs from the login URL.
 start_org() {
   require_sfr_org
   ORG_DB="$WORK/org.sqlite"
   : >"$WORK/org.log"
-  "$SFR_ORG_BIN" serve --listen 127.0.0.1:0 --database "sqlite://$ORG_DB" >"$WORK/org.log" 2>&1 &
+  "$SFR_ORG_BIN" serve --listen "${ORG_LISTEN:-localhost:0}" --database "sqlite://$ORG_DB" >"$WORK/org.log" 2>&1 &
   ORG_PID=$!
   local deadline=$((SECONDS + ORG_START_TIMEOUT))
   while [[ -z "$ORG_URL" ]]; do
@@ -137,6 +140,8 @@ start_org() {
   done
   ORG_PORT="${ORG_URL##*:}"
   ORG_LOCAL_URL="http://localhost:$ORG_PORT"
+  ORG_INSTANCE_URL="$(sed -n 's/^sfr-org is serving org [^ ]* at \(http[^ ]*\).*/\1/p' "$WORK/org.log" | head -n1)"
+  ORG_INSTANCE_URL="${ORG_INSTANCE_URL:-$ORG_URL}"
   until curl -s -o /dev/null --max-time 2 "$ORG_URL/"; do
     ((SECONDS < deadline)) || { details "$WORK/org.log"; abort "sfr-org at $ORG_URL does not answer HTTP within ${ORG_START_TIMEOUT}s"; }
     sleep 0.2
@@ -181,12 +186,9 @@ create_jwt_app() {
   [[ -n "$APP_KEY" ]] || { details "$WORK/$step.out"; abort "sfr-org app create --json printed no consumerKey"; }
 }
 
-# org_id_from USER_STEP: the org's 18-char id, from the admin JSON of step USER_STEP or else the serve banner.
-org_id_from() {
-  local id
-  id="$(jq -r '(.result // .) | (.orgId // .organizationId // .OrganizationId // empty)' "$WORK/$1.out" 2>/dev/null)"
-  [[ -n "$id" ]] || id="$(grep -oE '\b00D[A-Za-z0-9]{15}\b' "$WORK/org.log" | head -n1)"
-  echo "$id"
+# org_id: the org's 18-char id, from `sfr-org org show --json`.
+org_id() {
+  org_admin org-show org show --json && jget org-show '.result.id // empty'
 }
 
 # make_browser USERNAME PASSWORD: a BROWSER executable for `sf org login web` that returns 0 at once and, in the

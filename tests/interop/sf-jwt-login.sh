@@ -10,8 +10,8 @@ setup_org_for_apps
 
 USERNAME="jwt.user@example.com"
 create_user "$USERNAME" 'Interop-pass-1!'
-ORG_ID="$(org_id_from "user-$USERNAME")"
-[[ "$ORG_ID" =~ ^00D[A-Za-z0-9]{15}$ ]] || abort "no 18-char org id in sfr-org's output (user create --json or serve banner)"
+ORG_ID="$(org_id)"
+[[ "$ORG_ID" =~ ^00D[A-Za-z0-9]{15}$ ]] || { details "$WORK/org-show.out" "$WORK/org-show.err"; abort "sfr-org org show --json printed no 18-char org id"; }
 
 # jwt_login LABEL KEYDIR ALIAS: app with KEYDIR/server.crt, sf login with KEYDIR/server.key, then sf org display.
 jwt_login() {
@@ -37,7 +37,7 @@ jwt_login() {
   fi
   check_eq "[$label] display id (org id)" "$(jget "display-$alias" .result.id)" "$ORG_ID"
   check_eq "[$label] display username" "$(jget "display-$alias" .result.username)" "$USERNAME"
-  check_eq "[$label] display instanceUrl" "$(jget "display-$alias" .result.instanceUrl)" "$ORG_LOCAL_URL"
+  check_eq "[$label] display instanceUrl" "$(jget "display-$alias" .result.instanceUrl)" "$ORG_INSTANCE_URL"
   check_eq "[$label] display alias" "$(jget "display-$alias" .result.alias)" "$alias"
   check_eq "[$label] display connectedStatus" "$(jget "display-$alias" .result.connectedStatus)" "Connected"
   local file="$HOME/.sfdx/$USERNAME.json"

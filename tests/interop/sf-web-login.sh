@@ -10,8 +10,8 @@ start_org
 USERNAME="web.user@example.com"
 PASSWORD='Interop-pass-2!'
 create_user "$USERNAME" "$PASSWORD"
-ORG_ID="$(org_id_from "user-$USERNAME")"
-[[ "$ORG_ID" =~ ^00D[A-Za-z0-9]{15}$ ]] || abort "no 18-char org id in sfr-org's output (user create --json or serve banner)"
+ORG_ID="$(org_id)"
+[[ "$ORG_ID" =~ ^00D[A-Za-z0-9]{15}$ ]] || { details "$WORK/org-show.out" "$WORK/org-show.err"; abort "sfr-org org show --json printed no 18-char org id"; }
 
 export BROWSER
 BROWSER="$(make_browser "$USERNAME" "$PASSWORD")"
@@ -37,7 +37,7 @@ else
 fi
 check_eq "display id (org id)" "$(jget display .result.id)" "$ORG_ID"
 check_eq "display username" "$(jget display .result.username)" "$USERNAME"
-check_eq "display instanceUrl" "$(jget display .result.instanceUrl)" "$ORG_LOCAL_URL"
+check_eq "display instanceUrl" "$(jget display .result.instanceUrl)" "$ORG_INSTANCE_URL"
 check_eq "display connectedStatus" "$(jget display .result.connectedStatus)" "Connected"
 check_eq "auth file holds an encrypted refresh token" \
   "$(jq -r '.refreshToken // "none" | test("^[0-9a-f]{12,}:[0-9a-f]{32}$")' "$HOME/.sfdx/$USERNAME.json" 2>/dev/null)" "true"

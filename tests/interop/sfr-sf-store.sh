@@ -18,8 +18,8 @@ WEB_PASSWORD='Interop-pass-3!'
 create_user "$SFR_USER" 'Interop-pass-1!'
 create_user "$SF_USER" 'Interop-pass-2!'
 create_user "$WEB_USER" "$WEB_PASSWORD"
-ORG_ID="$(org_id_from "user-$SFR_USER")"
-[[ "$ORG_ID" =~ ^00D[A-Za-z0-9]{15}$ ]] || abort "no 18-char org id in sfr-org's output (user create --json or serve banner)"
+ORG_ID="$(org_id)"
+[[ "$ORG_ID" =~ ^00D[A-Za-z0-9]{15}$ ]] || { details "$WORK/org-show.out" "$WORK/org-show.err"; abort "sfr-org org show --json printed no 18-char org id"; }
 make_cert_openssl "$WORK/keys" || { details "$WORK/openssl.log"; abort "openssl could not make a key pair"; }
 create_jwt_app "Store interop" "$WORK/keys/server.crt"
 
@@ -35,7 +35,7 @@ display_ok() {
   if run_logged "$step" "$cli" org display -o "$alias" --json && json_ok "$step"; then
     check_eq "$label: id" "$(jget "$step" .result.id)" "$ORG_ID"
     check_eq "$label: username" "$(jget "$step" .result.username)" "$user"
-    check_eq "$label: instanceUrl" "$(jget "$step" .result.instanceUrl)" "$ORG_LOCAL_URL"
+    check_eq "$label: instanceUrl" "$(jget "$step" .result.instanceUrl)" "$ORG_INSTANCE_URL"
     check_eq "$label: connectedStatus" "$(jget "$step" .result.connectedStatus)" "Connected"
   else
     fail "$label: exits 0 with status 0"
