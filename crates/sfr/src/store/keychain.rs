@@ -64,10 +64,15 @@ impl KeySource {
 
     /// Loads the key, creating and storing a new one when none exists (v1 unless `SF_CRYPTO_V2=true`).
     pub fn load_or_create(&self) -> Result<Crypto, StoreError> {
+        self.load_or_create_with(env_true("SF_CRYPTO_V2"))
+    }
+
+    /// As `load_or_create`, choosing the format of a new key explicitly.
+    pub fn load_or_create_with(&self, new_key_v2: bool) -> Result<Crypto, StoreError> {
         let key = match self.lookup()? {
             Some(k) => k,
             None => {
-                let key = Crypto::generate_key(env_true("SF_CRYPTO_V2"))?;
+                let key = Crypto::generate_key(new_key_v2)?;
                 self.store(&key)?;
                 key
             }

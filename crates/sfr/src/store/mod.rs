@@ -38,7 +38,9 @@ pub enum StoreError {
     KeychainInvalidPerms { path: PathBuf },
     #[error("The service and account specified in {} do not match the version of the toolbelt.", path.display())]
     KeychainService { path: PathBuf },
-    #[error("Command failed with response:\n - {response}")]
+    #[error(
+        "Command failed with response:\n - {response}\nThe key is looked up in the system keyring through {tool}; set SF_USE_GENERIC_UNIX_KEYCHAIN=true to use ~/.sfdx/key.json instead (sf honours it too)."
+    )]
     KeychainCommand { tool: String, response: String },
     #[error("Invalid encryption key: {reason}")]
     InvalidKey { reason: String },
@@ -92,12 +94,8 @@ impl StoreError {
                 "Ensure the file {} has the file permission octal value of 600.",
                 path.display()
             )],
-            StoreError::KeychainCommand { tool, .. } => vec![
-                format!(
-                    "{tool} could not reach the system keyring (it needs a D-Bus session and an unlocked keyring)."
-                ),
-                "Set SF_USE_GENERIC_UNIX_KEYCHAIN=true to keep the key in ~/.sfdx/key.json instead (sf honours the same variable)."
-                    .to_owned(),
+            StoreError::KeychainCommand { .. } => vec![
+                "Start a D-Bus session with an unlocked keyring (e.g. dbus-run-session), or set SF_USE_GENERIC_UNIX_KEYCHAIN=true to keep the key in ~/.sfdx/key.json.".to_owned(),
             ],
             StoreError::Corrupt { path, .. } => vec![format!(
                 "Fix or remove {} (sfr leaves it untouched).",
@@ -149,6 +147,7 @@ pub fn is_auth_file_name(name: &str) -> bool {
 pub struct Store {
     home: PathBuf,
     cwd: PathBuf,
+    keys: Option<KeySource>,
     crypto: OnceLock<Result<Crypto, StoreError>>,
 }
 
@@ -168,8 +167,15 @@ impl Store {
         Store {
             home: home.into(),
             cwd: cwd.into(),
+            keys: None,
             crypto: OnceLock::new(),
         }
+    }
+
+    /// Uses this key store instead of sf's platform/environment choice (tests, tools).
+    pub fn with_key_source(mut self, keys: KeySource) -> Store {
+        self.keys = Some(keys);
+        self
     }
 
     pub fn home(&self) -> &Path {
@@ -189,7 +195,13 @@ impl Store {
     /// The cipher, loading (or creating) the key on first use.
     pub fn crypto(&self) -> Result<&Crypto, StoreError> {
         self.crypto
-            .get_or_init(|| KeySource::select(&self.sfdx_dir()).load_or_create())
+            .get_or_init(|| {
+                let keys = self
+                    .keys
+                    .clone()
+                    .unwrap_or_else(|| KeySource::select(&self.sfdx_dir()));
+                keys.load_or_create()
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -382,6 +394,9 @@ fn encrypt_tree(map: &mut Map<String, Value>, crypto: &Crypto) -> Result<(), Sto
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod fixture_tests;
 
 #[cfg(test)]
 mod tests {

@@ -237,6 +237,9 @@ pub fn expected_plaintext() -> Value {
 pub fn fixture_home(version: &str) -> TempDir {
     let dir = TempDir::new().expect("tempdir");
     copy_tree(&fixtures_dir().join(version), dir.path());
+    // A checkout gives dirs 755 and files 644 (git keeps no modes); start from that, then apply sf's modes.
+    set_tree_modes(dir.path());
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).expect("chmod home");
     let modes = fs::read_to_string(fixtures_dir().join("MODES.txt")).expect("MODES.txt");
     for line in modes
         .lines()
@@ -275,6 +278,18 @@ fn copy_tree(from: &Path, to: &Path) {
             copy_tree(&entry.path(), &target);
         } else {
             fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn set_tree_modes(dir: &Path) {
+    for entry in fs::read_dir(dir).expect("read dir") {
+        let entry = entry.expect("entry");
+        let is_dir = entry.file_type().expect("type").is_dir();
+        let m = if is_dir { 0o755 } else { 0o644 };
+        fs::set_permissions(entry.path(), fs::Permissions::from_mode(m)).expect("chmod");
+        if is_dir {
+            set_tree_modes(&entry.path());
         }
     }
 }

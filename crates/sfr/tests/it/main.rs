@@ -2,5 +2,11 @@
 
 mod harness;
 
+mod alias_config;
+mod cli_surface;
+mod keychain;
+mod locking;
 mod login_offline;
+mod logout;
+mod org_list;
 mod store_files;
