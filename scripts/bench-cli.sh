@@ -29,7 +29,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/sfr-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # A loopback port nobody listens on: bind port 0, note it, close it.
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-python3 "$here/lib/make-bench-store.py" "$SFR_ROOT/tests/interop/fixtures/sf-store/v1" "$work/home" "$ORGS" \
+python3 "$here/lib/make-bench-store.py" "$SFR_ROOT/crates/sfr/tests/fixtures/sf-store/v1" "$work/home" "$ORGS" \
   "http://127.0.0.1:$port"
 export HOME="$work/home"
 cd "$work"

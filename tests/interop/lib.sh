@@ -205,13 +205,10 @@ SH
   echo "$script"
 }
 
-# fixture_store_dir: the committed fixture stores written by the real sf (the CLI crate's copy wins if present).
+# fixture_store_dir: the committed fixture stores written by the real sf (kept with the CLI crate's tests).
 fixture_store_dir() {
-  local d
-  for d in "$INTEROP_ROOT/crates/sfr/tests/fixtures/sf-store" "$INTEROP_DIR/fixtures/sf-store"; do
-    [[ -f "$d/MODES.txt" && -d "$d/v1/.sfdx" ]] && { echo "$d"; return 0; }
-  done
-  return 1
+  local d="$INTEROP_ROOT/crates/sfr/tests/fixtures/sf-store"
+  [[ -f "$d/MODES.txt" && -d "$d/v1/.sfdx" ]] && echo "$d"
 }
 
 # copy_fixture_home VERSION DEST: a private copy of fixture HOME v1|v2 with sf's file modes (MODES.txt) restored

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Both CLIs read the committed fixture stores the real sf wrote (v1 and v2 keys) and must agree:
-# `sfr org list auth --json` equals `sf org list auth --json` (local only, no org needed), and so do `alias list`
-# and `config get target-org`.
+# `sfr org list auth --json` equals `sf org list auth --json` (local only, no org needed), and so do
+# `org list --skip-connection-status`, `alias list` and `config get target-org`.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 interop_init sfr-sf-fixtures
 require_tools jq
@@ -33,7 +33,7 @@ both() {
   run_logged "$step-sfr" "$SFR_BIN" "$@"
 }
 
-fixtures="$(fixture_store_dir)" || abort "no committed fixture store (tests/interop/fixtures/sf-store)"
+fixtures="$(fixture_store_dir)" || abort "no committed fixture store (crates/sfr/tests/fixtures/sf-store)"
 for v in v1 v2; do
   export HOME="$WORK/fixture-$v"
   copy_fixture_home "$v" "$HOME" || abort "could not copy fixture $v from ${fixtures#"$INTEROP_ROOT"/}"
@@ -44,6 +44,20 @@ for v in v1 v2; do
     fail "[$v] sf org list auth lists the fixture's two orgs"
   fi
   same_json "[$v] org list auth --json" "$v-list-auth" '{status, result: (.result | sort_by(.username))}'
+  # org list without the network probe: the same entries (lastUsed is the file's atime, which the reads
+  # themselves may move, so it is compared within a second); the same warnings.
+  both "$v-list" org list --json --skip-connection-status
+  same_json "[$v] org list --json --skip-connection-status" "$v-list" \
+    '{status, result: (.result | map_values(map(del(.lastUsed))))}'
+  same_json "[$v] org list --json --skip-connection-status warnings" "$v-list" '.warnings'
+  lag="$(jq -n --slurpfile a "$WORK/$v-list-sf.out" --slurpfile b "$WORK/$v-list-sfr.out" '
+    def ms: sub("\\.(?<f>[0-9]{3})Z$"; "Z") as $s | ($s | fromdateiso8601) * 1000 + (capture("\\.(?<f>[0-9]{3})Z$").f | tonumber);
+    [$a[0].result.nonScratchOrgs, $b[0].result.nonScratchOrgs] | transpose | map((.[0].lastUsed | ms) - (.[1].lastUsed | ms) | fabs) | max' 2>/dev/null)"
+  if [[ "$lag" =~ ^[0-9.]+$ ]] && (( ${lag%.*} < 1000 )); then
+    pass "[$v] org list lastUsed agrees within a second (${lag} ms apart)"
+  else
+    fail "[$v] org list lastUsed agrees within a second (got '${lag}')"
+  fi
   both "$v-alias-list" alias list --json
   same_json "[$v] alias list --json" "$v-alias-list" '{status, result: (.result | sort_by(.alias))}'
   both "$v-config-get" config get target-org --json
