@@ -35,9 +35,9 @@ postform() {{
   f="$1"; out="$2"; shift 2
   set --
   while IFS= read -r line; do set -- "$@" --data-urlencode "$line"; done < "$f"
-  curl -s -L -c "$J" -b "$J" -o "$out" -w '%{{url_effective}} %{{http_code}}' "$@" "$BASE/services/oauth2/authorize"
+  curl -s -k -L -c "$J" -b "$J" -o "$out" -w '%{{url_effective}} %{{http_code}}' "$@" "$BASE/services/oauth2/authorize"
 }}
-curl -s -L -c "$J" -b "$J" -o "$W/page1.html" "$URL"
+curl -s -k -L -c "$J" -b "$J" -o "$W/page1.html" "$URL"
 fields "$W/page1.html" > "$W/form1"
 printf '%s\n' 'username={user}' 'password={pass}' >> "$W/form1"
 RESULT=$(postform "$W/form1" "$W/page2.html")
@@ -59,6 +59,14 @@ exit 0
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
     (script, done)
+}
+
+/// Trusts the org's test CA when it serves https (sf's variable).
+fn with_ca(org: &TestOrg, cmd: SfrCmd) -> SfrCmd {
+    match &org.ca_file {
+        Some(ca) => cmd.env("NODE_EXTRA_CA_CERTS", ca.as_os_str()),
+        None => cmd,
+    }
 }
 
 fn auth_file(home: &Path, username: &str) -> Value {
@@ -105,7 +113,7 @@ fn web_login(
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    let out = offline(SfrCmd::new())
+    let out = with_ca(org, offline(SfrCmd::new()))
         .home(home.path())
         .cwd(&project)
         .env("BROWSER", browser.as_os_str())
@@ -679,4 +687,104 @@ fn jwt_login_errors_name_their_cause() {
             .contains("clock is probably wrong"),
         "{v}"
     );
+}
+
+#[test]
+fn sfdx_auth_url_round_trip_over_https_and_access_token_login() {
+    let org = TestOrg::start_tls();
+    assert!(org.url().starts_with("https://127.0.0.1:"), "{}", org.url());
+    let login = web_login(&org, "url.user@example.com", &["-a", "u1"], None);
+    login.out.success();
+    let shown = with_ca(&org, offline(SfrCmd::new()))
+        .home(login.home.path())
+        .args(["org", "auth", "show-sfdx-auth-url", "-o", "u1", "--json"])
+        .run();
+    shown.success();
+    let url = shown.json()["result"]["sfdxAuthUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = org.url().trim_start_matches("https://").to_owned();
+    assert!(
+        url.starts_with("force://3MVG9") && url.ends_with(&format!("@{host}")),
+        "{url}"
+    );
+
+    // Another machine: the URL on stdin.
+    let other = empty_home();
+    let out = with_ca(&org, offline(SfrCmd::new()))
+        .home(other.path())
+        .stdin(format!("{url}\n"))
+        .args([
+            "org", "login", "sfdx-url", "-u", "-", "-a", "copy", "--json",
+        ])
+        .run();
+    out.success();
+    let v = out.json();
+    assert_eq!(v["result"]["username"], "url.user@example.com");
+    assert_eq!(v["result"]["loginUrl"], org.url());
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("'sf org login sfdx-url'"),
+        "{v}"
+    );
+    let file = auth_file(other.path(), "url.user@example.com");
+    assert!(file.get("refreshToken").is_some() && file.get("clientSecret").is_some());
+
+    // The JSON `org display --verbose` prints is accepted as a file.
+    let display = with_ca(&org, offline(SfrCmd::new()))
+        .home(other.path())
+        .env("SF_TEMP_SHOW_SECRETS", "true")
+        .args(["org", "display", "-o", "copy", "--verbose", "--json"])
+        .run();
+    display.success();
+    assert_eq!(display.json()["result"]["connectedStatus"], "Connected");
+    let third = empty_home();
+    fs::write(third.path().join("auth.json"), &display.stdout).unwrap();
+    let out = with_ca(&org, offline(SfrCmd::new()))
+        .home(third.path())
+        .args(["org", "login", "sfdx-url", "-f", "auth.json", "--json"])
+        .run();
+    out.success();
+
+    // Without the CA the org's certificate is not trusted: a network failure, exit 10.
+    let fourth = empty_home();
+    let out = offline(SfrCmd::new())
+        .home(fourth.path())
+        .stdin(url.clone())
+        .args(["org", "login", "sfdx-url", "-u", "-", "--json"])
+        .run();
+    out.code(10);
+    assert_eq!(out.json()["name"], "RefreshTokenAuthError");
+
+    // The access token works on its own: org login access-token.
+    let token = with_ca(&org, offline(SfrCmd::new()))
+        .home(login.home.path())
+        .args(["org", "auth", "show-access-token", "-o", "u1", "--json"])
+        .run();
+    token.success();
+    let access = token.json()["result"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = with_ca(&org, offline(SfrCmd::new()))
+        .home(fourth.path())
+        .env("SF_ACCESS_TOKEN", &access)
+        .args(["org", "login", "access-token", "-r", &org.url(), "--json"])
+        .run();
+    out.success();
+    let file = auth_file(fourth.path(), "url.user@example.com");
+    assert!(
+        file.get("clientId").is_none() && file.get("refreshToken").is_none(),
+        "{file}"
+    );
+    assert_eq!(file["instanceUrl"], format!("{}/", org.url()));
+    let listed = SfrCmd::new()
+        .home(fourth.path())
+        .args(["org", "list", "auth", "--json"])
+        .run();
+    listed.success();
+    assert_eq!(listed.json()["result"][0]["oauthMethod"], "token");
 }

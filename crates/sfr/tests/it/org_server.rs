@@ -9,13 +9,15 @@ use sfr_org::clock::TestClock;
 use sfr_org::model::{
     NewApp, NewUser, OrgSettingsUpdate, PermittedUsers, SYSTEM_ADMINISTRATOR, Scope,
 };
-use sfr_org::server::{RunningServer, ServeConfig};
+use sfr_org::server::{RunningServer, ServeConfig, TlsFiles};
 use sfr_org::store::{DatabaseUrl, Store};
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "S3cure-pass!word";
 
 pub struct TestOrg {
+    /// With TLS: the CA file that signed the org's certificate (for `NODE_EXTRA_CA_CERTS`).
+    pub ca_file: Option<std::path::PathBuf>,
     runtime: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     pub clock: Arc<TestClock>,
@@ -23,8 +25,17 @@ pub struct TestOrg {
 }
 
 impl TestOrg {
-    /// Starts an org with connected-app creation allowed.
+    /// Starts an org (plain HTTP) with connected-app creation allowed.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// The same over https, with a certificate for 127.0.0.1 and localhost signed by a test CA.
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let dir = TempDir::new().expect("tempdir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -35,10 +46,19 @@ impl TestOrg {
         let mut config = ServeConfig::for_tests(DatabaseUrl::parse(&url).expect("database url"));
         let clock = Arc::new(TestClock::starting_now());
         config.clock = clock.clone();
+        let ca_file = tls.then(|| {
+            let files = write_tls_files(dir.path());
+            config.tls = Some(TlsFiles {
+                cert: files.1.clone(),
+                key: files.2.clone(),
+            });
+            files.0
+        });
         let server = runtime
             .block_on(RunningServer::start(config))
             .expect("start sfr-org");
         let org = Self {
+            ca_file,
             runtime,
             server: Some(server),
             clock,
@@ -138,4 +158,36 @@ impl Drop for TestOrg {
             self.runtime.block_on(server.shutdown());
         }
     }
+}
+
+/// (CA certificate, server certificate, server key) PEM files: a test CA and a leaf for 127.0.0.1 and localhost.
+fn write_tls_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sfr test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).expect("CA cert");
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+    let leaf_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("leaf params");
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).expect("write CA");
+    std::fs::write(&paths.1, leaf.pem()).expect("write cert");
+    std::fs::write(&paths.2, leaf_key.serialize_pem()).expect("write key");
+    paths
 }
