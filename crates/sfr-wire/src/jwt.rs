@@ -152,7 +152,7 @@ pub fn numeric_date_ms(v: &Value) -> Option<i64> {
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    if !raw.is_finite() || raw < 0.0 || raw > 9.0e15 {
+    if !raw.is_finite() || !(0.0..=9.0e15).contains(&raw) {
         return None;
     }
     let raw = raw as i64;
