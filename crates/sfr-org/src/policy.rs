@@ -195,7 +195,7 @@ impl AccessFacts {
 
     /// The user holds one of the app's profiles or permission sets.
     pub fn pre_authorized(&self) -> bool {
-        self.app_profiles.iter().any(|p| *p == self.user_profile)
+        self.app_profiles.contains(&self.user_profile)
             || self
                 .user_permission_sets
                 .iter()

@@ -1,0 +1,237 @@
+//! revoke, introspect, userinfo, the identity URL, discovery and /id/keys.
+
+use base64::Engine as _;
+
+use super::*;
+
+fn org() -> TestOrg {
+    TestOrg::new()
+        .with_user(TestUser::standard("std@example.com"))
+        .with_app(TestApp::web("Demo"))
+        .with_app(TestApp::web("Other"))
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+#[test]
+fn revoking_a_refresh_token_takes_its_sessions() {
+    let org = org();
+    let t = org.web_login("Demo", "std@example.com");
+    let (access, refresh) = (s(&t, "access_token"), s(&t, "refresh_token"));
+    let resp = org.post_form("/services/oauth2/revoke", &[("token", &refresh)], &[]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body, "");
+    assert_eq!(
+        org.get(
+            "/services/oauth2/userinfo",
+            &[("authorization", &bearer(&access))]
+        )
+        .status,
+        401
+    );
+    // Revoked already: invalid_token.
+    org.post_form("/services/oauth2/revoke", &[("token", &refresh)], &[])
+        .assert_oauth_error(400, "invalid_token", "invalid token");
+    assert!(org.last_reason().contains("unknown or already revoked"));
+}
+
+#[test]
+fn revoking_an_access_token_by_get_keeps_the_refresh_token() {
+    let org = org();
+    let app = org.app("Demo");
+    let t = org.web_login("Demo", "std@example.com");
+    let access = s(&t, "access_token");
+    let q = sfr_wire::encoding::stringify([("token", access.as_str())]);
+    assert_eq!(
+        org.get(&format!("/services/oauth2/revoke?{q}"), &[]).status,
+        200
+    );
+    assert_eq!(
+        org.get(
+            "/services/oauth2/userinfo",
+            &[("authorization", &bearer(&access))]
+        )
+        .status,
+        401
+    );
+    let r = org.token(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &s(&t, "refresh_token")),
+        ("client_id", &app.key),
+    ]);
+    assert_eq!(r.status, 200);
+    org.post_form("/services/oauth2/revoke", &[], &[])
+        .assert_oauth_error(400, "invalid_token", "invalid token");
+}
+
+#[test]
+fn introspect_own_tokens_only() {
+    let org = org();
+    let app = org.app("Demo");
+    let other = org.app("Other");
+    let user = org.user("std@example.com");
+    let t = org.web_login("Demo", "std@example.com");
+    let access = s(&t, "access_token");
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.key, app.secret))
+    );
+    let resp = org.post_form(
+        "/services/oauth2/introspect",
+        &[("token", &access)],
+        &[("authorization", &auth)],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let body = resp.json();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], app.key.as_str());
+    assert_eq!(body["username"], "std@example.com");
+    assert_eq!(body["token_type"], "access_token");
+    assert_eq!(body["scope"], "api web refresh_token openid");
+    assert!(s(&body, "sub").ends_with(user.id.as_str()));
+    assert!(body["exp"].as_i64().unwrap() > body["iat"].as_i64().unwrap());
+    let refresh = s(&t, "refresh_token");
+    let resp = org.post_form(
+        "/services/oauth2/introspect",
+        &[
+            ("token", &refresh),
+            ("client_id", &app.key),
+            ("client_secret", &app.secret),
+        ],
+        &[],
+    );
+    assert_eq!(resp.json()["token_type"], "refresh_token");
+    // Another app sees nothing.
+    let resp = org.post_form(
+        "/services/oauth2/introspect",
+        &[
+            ("token", &access),
+            ("client_id", &other.key),
+            ("client_secret", &other.secret),
+        ],
+        &[],
+    );
+    assert_eq!(resp.json(), serde_json::json!({"active": false}));
+    // Garbage token: inactive, 200.
+    let resp = org.post_form(
+        "/services/oauth2/introspect",
+        &[("token", "nope")],
+        &[("authorization", &auth)],
+    );
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json(), serde_json::json!({"active": false}));
+    // Bad client auth: an error.
+    org.post_form(
+        "/services/oauth2/introspect",
+        &[
+            ("token", &access),
+            ("client_id", &app.key),
+            ("client_secret", "x"),
+        ],
+        &[],
+    )
+    .assert_oauth_error(400, "invalid_client", "invalid client credentials");
+}
+
+#[test]
+fn userinfo_and_identity() {
+    let org = org();
+    let user = org.user("std@example.com");
+    let t = org.web_login("Demo", "std@example.com");
+    let access = s(&t, "access_token");
+    let org_id = org.state().config.org_id.to_string();
+    for resp in [
+        org.get(
+            "/services/oauth2/userinfo",
+            &[("authorization", &bearer(&access))],
+        ),
+        org.get(
+            "/services/oauth2/userinfo",
+            &[("authorization", &format!("OAuth {access}"))],
+        ),
+        org.get(
+            &format!(
+                "/services/oauth2/userinfo?{}",
+                sfr_wire::encoding::stringify([("oauth_token", access.as_str())])
+            ),
+            &[],
+        ),
+    ] {
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        let info: sfr_wire::UserInfo = serde_json::from_str(&resp.body).unwrap();
+        assert_eq!(info.user_id, user.id.as_str());
+        assert_eq!(info.organization_id, org_id);
+        assert_eq!(info.preferred_username, "std@example.com");
+        let v = resp.json();
+        assert!(s(&v["urls"], "rest").contains("{version}"));
+        assert_eq!(s(&v, "sub"), s(&t, "id"));
+    }
+    let id_path = s(&t, "id").replace(&org.base, "");
+    let q = sfr_wire::encoding::stringify([
+        ("format", "json"),
+        ("version", "latest"),
+        ("oauth_token", access.as_str()),
+    ]);
+    let resp = org.get(
+        &format!("{id_path}?{q}"),
+        &[("authorization", &bearer(&access))],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let v = resp.json();
+    assert_eq!(s(&v, "id"), s(&t, "id"));
+    assert_eq!(s(&v, "username"), "std@example.com");
+    assert_eq!(s(&v, "organization_id"), org_id);
+    assert_eq!(
+        s(&v["urls"], "rest"),
+        format!("{}/services/data/v66.0/", org.base)
+    );
+    // Another user's identity URL or no token.
+    let other = format!("/id/{org_id}/005000000000999AAA");
+    assert_eq!(
+        org.get(&other, &[("authorization", &bearer(&access))])
+            .status,
+        403
+    );
+    assert_eq!(org.get(&id_path, &[]).status, 403);
+    let resp = org.get(
+        "/services/oauth2/userinfo",
+        &[("authorization", "Bearer 00Dnope!x")],
+    );
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.json()[0]["errorCode"], "INVALID_SESSION_ID");
+}
+
+#[test]
+fn discovery_and_keys() {
+    let org = TestOrg::new();
+    let resp = org.get("/.well-known/openid-configuration", &[]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
+    let d = resp.json();
+    assert_eq!(s(&d, "issuer"), org.base);
+    assert_eq!(
+        s(&d, "token_endpoint"),
+        format!("{}/services/oauth2/token", org.base)
+    );
+    assert_eq!(s(&d, "jwks_uri"), format!("{}/id/keys", org.base));
+    assert!(
+        d["response_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"code".into())
+    );
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"preferred_username".into())
+    );
+    let keys = org.get("/id/keys", &[]).json();
+    let k = &keys["keys"][0];
+    assert_eq!(k["kty"], "RSA");
+    assert_eq!(k["alg"], "RS256");
+    assert_eq!(k["e"], "AQAB");
+    assert_eq!(k["kid"], org.state().signing_key.kid.as_str());
+}
