@@ -1,5 +1,9 @@
 //! `sfr`: Salesforce org authorization, a drop-in for the `sf` org login commands.
 
+// `CommandError` carries sf's full error record (name, message, actions, code, data…) to the one place that prints
+// it; it is created once per failed command, so its size does not matter and boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod cli;
 mod commands;
 mod org;

@@ -77,16 +77,6 @@ impl CommandError {
         self
     }
 
-    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
-        self.cause = Some(cause.into());
-        self
-    }
-
-    pub fn with_result(mut self, result: Value) -> Self {
-        self.result = Some(result);
-        self
-    }
-
     /// `code` as printed: the explicit code or the exit code.
     pub fn code_text(&self) -> String {
         self.code
@@ -201,10 +191,6 @@ impl Ctx {
         self.json
     }
 
-    pub fn command_name(&self) -> &'static str {
-        self.command_name
-    }
-
     /// A warning: `Warning: …` on stderr now (human mode), and in `warnings` of the JSON envelope.
     pub fn warn(&mut self, message: impl Into<String>) {
         let message = message.into();
@@ -219,10 +205,6 @@ impl Ctx {
         if !self.json {
             eprintln!("{}", message.as_ref());
         }
-    }
-
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
     }
 
     /// Prints the outcome and returns the process exit code.

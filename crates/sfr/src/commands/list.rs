@@ -239,10 +239,32 @@ fn probe_connections(store: &Store, orgs: &mut [Listed]) {
             }
             scope.spawn(move || {
                 let status = crate::org::connection::connected_status(store, &mut o.auth);
+                // Turning Dev Hub on is irreversible, so only orgs not known as hubs are asked (as sf does).
+                if status == "Connected" && !o.is_dev_hub() && probe_dev_hub(&o.auth) {
+                    o.fields.insert("isDevHub".into(), json!(true));
+                    o.auth.set_is_dev_hub(true);
+                    let _ = store.write_auth(&o.auth);
+                }
                 o.fields.insert("connectedStatus".into(), json!(status));
             });
         }
     });
+}
+
+/// The ScratchOrgInfo probe of a connected org.
+fn probe_dev_hub(auth: &AuthFile) -> bool {
+    let (Some(instance_url), Some(access_token)) = (auth.instance_url(), auth.access_token())
+    else {
+        return false;
+    };
+    let Ok(http) = crate::org::http::HttpClient::from_env() else {
+        return false;
+    };
+    crate::org::post_login::is_dev_hub(crate::org::post_login::Rest {
+        http: &http,
+        instance_url,
+        access_token,
+    })
 }
 
 /// `--clean`: removes the local authorization of expired scratch orgs.

@@ -75,7 +75,7 @@ pub fn target_username(store: &Store, flag: Option<&str>) -> Result<String, Comm
             Some(entry) => entry
                 .value_str()
                 .map(str::to_owned)
-                .ok_or_else(|| no_default_env())?,
+                .ok_or_else(no_default_env)?,
             None => return Err(no_default_env()),
         },
     };

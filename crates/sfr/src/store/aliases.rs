@@ -103,14 +103,6 @@ impl Store {
         })
     }
 
-    /// Unsets an alias; returns its former value.
-    pub fn unset_alias(&self, alias: &str) -> Result<Option<String>, StoreError> {
-        self.update_aliases(|orgs| {
-            orgs.shift_remove(alias)
-                .and_then(|v| v.as_str().map(str::to_owned))
-        })
-    }
-
     /// Removes every alias pointing at `username`; returns them.
     pub fn unset_aliases_of(&self, username: &str) -> Result<Vec<String>, StoreError> {
         if self.aliases_of(username)?.is_empty() {

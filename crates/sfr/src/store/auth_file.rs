@@ -82,10 +82,12 @@ pub struct AuthFile {
 macro_rules! str_field {
     ($get:ident, $set:ident, $key:literal) => {
         #[doc = concat!("`", $key, "`")]
+        #[allow(dead_code)] // the full sf field set; not every accessor has a caller in every build
         pub fn $get(&self) -> Option<&str> {
             self.get_str($key)
         }
         #[doc = concat!("Sets `", $key, "`.")]
+        #[allow(dead_code)]
         pub fn $set(&mut self, value: impl Into<String>) -> &mut Self {
             self.set($key, Value::String(value.into()))
         }
@@ -95,6 +97,7 @@ macro_rules! str_field {
 macro_rules! bool_field {
     ($get:ident, $set:ident, $key:literal) => {
         #[doc = concat!("`", $key, "` (false when absent)")]
+        #[allow(dead_code)]
         pub fn $get(&self) -> bool {
             self.fields
                 .get($key)
@@ -102,6 +105,7 @@ macro_rules! bool_field {
                 .unwrap_or(false)
         }
         #[doc = concat!("Sets `", $key, "`.")]
+        #[allow(dead_code)]
         pub fn $set(&mut self, value: bool) -> &mut Self {
             self.set($key, Value::Bool(value))
         }
@@ -200,6 +204,7 @@ impl AuthFile {
     bool_field!(is_scratch, set_is_scratch, "isScratch");
 
     /// `namespacePrefix`: `None` when absent, `Some(None)` when `null`.
+    #[allow(dead_code)]
     pub fn namespace_prefix(&self) -> Option<Option<&str>> {
         self.fields.get("namespacePrefix").map(Value::as_str)
     }

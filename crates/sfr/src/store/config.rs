@@ -145,10 +145,10 @@ impl ConfigFiles {
             _ => false,
         };
         for key in ConfigKey::ALL {
-            if let Some(v) = legacy.get(key.legacy_name()) {
-                if legacy_newer || !sf.contains_key(key.as_str()) {
-                    sf.insert(key.as_str().to_owned(), v.clone());
-                }
+            if let Some(v) = legacy.get(key.legacy_name())
+                && (legacy_newer || !sf.contains_key(key.as_str()))
+            {
+                sf.insert(key.as_str().to_owned(), v.clone());
             }
         }
         Ok(sf)
@@ -220,12 +220,6 @@ impl Store {
         self.sf_dir().join("config.json")
     }
 
-    /// `<project>/.sf/config.json`, inside a project.
-    pub fn local_config_path(&self) -> Option<PathBuf> {
-        self.project_root()
-            .map(|r| r.join(".sf").join("config.json"))
-    }
-
     fn config_files(&self, global: bool) -> Result<ConfigFiles, StoreError> {
         if global {
             return Ok(ConfigFiles {
@@ -252,15 +246,15 @@ impl Store {
     /// The value of a known key: environment, then local, then global.
     pub fn config_get(&self, key: ConfigKey) -> Result<Option<ConfigEntry>, StoreError> {
         for name in key.env_names() {
-            if let Ok(v) = std::env::var(name) {
-                if !v.is_empty() {
-                    return Ok(Some(ConfigEntry {
-                        key: key.as_str().to_owned(),
-                        value: Value::String(v),
-                        location: ConfigLocation::Environment,
-                        path: None,
-                    }));
-                }
+            if let Ok(v) = std::env::var(name)
+                && !v.is_empty()
+            {
+                return Ok(Some(ConfigEntry {
+                    key: key.as_str().to_owned(),
+                    value: Value::String(v),
+                    location: ConfigLocation::Environment,
+                    path: None,
+                }));
             }
         }
         self.config_get_file_key(key.as_str())

@@ -68,6 +68,7 @@ impl Crypto {
         Ok(hex::encode(buf))
     }
 
+    #[cfg(test)]
     pub fn version(&self) -> KeyVersion {
         self.version
     }

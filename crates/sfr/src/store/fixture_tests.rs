@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::config::ConfigLocation;
+use super::crypto::KeyVersion;
 use super::*;
 
 fn fixtures() -> PathBuf {

@@ -26,6 +26,7 @@ pub enum KeySource {
     /// libsecret via the `secret-tool` binary at this path.
     SecretTool(PathBuf),
     /// macOS keychain via `/usr/bin/security`.
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
     MacKeychain,
 }
 

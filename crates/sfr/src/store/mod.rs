@@ -19,11 +19,11 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-pub use auth_file::{AuthFile, JWT_ORDER, OAuthMethod, WEB_ORDER};
-pub use config::{ConfigEntry, ConfigKey, ConfigLocation};
-pub use crypto::{Crypto, KeyVersion, is_secret_key};
+pub use auth_file::{AuthFile, OAuthMethod};
+pub use config::{ConfigEntry, ConfigKey};
+pub use crypto::{Crypto, is_secret_key};
 pub use keychain::KeySource;
-pub use lock::{FileLock, STALE_AFTER};
+pub use lock::FileLock;
 
 /// Everything that can go wrong in the store. Each variant maps to sf's named error (see `name()`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -172,14 +172,11 @@ impl Store {
         }
     }
 
-    /// Uses this key store instead of sf's platform/environment choice (tests, tools).
+    /// Uses this key store instead of sf's platform/environment choice.
+    #[cfg(test)]
     pub fn with_key_source(mut self, keys: KeySource) -> Store {
         self.keys = Some(keys);
         self
-    }
-
-    pub fn home(&self) -> &Path {
-        &self.home
     }
 
     /// `~/.sfdx`.
@@ -278,12 +275,6 @@ impl Store {
             decrypt_tree(&mut fields, crypto)?;
         }
         Ok(AuthFile::from_disk(fields))
-    }
-
-    /// Reads an auth file by alias or username.
-    pub fn read_auth_for(&self, alias_or_username: &str) -> Result<AuthFile, StoreError> {
-        let username = self.resolve_username(alias_or_username)?;
-        self.read_auth(&username)
     }
 
     /// Saves an auth file: lock, re-read, merge the changed top-level keys, encrypt every secret, atomic write.
