@@ -34,6 +34,9 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, 
         Ok(()) => "Connected".to_owned(),
         Err(e) => {
             ctx.warn("unable to refresh auth for org");
+            if let Some(hint) = e.relogin_hint() {
+                ctx.warn(hint);
+            }
             e.to_string()
         }
     };

@@ -48,8 +48,11 @@ fn refreshed(
     let username = target_username(store, args.target.target_org.as_deref())?;
     let auth = store.read_auth(&username)?;
     let mut conn = Connection::new(store, http_client()?, auth);
-    if conn.refresh().is_err() {
+    if let Err(e) = conn.refresh() {
         ctx.warn("Unable to refresh auth for org. Access token may be stale.");
+        if let Some(hint) = e.relogin_hint() {
+            ctx.warn(hint);
+        }
     }
     Ok(conn.auth)
 }

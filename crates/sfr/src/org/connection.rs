@@ -70,6 +70,21 @@ impl ConnectionError {
         }
     }
 
+    /// One sentence naming the org and the exact command that re-authorizes it, when that is the fix.
+    pub fn relogin_hint(&self) -> Option<String> {
+        match self {
+            Self::RefreshFailed {
+                username, relogin, ..
+            }
+            | Self::SessionExpired {
+                username, relogin, ..
+            } => Some(format!(
+                "The authorization of {username} has expired or was revoked. Log in again with: {relogin}"
+            )),
+            _ => None,
+        }
+    }
+
     /// What to do about it: re-authorize with the exact command, when that is the fix.
     pub fn actions(&self) -> Vec<String> {
         match self {

@@ -332,6 +332,14 @@ fn web_org_refreshes_after_the_session_times_out_and_reauth_hint_after_revoke() 
         "Unable to refresh session due to: Error authenticating with the refresh token due to: expired access/refresh token",
         "{v}"
     );
+    let hint = format!(
+        "The authorization of refresh.user@example.com has expired or was revoked. Log in again with: sfr org login web --instance-url {}/ --client-id {client_id} --alias r1",
+        org.url()
+    );
+    assert!(
+        v["warnings"].as_array().unwrap().iter().any(|w| *w == hint),
+        "{v}"
+    );
     let list = offline(SfrCmd::new())
         .home(login.home.path())
         .args(["org", "list", "--json"])
