@@ -217,7 +217,7 @@ pub struct AppFlags {
     /// Space-separated OAuth scopes, e.g. "api web refresh_token" (also: full, offline_access, openid, id,
     /// profile, email, address, phone, chatter_api, visualforce, custom_permissions, lightning, content).
     #[arg(long, value_parser = parse_scopes)]
-    pub scopes: Option<Vec<Scope>>,
+    pub scopes: Option<ScopeList>,
     /// X.509 certificate (PEM, RSA) for "Use digital signatures": enables `sf org login jwt` with the matching
     /// private key.
     #[arg(long, value_name = "FILE")]
@@ -267,12 +267,16 @@ pub struct AppFlags {
     pub client_credentials_user: Option<String>,
 }
 
-fn parse_scopes(s: &str) -> Result<Vec<Scope>, String> {
+/// One `--scopes` value: a space-separated list (a newtype so clap takes it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeList(pub Vec<Scope>);
+
+fn parse_scopes(s: &str) -> Result<ScopeList, String> {
     let scopes = Scope::parse_list(s).map_err(|e| e.to_string())?;
     if scopes.is_empty() {
         return Err("give at least one scope, e.g. \"api web refresh_token\"".into());
     }
-    Ok(scopes)
+    Ok(ScopeList(scopes))
 }
 
 impl AppFlags {
@@ -280,7 +284,7 @@ impl AppFlags {
         AppArgs {
             contact_email: self.contact_email,
             callback_urls: self.callback_urls,
-            scopes: self.scopes,
+            scopes: self.scopes.map(|s| s.0),
             certificate: self.certificate,
             remove_certificate: self.remove_certificate,
             permitted_users: self.permitted_users,
@@ -647,4 +651,35 @@ fn print_banner(ctx: &Context, server: &RunningServer) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "sfr-org",
+            "app",
+            "create",
+            "--name",
+            "A",
+            "--scopes",
+            "api web",
+            "--require-pkce",
+            "yes",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::App(AppCommand::Create { flags, .. }) => {
+                assert_eq!(flags.scopes, Some(ScopeList(vec![Scope::Api, Scope::Web])));
+                assert_eq!(flags.require_pkce, Some(true));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

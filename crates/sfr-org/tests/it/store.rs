@@ -1,0 +1,958 @@
+//! The storage suite: every test is a function over `&dyn Store`, so another implementation (PostgreSQL) can run
+//! the very same checks. Here they run against a real SQLite file in a temp dir.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+use sfr_org::keys::{self, Keys};
+use sfr_org::model::{
+    AuthCode, CODE_LIFETIME_MS, IssueTokens, LockState, LoginEvent, LoginKind, NewAccessToken,
+    NewApp, NewRefreshToken, NewUser, OrgSettingsUpdate, Redeemed, RefreshPolicy, RefreshUse,
+    Revoked, Scope, SigningKey, User,
+};
+use sfr_org::store::{self, Bootstrap, DatabaseUrl, MissingStep, Store, StoreError};
+use sfr_wire::SfId;
+
+const T0: i64 = 1_800_000_000_000;
+const MINUTE: i64 = 60_000;
+
+// ---------------------------------------------------------------- harness
+
+struct Sqlite {
+    dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    keys: Arc<Keys>,
+}
+
+impl Sqlite {
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("org.sqlite")
+    }
+
+    /// The database file and its WAL, as raw bytes.
+    fn raw_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for suffix in ["", "-wal"] {
+            let mut p = self.path().into_os_string();
+            p.push(suffix);
+            if let Ok(bytes) = std::fs::read(Path::new(&p)) {
+                out.extend(bytes);
+            }
+        }
+        out
+    }
+}
+
+fn signing_key() -> SigningKey {
+    keys::generate_signing_key(T0).expect("signing key")
+}
+
+fn bootstrap_init() -> Bootstrap {
+    Bootstrap {
+        org_name: "Suite Org".into(),
+        admin: new_user("admin@suite.example", "System Administrator"),
+        platform_cli: NewApp::platform_cli(T0),
+        signing_key: signing_key(),
+        now: T0,
+    }
+}
+
+/// A fresh, bootstrapped SQLite store.
+fn sqlite() -> Sqlite {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = Arc::new(Keys::ephemeral());
+    let url = DatabaseUrl::Sqlite(dir.path().join("org.sqlite"));
+    let store = store::open(&url, Arc::clone(&keys)).expect("open");
+    assert!(store.bootstrap(&bootstrap_init()).expect("bootstrap"));
+    Sqlite { dir, store, keys }
+}
+
+fn new_user(username: &str, profile: &str) -> NewUser {
+    NewUser {
+        username: username.into(),
+        email: username.into(),
+        first_name: Some("Test".into()),
+        last_name: "User".into(),
+        // A real hash is slow to make; the store treats it as opaque text.
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        profile: profile.into(),
+        permission_sets: Vec::new(),
+        created_at: T0,
+    }
+}
+
+fn allow_apps(store: &dyn Store) {
+    store
+        .update_org(&OrgSettingsUpdate {
+            connected_apps_permission: Some(true),
+            allow_connected_app_creation: Some(true),
+            ..Default::default()
+        })
+        .expect("settings");
+}
+
+fn web_app(name: &str) -> NewApp {
+    NewApp::new(
+        name,
+        "owner@example.com",
+        vec!["http://localhost:1717/OauthRedirect".into()],
+        vec![Scope::Api, Scope::Web, Scope::RefreshToken],
+        T0,
+    )
+}
+
+/// A user and an app to hang tokens on.
+fn user_and_app(store: &dyn Store) -> (User, SfId) {
+    allow_apps(store);
+    let user = store
+        .create_user(&new_user("tokens@suite.example", "Standard User"))
+        .expect("user");
+    let (app, _) = store.create_app(&web_app("Token App")).expect("app");
+    (user, app.id)
+}
+
+fn access(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewAccessToken {
+    NewAccessToken {
+        token_hash: keys::hash_token(plaintext),
+        app_id: app.clone(),
+        user_id: user.id.clone(),
+        scopes: vec![Scope::Api, Scope::RefreshToken],
+        issued_at: at,
+        session_timeout_ms: 120 * MINUTE,
+    }
+}
+
+fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: keys::hash_token(plaintext),
+        app_id: app.clone(),
+        user_id: user.id.clone(),
+        scopes: vec![Scope::Api, Scope::RefreshToken],
+        issued_at: at,
+    }
+}
+
+fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCode {
+    AuthCode {
+        code_hash: keys::hash_token(plaintext),
+        app_id: app.clone(),
+        user_id: user.id.clone(),
+        redirect_uri: "http://localhost:1717/OauthRedirect".into(),
+        scopes: vec![Scope::Api, Scope::RefreshToken],
+        code_challenge: Some("challenge".into()),
+        code_challenge_method: Some("S256".into()),
+        nonce: None,
+        created_at: at,
+        expires_at: at + CODE_LIFETIME_MS,
+        used_at: None,
+    }
+}
+
+fn alive(store: &dyn Store, plaintext: &str, now: i64) -> bool {
+    store
+        .access_token(&keys::hash_token(plaintext))
+        .expect("read")
+        .is_some_and(|t| t.is_alive(now))
+}
+
+fn refresh_live(store: &dyn Store, plaintext: &str) -> bool {
+    store
+        .refresh_token(&keys::hash_token(plaintext))
+        .expect("read")
+        .is_some_and(|t| t.revoked_at.is_none())
+}
+
+// ---------------------------------------------------------------- the suite (implementation-neutral)
+
+pub fn bootstrap_creates_the_org_once(store: &dyn Store) {
+    let org = store.org().unwrap();
+    assert_eq!(org.id.prefix(), "00D");
+    assert!(org.dev_hub);
+    assert!(!org.connected_apps_permission && !org.allow_connected_app_creation);
+    assert_eq!(org.session_timeout_minutes, 120);
+    assert_eq!(org.lockout_threshold, 5);
+    assert!(
+        !store.bootstrap(&bootstrap_init()).unwrap(),
+        "second bootstrap is a no-op"
+    );
+    assert_eq!(store.org().unwrap().id, org.id);
+    let profiles: Vec<_> = store
+        .list_profiles()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(profiles, ["Standard User", "System Administrator"]);
+    let cli = store
+        .app_by_consumer_key("PlatformCLI")
+        .unwrap()
+        .expect("PlatformCLI");
+    assert!(cli.built_in && cli.require_pkce && !cli.require_secret_web);
+    assert!(cli.allows_callback("http://localhost:1717/OauthRedirect"));
+    assert!(store.signing_key().unwrap().is_some());
+}
+
+pub fn users_are_created_and_found(store: &dyn Store) {
+    let mut nu = new_user("Jane.Doe@Example.com", "standard user");
+    nu.first_name = Some("Jane".into());
+    nu.last_name = "Doe".into();
+    let user = store.create_user(&nu).unwrap();
+    assert_eq!(user.id.prefix(), "005");
+    assert_eq!(user.username, "Jane.Doe@Example.com");
+    assert_eq!(user.profile.name, "Standard User");
+    assert_eq!(user.display_name(), "Jane Doe");
+    assert!(user.active);
+    let found = store
+        .user_by_username("jane.doe@example.com")
+        .unwrap()
+        .expect("case-insensitive");
+    assert_eq!(found.id, user.id);
+    let by_id = store.user_by_id(&user.id).unwrap().expect("by id");
+    assert_eq!(by_id.username, user.username);
+    let by_15 = SfId::parse(user.id.to_15()).unwrap();
+    assert_eq!(
+        store.user_by_id(&by_15).unwrap().map(|u| u.id),
+        Some(user.id.clone())
+    );
+    assert!(
+        store
+            .user_by_username("nobody@example.com")
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.list_users().unwrap().iter().any(|u| u.id == user.id));
+
+    assert_eq!(
+        store.create_user(&new_user("JANE.DOE@example.com", "Standard User")),
+        Err(StoreError::DuplicateUsername("JANE.DOE@example.com".into()))
+    );
+    match store.create_user(&new_user("x@example.com", "Boss")) {
+        Err(StoreError::UnknownProfile { name, known }) => {
+            assert_eq!(name, "Boss");
+            assert_eq!(known, ["Standard User", "System Administrator"]);
+        }
+        other => panic!("expected UnknownProfile, got {other:?}"),
+    }
+    let mut with_ps = new_user("y@example.com", "Standard User");
+    with_ps.permission_sets = vec!["Nope".into()];
+    assert!(matches!(
+        store.create_user(&with_ps),
+        Err(StoreError::UnknownPermissionSet { name, .. }) if name == "Nope"
+    ));
+    assert!(
+        store.user_by_username("y@example.com").unwrap().is_none(),
+        "nothing half-made"
+    );
+    assert!(matches!(
+        store.create_user(&new_user("no-dot@localhost", "Standard User")),
+        Err(StoreError::Invalid {
+            field: "username",
+            ..
+        })
+    ));
+
+    let ps = store
+        .create_permission_set("JWT_Access", "JWT access", T0)
+        .unwrap();
+    assert_eq!(ps.id.prefix(), "0PS");
+    assert_eq!(
+        store.create_permission_set("jwt_access", "", T0),
+        Err(StoreError::DuplicatePermissionSet("jwt_access".into()))
+    );
+    let user = store.assign_permission_set(&user.id, "JWT_Access").unwrap();
+    assert!(user.has_permission_set("JWT_Access"));
+    let user = store.assign_permission_set(&user.id, "JWT_Access").unwrap();
+    assert_eq!(
+        user.permission_sets.len(),
+        1,
+        "assigning twice is idempotent"
+    );
+    assert_eq!(
+        store
+            .permission_set_by_name("jwt_access")
+            .unwrap()
+            .map(|p| p.id),
+        Some(ps.id)
+    );
+}
+
+pub fn failed_logins_lock_and_success_resets(store: &dyn Store) {
+    let user = store
+        .create_user(&new_user("lock@example.com", "Standard User"))
+        .unwrap();
+    for n in 1..=4 {
+        assert_eq!(
+            store.record_failed_login(&user.id, T0).unwrap(),
+            LockState::Open {
+                failures: n,
+                remaining: 5 - n
+            }
+        );
+    }
+    store.record_successful_login(&user.id, T0).unwrap();
+    let user = store.user_by_id(&user.id).unwrap().unwrap();
+    assert_eq!(user.failed_logins, 0);
+    assert_eq!(user.last_login_at, Some(T0));
+    for _ in 1..=4 {
+        store.record_failed_login(&user.id, T0).unwrap();
+    }
+    let until = T0 + 15 * MINUTE;
+    assert_eq!(
+        store.record_failed_login(&user.id, T0).unwrap(),
+        LockState::Locked { until }
+    );
+    let locked = store.user_by_id(&user.id).unwrap().unwrap();
+    assert!(locked.is_locked(until - 1));
+    assert!(!locked.is_locked(until));
+    // Activation clears the lockout.
+    let user = store.set_user_active(&user.id, true, T0).unwrap();
+    assert!(!user.is_locked(T0));
+}
+
+pub fn app_creation_is_gated(store: &dyn Store) {
+    assert_eq!(
+        store.create_app(&web_app("Early")),
+        Err(StoreError::AppCreationBlocked(
+            MissingStep::SupportPermission
+        ))
+    );
+    store
+        .update_org(&OrgSettingsUpdate {
+            connected_apps_permission: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+    let err = store.create_app(&web_app("Early")).unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::AppCreationBlocked(MissingStep::CreationSetting)
+    );
+    assert!(
+        err.to_string()
+            .contains("sfr-org setup allow-connected-app-creation")
+    );
+    allow_apps(store);
+    let (app, secret) = store.create_app(&web_app("Early")).unwrap();
+    assert_eq!(app.id.prefix(), "0H4");
+    assert_eq!(app.api_name, "Early");
+    assert!(app.consumer_key.starts_with("3MVG9"));
+    assert_eq!(secret.len(), 64);
+    assert!(app.require_secret_web && !app.require_pkce);
+    assert!(matches!(
+        store.create_app(&web_app("early")),
+        Err(StoreError::DuplicateApp(_))
+    ));
+
+    let mut bad = web_app("Bad Profile");
+    bad.profiles = vec!["Boss".into()];
+    assert!(matches!(
+        store.create_app(&bad),
+        Err(StoreError::UnknownProfile { .. })
+    ));
+    assert!(
+        store.app_by_name("Bad Profile").unwrap().is_none(),
+        "nothing half-made"
+    );
+    let mut bad = web_app("Bad Cert");
+    bad.certificate_pem =
+        Some("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into());
+    assert!(matches!(
+        store.create_app(&bad),
+        Err(StoreError::Invalid {
+            field: "certificate",
+            ..
+        })
+    ));
+    let mut bad = web_app("Bad Callback");
+    bad.callback_urls = vec!["not a url".into()];
+    assert!(matches!(
+        store.create_app(&bad),
+        Err(StoreError::Invalid {
+            field: "callback URL",
+            ..
+        })
+    ));
+    let mut bad = web_app("Bad Run As");
+    bad.client_credentials_username = Some("ghost@example.com".into());
+    assert!(matches!(
+        store.create_app(&bad),
+        Err(StoreError::UnknownUser { username, known }) if username == "ghost@example.com" && !known.is_empty()
+    ));
+}
+
+pub fn apps_update_and_preauthorize(store: &dyn Store) {
+    allow_apps(store);
+    store.create_permission_set("Api_Users", "", T0).unwrap();
+    let runner = store
+        .create_user(&new_user("runner@example.com", "Standard User"))
+        .unwrap();
+    let mut app = web_app("Policy App");
+    app.permitted_users = sfr_org::model::PermittedUsers::AdminApproved;
+    app.profiles = vec!["System Administrator".into()];
+    app.permission_sets = vec!["Api_Users".into()];
+    app.client_credentials_username = Some("runner@example.com".into());
+    app.refresh_policy = RefreshPolicy::parse("expire-after:90d").unwrap();
+    app.session_timeout_minutes = Some(15);
+    let (created, _) = store.create_app(&app).unwrap();
+    assert_eq!(created.profiles, ["System Administrator"]);
+    assert_eq!(created.permission_sets, ["Api_Users"]);
+    assert_eq!(created.client_credentials_user, Some(runner.id.clone()));
+    assert!(created.pre_authorizes("System Administrator", &[]));
+    assert!(created.pre_authorizes("Standard User", &["Api_Users"]));
+    assert!(!created.pre_authorizes("Standard User", &[]));
+    assert_eq!(created.session_timeout_ms(120), 15 * MINUTE);
+
+    let updated = store
+        .update_app(
+            "policy_app",
+            &sfr_org::model::AppUpdate {
+                profiles: Some(vec![]),
+                require_pkce: Some(true),
+                session_timeout_minutes: Some(None),
+                client_credentials_username: Some(None),
+                callback_urls: Some(vec!["https://example.com/cb".into()]),
+                updated_at: T0 + 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(updated.profiles.is_empty());
+    assert_eq!(updated.permission_sets, ["Api_Users"], "untouched");
+    assert!(updated.require_pkce);
+    assert_eq!(updated.session_timeout_minutes, None);
+    assert_eq!(updated.client_credentials_user, None);
+    assert!(updated.allows_callback("https://example.com/cb"));
+    assert!(!updated.allows_callback("http://localhost:1717/OauthRedirect"));
+    assert_eq!(updated.updated_at, T0 + 1);
+    match store.update_app("Nope", &Default::default()) {
+        Err(StoreError::UnknownApp { known, .. }) => {
+            assert!(known.contains(&"Policy App".to_owned()))
+        }
+        other => panic!("expected UnknownApp, got {other:?}"),
+    }
+    assert_eq!(
+        store.app_by_id(&created.id).unwrap().map(|a| a.name),
+        Some("Policy App".into())
+    );
+    assert!(store.list_apps().unwrap().len() >= 2);
+}
+
+pub fn secrets_round_trip(store: &dyn Store) {
+    allow_apps(store);
+    let (app, secret) = store.create_app(&web_app("Secret App")).unwrap();
+    assert_eq!(store.app_secret(&app.id).unwrap(), secret);
+    let (other, other_secret) = store.create_app(&web_app("Other App")).unwrap();
+    assert_ne!(secret, other_secret);
+    assert_eq!(store.app_secret(&other.id).unwrap(), other_secret);
+    let cli = store.app_by_consumer_key("PlatformCLI").unwrap().unwrap();
+    assert_eq!(
+        store.app_secret(&cli.id).unwrap().len(),
+        64,
+        "PlatformCLI has an internal secret"
+    );
+}
+
+pub fn approvals_are_kept_per_user_and_app(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    assert!(store.approval(&user.id, &app).unwrap().is_none());
+    store.approve(&user.id, &app, &[Scope::Api], T0).unwrap();
+    store
+        .approve(&user.id, &app, &[Scope::Api, Scope::Web], T0 + 5)
+        .unwrap();
+    let a = store.approval(&user.id, &app).unwrap().expect("approval");
+    assert_eq!(a.scopes, [Scope::Api, Scope::Web]);
+    assert_eq!(a.approved_at, T0 + 5);
+}
+
+pub fn codes_redeem_exactly_once(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    store.insert_code(&code(&user, &app, "code-1", T0)).unwrap();
+    match store
+        .redeem_code(&keys::hash_token("code-1"), T0 + 1)
+        .unwrap()
+    {
+        Redeemed::Fresh(c) => {
+            assert_eq!(c.user_id, user.id);
+            assert_eq!(c.code_challenge.as_deref(), Some("challenge"));
+            assert_eq!(c.used_at, Some(T0 + 1));
+        }
+        other => panic!("expected Fresh, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .redeem_code(&keys::hash_token("code-1"), T0 + 2)
+            .unwrap(),
+        Redeemed::Replayed(_)
+    ));
+    assert_eq!(
+        store.redeem_code(&keys::hash_token("nope"), T0).unwrap(),
+        Redeemed::Unknown
+    );
+
+    store
+        .insert_code(&code(&user, &app, "code-late", T0))
+        .unwrap();
+    assert!(matches!(
+        store
+            .redeem_code(&keys::hash_token("code-late"), T0 + CODE_LIFETIME_MS)
+            .unwrap(),
+        Redeemed::Expired(_)
+    ));
+    assert!(matches!(
+        store
+            .redeem_code(&keys::hash_token("code-late"), T0 + CODE_LIFETIME_MS)
+            .unwrap(),
+        Redeemed::Replayed(_)
+    ));
+}
+
+/// Many threads redeem the same code at once: exactly one wins.
+pub fn code_redemption_race_has_one_winner(store: Arc<dyn Store>) {
+    let (user, app) = user_and_app(store.as_ref());
+    for round in 0..5 {
+        let plaintext = format!("race-{round}");
+        store
+            .insert_code(&code(&user, &app, &plaintext, T0))
+            .unwrap();
+        let threads = 8;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                let hash = keys::hash_token(&plaintext);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.redeem_code(&hash, T0 + 1).unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<Redeemed> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let fresh = outcomes
+            .iter()
+            .filter(|o| matches!(o, Redeemed::Fresh(_)))
+            .count();
+        let replayed = outcomes
+            .iter()
+            .filter(|o| matches!(o, Redeemed::Replayed(_)))
+            .count();
+        assert_eq!(
+            (fresh, replayed),
+            (1, threads - 1),
+            "round {round}: {outcomes:?}"
+        );
+    }
+}
+
+pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    store.insert_code(&code(&user, &app, "code-r", T0)).unwrap();
+    assert!(matches!(
+        store.redeem_code(&keys::hash_token("code-r"), T0).unwrap(),
+        Redeemed::Fresh(_)
+    ));
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-from-code", T0),
+            refresh: Some(refresh(&user, &app, "rt-from-code", T0)),
+            from_code: Some(keys::hash_token("code-r")),
+        })
+        .unwrap();
+    // A session obtained later with the refresh token descends from the code too.
+    let used = store
+        .refresh(&RefreshUse {
+            refresh_hash: keys::hash_token("rt-from-code"),
+            now: T0 + MINUTE,
+            new_access: access(&user, &app, "at-from-refresh", T0 + MINUTE),
+        })
+        .unwrap()
+        .expect("refresh works");
+    assert_eq!(used.last_used_at, T0 + MINUTE);
+    // An unrelated session survives.
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-unrelated", T0),
+            refresh: None,
+            from_code: None,
+        })
+        .unwrap();
+    let now = T0 + 2 * MINUTE;
+    assert!(alive(store, "at-from-code", now) && alive(store, "at-from-refresh", now));
+
+    assert!(matches!(
+        store.redeem_code(&keys::hash_token("code-r"), now).unwrap(),
+        Redeemed::Replayed(_)
+    ));
+    assert!(!alive(store, "at-from-code", now));
+    assert!(!alive(store, "at-from-refresh", now));
+    assert!(!refresh_live(store, "rt-from-code"));
+    assert!(alive(store, "at-unrelated", now));
+    assert!(
+        store
+            .refresh(&RefreshUse {
+                refresh_hash: keys::hash_token("rt-from-code"),
+                now,
+                new_access: access(&user, &app, "at-never", now),
+            })
+            .unwrap()
+            .is_none(),
+        "a revoked refresh token yields nothing"
+    );
+    assert!(
+        store
+            .access_token(&keys::hash_token("at-never"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    for n in 0..6 {
+        store
+            .issue_tokens(&IssueTokens {
+                access: access(&user, &app, &format!("at-{n}"), T0 + n),
+                refresh: Some(refresh(&user, &app, &format!("rt-{n}"), T0 + n)),
+                from_code: None,
+            })
+            .unwrap();
+    }
+    assert!(!refresh_live(store, "rt-0"), "the oldest is revoked");
+    assert!(!alive(store, "at-0", T0 + 10), "with its session");
+    for n in 1..6 {
+        assert!(refresh_live(store, &format!("rt-{n}")), "rt-{n}");
+        assert!(alive(store, &format!("at-{n}"), T0 + 10), "at-{n}");
+    }
+    // Another app's tokens do not count against this one.
+    let (other, _) = store.create_app(&web_app("Cap Other")).unwrap();
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &other.id, "at-other", T0 + 7),
+            refresh: Some(refresh(&user, &other.id, "rt-other", T0 + 7)),
+            from_code: None,
+        })
+        .unwrap();
+    assert!(refresh_live(store, "rt-1"));
+}
+
+pub fn revocation_cascades(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-a", T0),
+            refresh: Some(refresh(&user, &app, "rt-a", T0)),
+            from_code: None,
+        })
+        .unwrap();
+    store
+        .refresh(&RefreshUse {
+            refresh_hash: keys::hash_token("rt-a"),
+            now: T0 + 1,
+            new_access: access(&user, &app, "at-a2", T0 + 1),
+        })
+        .unwrap()
+        .unwrap();
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-b", T0),
+            refresh: None,
+            from_code: None,
+        })
+        .unwrap();
+
+    assert_eq!(
+        store
+            .revoke_by_hash(&keys::hash_token("at-b"), T0 + 2)
+            .unwrap(),
+        Revoked::Access
+    );
+    assert!(!alive(store, "at-b", T0 + 3));
+    assert!(alive(store, "at-a", T0 + 3), "other sessions untouched");
+    assert_eq!(
+        store
+            .revoke_by_hash(&keys::hash_token("at-b"), T0 + 3)
+            .unwrap(),
+        Revoked::None
+    );
+
+    assert_eq!(
+        store
+            .revoke_by_hash(&keys::hash_token("rt-a"), T0 + 4)
+            .unwrap(),
+        Revoked::Refresh
+    );
+    assert!(!refresh_live(store, "rt-a"));
+    assert!(!alive(store, "at-a", T0 + 5) && !alive(store, "at-a2", T0 + 5));
+    assert_eq!(
+        store
+            .revoke_by_hash(&keys::hash_token("unknown"), T0)
+            .unwrap(),
+        Revoked::None
+    );
+
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-c", T0),
+            refresh: Some(refresh(&user, &app, "rt-c", T0)),
+            from_code: None,
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .revoke_user_app_tokens(&user.id, &app, T0 + 6)
+            .unwrap(),
+        2
+    );
+    assert!(!alive(store, "at-c", T0 + 7) && !refresh_live(store, "rt-c"));
+
+    // Deactivating a user revokes everything they hold.
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-d", T0),
+            refresh: Some(refresh(&user, &app, "rt-d", T0)),
+            from_code: None,
+        })
+        .unwrap();
+    let user = store.set_user_active(&user.id, false, T0 + 8).unwrap();
+    assert!(!user.active);
+    assert!(!alive(store, "at-d", T0 + 9) && !refresh_live(store, "rt-d"));
+}
+
+pub fn sessions_are_idle_based(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-idle", T0),
+            refresh: None,
+            from_code: None,
+        })
+        .unwrap();
+    assert!(alive(store, "at-idle", T0 + 119 * MINUTE));
+    store
+        .touch_access_token(&keys::hash_token("at-idle"), T0 + 100 * MINUTE)
+        .unwrap();
+    assert!(
+        alive(store, "at-idle", T0 + 219 * MINUTE),
+        "use extends the session"
+    );
+    assert!(!alive(store, "at-idle", T0 + 220 * MINUTE));
+    // Touching a dead session does not revive it.
+    store
+        .touch_access_token(&keys::hash_token("at-idle"), T0 + 300 * MINUTE)
+        .unwrap();
+    assert!(!alive(store, "at-idle", T0 + 300 * MINUTE));
+}
+
+pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    let mut policy_app = web_app("Short Refresh");
+    policy_app.refresh_policy = RefreshPolicy::parse("expire-after:1d").unwrap();
+    let (short, _) = store.create_app(&policy_app).unwrap();
+    store
+        .insert_code(&code(&user, &app, "old-code", T0))
+        .unwrap();
+    let later = T0 + 3 * 24 * 60 * MINUTE;
+    store
+        .insert_code(&code(&user, &app, "new-code", later))
+        .unwrap();
+    let issue = |at: &str, rt: Option<&str>, app: &SfId, when: i64| {
+        store
+            .issue_tokens(&IssueTokens {
+                access: access(&user, app, at, when),
+                refresh: rt.map(|rt| refresh(&user, app, rt, when)),
+                from_code: None,
+            })
+            .unwrap();
+    };
+    issue("at-old", Some("rt-keep"), &app, T0);
+    issue("at-new", None, &app, later);
+    issue("at-short", Some("rt-short"), &short.id, T0);
+    issue("at-revoked", Some("rt-revoked"), &app, later);
+    store
+        .revoke_by_hash(&keys::hash_token("rt-revoked"), later)
+        .unwrap();
+
+    let purged = store.purge_expired(later + 1).unwrap();
+    assert_eq!(purged.codes, 1, "{purged:?}");
+    assert_eq!(
+        purged.access_tokens, 3,
+        "idle at-old, at-short, revoked at-revoked: {purged:?}"
+    );
+    assert_eq!(
+        purged.refresh_tokens, 2,
+        "revoked and policy-expired: {purged:?}"
+    );
+    let h = keys::hash_token;
+    assert_eq!(
+        store.redeem_code(&h("old-code"), later).unwrap(),
+        Redeemed::Unknown
+    );
+    assert!(matches!(
+        store.redeem_code(&h("new-code"), later).unwrap(),
+        Redeemed::Fresh(_)
+    ));
+    assert!(store.access_token(&h("at-old")).unwrap().is_none());
+    assert!(store.access_token(&h("at-new")).unwrap().is_some());
+    assert!(
+        refresh_live(store, "rt-keep"),
+        "until-revoked refresh tokens stay"
+    );
+    assert!(store.refresh_token(&h("rt-short")).unwrap().is_none());
+    assert!(store.refresh_token(&h("rt-revoked")).unwrap().is_none());
+}
+
+pub fn login_history_keeps_reasons(store: &dyn Store) {
+    let event = |n: i64, success: bool| LoginEvent {
+        at: T0 + n,
+        username: Some("jane@example.com".into()),
+        user_id: None,
+        consumer_key: Some("PlatformCLI".into()),
+        kind: LoginKind::Token("jwt-bearer".into()),
+        success,
+        error_code: (!success).then(|| "invalid_grant".into()),
+        reason: format!("JWT aud http://x not one of [...] #{n}"),
+        source_ip: Some("127.0.0.1".into()),
+    };
+    for n in 0..3 {
+        store.record_event(&event(n, n == 2)).unwrap();
+    }
+    let events = store.events(2).unwrap();
+    assert_eq!(
+        events,
+        [event(2, true), event(1, false)],
+        "newest first, limited"
+    );
+}
+
+pub fn signing_key_is_kept(store: &dyn Store) {
+    let existing = store.signing_key().unwrap().expect("bootstrap made one");
+    let again = store.store_signing_key(&signing_key()).unwrap();
+    assert_eq!(again.kid, existing.kid, "an existing key is kept");
+    assert_eq!(again.pkcs8_der, existing.pkcs8_der);
+    assert!(existing.key_pair().is_ok());
+}
+
+// ---------------------------------------------------------------- running the suite on SQLite
+
+macro_rules! sqlite_suite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let db = sqlite();
+                super::$name(db.store.as_ref());
+            }
+        )*
+    };
+}
+
+mod on_sqlite {
+    use super::*;
+
+    sqlite_suite!(
+        bootstrap_creates_the_org_once,
+        users_are_created_and_found,
+        failed_logins_lock_and_success_resets,
+        app_creation_is_gated,
+        apps_update_and_preauthorize,
+        secrets_round_trip,
+        approvals_are_kept_per_user_and_app,
+        codes_redeem_exactly_once,
+        replaying_a_code_revokes_its_tokens,
+        refresh_tokens_are_capped_at_five,
+        revocation_cascades,
+        sessions_are_idle_based,
+        purge_removes_only_dead_credentials,
+        login_history_keeps_reasons,
+        signing_key_is_kept,
+    );
+
+    #[test]
+    fn code_redemption_race_has_one_winner() {
+        let db = sqlite();
+        super::code_redemption_race_has_one_winner(Arc::clone(&db.store));
+    }
+
+    #[test]
+    fn the_file_holds_no_plaintext_secret_or_token() {
+        let db = sqlite();
+        let store = db.store.as_ref();
+        let (user, app) = user_and_app(store);
+        let secret = store.app_secret(&app).unwrap();
+        let signing = store.signing_key().unwrap().unwrap();
+        let access_token = keys::generate_access_token(store.org().unwrap().id.to_15());
+        let refresh_token = keys::generate_refresh_token();
+        let auth_code = keys::generate_code();
+        store
+            .insert_code(&code(&user, &app, &auth_code, T0))
+            .unwrap();
+        store
+            .issue_tokens(&IssueTokens {
+                access: access(&user, &app, &access_token, T0),
+                refresh: Some(refresh(&user, &app, &refresh_token, T0)),
+                from_code: None,
+            })
+            .unwrap();
+        let bytes = db.raw_bytes();
+        let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        assert!(
+            contains(b"PlatformCLI"),
+            "sanity: the scan sees stored text"
+        );
+        assert!(
+            contains(keys::hash_token(&access_token).as_bytes()),
+            "sanity: hashes are stored"
+        );
+        for (what, plain) in [
+            ("consumer secret", secret.as_bytes()),
+            ("access token", access_token.as_bytes()),
+            ("refresh token", refresh_token.as_bytes()),
+            ("authorization code", auth_code.as_bytes()),
+            ("signing key", &signing.pkcs8_der[..64]),
+        ] {
+            assert!(
+                !contains(plain),
+                "the database file holds the plaintext {what}"
+            );
+        }
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_a_wrong_key_cannot_decrypt() {
+        let db = sqlite();
+        allow_apps(db.store.as_ref());
+        let (app, secret) = db.store.create_app(&web_app("Persisted")).unwrap();
+        let url = DatabaseUrl::Sqlite(db.path());
+        let reopened = store::open(&url, Arc::clone(&db.keys)).unwrap();
+        assert_eq!(reopened.app_secret(&app.id).unwrap(), secret);
+        assert_eq!(reopened.org().unwrap().id, db.store.org().unwrap().id);
+        let wrong = store::open(&url, Arc::new(Keys::ephemeral())).unwrap();
+        assert!(matches!(
+            wrong.app_secret(&app.id),
+            Err(StoreError::Decrypt { .. })
+        ));
+        assert!(matches!(
+            wrong.signing_key(),
+            Err(StoreError::Decrypt { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_database_has_no_org() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("nested").join("org.sqlite"));
+        let store = store::open(&url, Arc::new(Keys::ephemeral())).unwrap();
+        assert_eq!(store.org(), Err(StoreError::NoOrg));
+        assert!(store.signing_key().unwrap().is_none());
+    }
+
+    #[test]
+    fn unsupported_urls_are_refused_with_the_fix() {
+        let err = DatabaseUrl::parse("postgres://localhost/org").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported database URL scheme \"postgres\"; use sqlite://PATH (for example \
+             sqlite:///var/lib/sfr-org/org.sqlite) or a plain file path"
+        );
+    }
+}
