@@ -26,6 +26,11 @@ fn main() {
             for w in expanded.warnings {
                 ctx.warn(w);
             }
+            for (old, new) in store::ConfigKey::deprecated_env_in_use() {
+                ctx.warn(format!(
+                    "Deprecated environment variable: {old}. Please use {new} instead."
+                ));
+            }
             if parsed.global.loglevel.is_some() {
                 ctx.warn(
                     "The loglevel flag is no longer in use on this command. You may use it without error, but it will be ignored.\nSet the log level using the `SF_LOG_LEVEL` environment variable.",

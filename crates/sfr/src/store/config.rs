@@ -71,6 +71,21 @@ impl ConfigKey {
         }
     }
 
+    /// Deprecated environment variables that are set, with the name to use instead.
+    pub fn deprecated_env_in_use() -> Vec<(&'static str, &'static str)> {
+        let set = |n: &str| std::env::var_os(n).is_some_and(|v| !v.is_empty());
+        ConfigKey::ALL
+            .into_iter()
+            .flat_map(|k| {
+                let names = k.env_names();
+                names[1..]
+                    .iter()
+                    .filter(|n| set(n))
+                    .map(move |n| (*n, names[0]))
+            })
+            .collect()
+    }
+
     /// Parses an sf name. Legacy names are accepted too; the flag says a deprecated name was used.
     pub fn parse(name: &str) -> Option<(ConfigKey, bool)> {
         ConfigKey::ALL

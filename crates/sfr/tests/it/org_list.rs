@@ -195,6 +195,24 @@ fn env_target_org_wins_over_config() {
 }
 
 #[test]
+fn deprecated_env_synonym_works_and_warns() {
+    let home = fixture_home("v1");
+    let v = SfrCmd::new()
+        .home(home.path())
+        .env("SFDX_DEFAULTUSERNAME", "jwt.user@example.com")
+        .args(["org", "list", "--json", "--skip-connection-status"])
+        .run()
+        .json();
+    assert_eq!(v["result"]["other"][0]["isDefaultUsername"], true);
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!([
+            "Deprecated environment variable: SFDX_DEFAULTUSERNAME. Please use SF_TARGET_ORG instead."
+        ])
+    );
+}
+
+#[test]
 fn key_json_with_mode_644_is_refused_like_sf() {
     let home = fixture_home("v1");
     let key = home.path().join(".sfdx/key.json");
