@@ -129,7 +129,7 @@ impl<'s> Connection<'s> {
         }
         let rejected = self.auth.access_token().unwrap_or_default().to_owned();
         self.refresh_after_401(&rejected, &first)?;
-        Ok(self.get_once(path)?)
+        self.get_once(path)
     }
 
     /// GETs `path` and turns any error status into [`ConnectionError::Rest`].

@@ -289,7 +289,7 @@ mod tests {
         drop(listener);
         let client = HttpClient::new(None, "").unwrap();
         let err = client
-            .get(&format!("http://127.0.0.1:{port}/services/data"))
+            .get_with_token(&format!("http://127.0.0.1:{port}/services/data"), "t")
             .unwrap_err();
         assert!(matches!(err, HttpError::Transport { .. }));
     }
