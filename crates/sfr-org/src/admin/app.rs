@@ -97,37 +97,57 @@ fn describe(app: &ConnectedApp, run_as: Option<&str>, secret: &str) -> String {
             v.join(", ")
         }
     };
-    format!(
-        "  Name:                   {}\n  API name:               {}\n  Consumer key:           {}\n  \
-         Consumer secret:        {}\n  Callback URLs:          {}\n  Scopes:                 {}\n  \
-         Certificate (JWT):      {}\n  Require secret (web):   {}\n  Require secret (refresh): {}\n  \
-         Require PKCE:           {}\n  Permitted users:        {}\n  Pre-authorized profiles: {}\n  \
-         Pre-authorized permission sets: {}\n  Refresh token policy:   {}\n  Session timeout:        {}\n  \
-         IP relaxation:          {}\n  Client credentials user: {}\n",
-        app.name,
-        app.api_name,
-        app.consumer_key,
-        secret,
-        app.callback_urls.join(", "),
-        json::scopes(&app.scopes),
-        if app.certificate_pem.is_some() {
-            "uploaded"
-        } else {
-            "none"
-        },
-        app.require_secret_web,
-        app.require_secret_refresh,
-        app.require_pkce,
-        app.permitted_users,
-        list(&app.profiles),
-        list(&app.permission_sets),
-        app.refresh_policy,
-        app.session_timeout_minutes
-            .map(|m| format!("{m} min"))
-            .unwrap_or_else(|| "org default".into()),
-        app.ip_relaxation,
-        run_as.unwrap_or("- (flow disabled)"),
-    )
+    let rows: [(&str, String); 17] = [
+        ("Name", app.name.clone()),
+        ("API name", app.api_name.clone()),
+        ("Consumer key", app.consumer_key.clone()),
+        (
+            "Consumer secret",
+            if app.built_in {
+                format!("{secret} (internal: sf sends none; it only keys the response signature)")
+            } else {
+                secret.to_owned()
+            },
+        ),
+        ("Callback URLs", app.callback_urls.join(", ")),
+        ("Scopes", json::scopes(&app.scopes)),
+        (
+            "Certificate (JWT bearer)",
+            if app.certificate_pem.is_some() {
+                "uploaded"
+            } else {
+                "none"
+            }
+            .to_owned(),
+        ),
+        (
+            "Require secret (web flow)",
+            app.require_secret_web.to_string(),
+        ),
+        (
+            "Require secret (refresh)",
+            app.require_secret_refresh.to_string(),
+        ),
+        ("Require PKCE", app.require_pkce.to_string()),
+        ("Permitted users", app.permitted_users.to_string()),
+        ("Pre-authorized profiles", list(&app.profiles)),
+        ("Pre-authorized permission sets", list(&app.permission_sets)),
+        ("Refresh token policy", app.refresh_policy.to_string()),
+        (
+            "Session timeout",
+            app.session_timeout_minutes
+                .map(|m| format!("{m} min"))
+                .unwrap_or_else(|| "org default".into()),
+        ),
+        ("IP relaxation", app.ip_relaxation.to_string()),
+        (
+            "Client credentials user",
+            run_as.unwrap_or("- (flow disabled)").to_owned(),
+        ),
+    ];
+    rows.iter()
+        .map(|(label, value)| format!("  {:<31} {value}\n", format!("{label}:")))
+        .collect()
 }
 
 pub fn create(
@@ -291,7 +311,7 @@ pub fn show(ctx: &Context, name: &str) -> Result<Report, AdminError> {
 pub fn list(ctx: &Context) -> Result<Report, AdminError> {
     let opened = ctx.open()?;
     let apps = opened.store.list_apps()?;
-    let mut human = String::new();
+    let mut human = format!("{:<24} {:<24} {}\n", "NAME", "SCOPES", "CONSUMER KEY");
     let mut out = Vec::new();
     for app in &apps {
         let run_as = run_as_username(opened.store.as_ref(), app)?;

@@ -112,7 +112,10 @@ pub fn list(ctx: &Context) -> Result<Report, AdminError> {
     let opened = ctx.open()?;
     let now = SystemClock.now_ms();
     let users = opened.store.list_users()?;
-    let mut human = String::new();
+    let mut human = format!(
+        "{:<18}  {:<32} {:<8} {:<22} {}\n",
+        "ID", "USERNAME", "STATUS", "PROFILE", "PERMISSION SETS"
+    );
     for u in &users {
         let status = match (u.active, u.is_locked(now)) {
             (false, _) => "inactive",

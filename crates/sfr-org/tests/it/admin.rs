@@ -809,3 +809,45 @@ fn serve_prints_the_real_port_and_admin_commands_work_alongside() {
     let users = org.json_ok(&["user", "list"]);
     assert_eq!(users.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn the_master_key_can_come_from_the_environment() {
+    let org = Org::new();
+    let key = "a".repeat(64);
+    let out = org
+        .command()
+        .env("SFR_ORG_KEY", &key)
+        .args(["org", "show", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !org.dir.path().join("org.key").exists(),
+        "no key file when SFR_ORG_KEY is set"
+    );
+    let out = org
+        .command()
+        .env("SFR_ORG_KEY", &key)
+        .args(["app", "show", "--name", "PlatformCLI", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(parse(&out)["result"]["consumerKey"], "PlatformCLI");
+
+    // Without the variable a new key file would not fit: refused, and not left behind.
+    let out = org.run(&["app", "list", "--json"]);
+    assert_eq!(parse(&out)["name"], "WrongMasterKey");
+    assert!(!org.dir.path().join("org.key").exists());
+
+    let out = org
+        .command()
+        .env("SFR_ORG_KEY", "not-a-key")
+        .args(["org", "show"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("SFR_ORG_KEY does not hold a master key"),
+        "{}",
+        stderr(&out)
+    );
+}

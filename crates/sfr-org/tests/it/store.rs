@@ -832,6 +832,73 @@ pub fn signing_key_is_kept(store: &dyn Store) {
     assert!(existing.key_pair().is_ok());
 }
 
+/// Many threads issue, read, touch, refresh and revoke at once; nothing fails and every write lands.
+pub fn concurrent_use_is_safe(store: Arc<dyn Store>) {
+    let (user, app) = user_and_app(store.as_ref());
+    let threads = 8;
+    let per_thread = 25;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let (user, app) = (user.clone(), app.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for n in 0..per_thread {
+                    let at = format!("conc-at-{t}-{n}");
+                    store
+                        .issue_tokens(&IssueTokens {
+                            access: access(&user, &app, &at, T0),
+                            refresh: None,
+                            from_code: None,
+                        })
+                        .unwrap();
+                    assert!(alive(store.as_ref(), &at, T0 + 1));
+                    store
+                        .touch_access_token(&keys::hash_token(&at), T0 + 2)
+                        .unwrap();
+                    store.org().unwrap();
+                    store
+                        .record_event(&LoginEvent {
+                            at: T0,
+                            username: None,
+                            user_id: None,
+                            consumer_key: None,
+                            kind: LoginKind::UiLogin,
+                            success: true,
+                            error_code: None,
+                            reason: "concurrency".into(),
+                            source_ip: None,
+                        })
+                        .unwrap();
+                    if n % 2 == 0 {
+                        assert_eq!(
+                            store
+                                .revoke_by_hash(&keys::hash_token(&at), T0 + 3)
+                                .unwrap(),
+                            Revoked::Access
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("no thread failed");
+    }
+    let mut live = 0;
+    for t in 0..threads {
+        for n in 0..per_thread {
+            if alive(store.as_ref(), &format!("conc-at-{t}-{n}"), T0 + 4) {
+                live += 1;
+            }
+        }
+    }
+    assert_eq!(live, threads * (per_thread / 2));
+    assert_eq!(store.events(10_000).unwrap().len(), threads * per_thread);
+}
+
 // ---------------------------------------------------------------- running the suite on SQLite
 
 macro_rules! sqlite_suite {
@@ -871,6 +938,41 @@ mod on_sqlite {
     fn code_redemption_race_has_one_winner() {
         let db = sqlite();
         super::code_redemption_race_has_one_winner(Arc::clone(&db.store));
+    }
+
+    #[test]
+    fn concurrent_use_is_safe() {
+        let db = sqlite();
+        super::concurrent_use_is_safe(Arc::clone(&db.store));
+    }
+
+    /// Two stores on one file (the server and an admin command in another process) write at the same time.
+    #[test]
+    fn two_connections_to_one_file_both_write() {
+        let db = sqlite();
+        let url = DatabaseUrl::Sqlite(db.path());
+        let second = store::open(&url, Arc::clone(&db.keys)).unwrap();
+        let writers: Vec<_> = [Arc::clone(&db.store), second]
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                std::thread::spawn(move || {
+                    for n in 0..20 {
+                        store
+                            .create_user(&new_user(
+                                &format!("w{i}-{n}@example.com"),
+                                "Standard User",
+                            ))
+                            .unwrap();
+                        store.org().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer finished");
+        }
+        assert_eq!(db.store.list_users().unwrap().len(), 41, "admin + 2 × 20");
     }
 
     #[test]
