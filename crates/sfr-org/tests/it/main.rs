@@ -15,6 +15,7 @@ mod rest;
 mod token_code;
 // STORAGE helper's suites:
 mod admin;
+mod serve;
 mod store;
 
 use std::collections::BTreeMap;
