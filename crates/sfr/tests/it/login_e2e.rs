@@ -796,3 +796,55 @@ fn sfdx_auth_url_round_trip_over_https_and_access_token_login() {
     listed.success();
     assert_eq!(listed.json()["result"][0]["oauthMethod"], "token");
 }
+
+#[test]
+fn default_platform_cli_login_sets_alias_then_target_org_then_dev_hub() {
+    // PlatformCLI, like Salesforce's, only registers the callbacks on ports 1717-1719; this test owns 1719.
+    let org = TestOrg::start();
+    org.user("plat.user@example.com");
+    let home = empty_home();
+    let project = project_with_port(home.path(), 1719);
+    let (browser, done) = curl_browser(home.path(), "plat.user@example.com", PASSWORD);
+    let out = offline(SfrCmd::new())
+        .home(home.path())
+        .cwd(&project)
+        .env("BROWSER", browser.as_os_str())
+        .args([
+            "org",
+            "login",
+            "web",
+            "-r",
+            &org.url(),
+            "-a",
+            "plat",
+            "-s",
+            "-d",
+        ])
+        .run();
+    wait_for_file(&done);
+    out.success();
+    assert!(
+        out.stdout
+            .starts_with("Successfully authorized plat.user@example.com with org ID 00D"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("Using insecure protocol: http:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("OAuth client secret"),
+        "no secret prompt without --client-id"
+    );
+    let file = auth_file(home.path(), "plat.user@example.com");
+    assert_eq!(file["clientId"], "PlatformCLI");
+    assert!(file.get("clientSecret").is_none());
+    let local = fs::read_to_string(project.join(".sf/config.json")).unwrap();
+    let config: Value = serde_json::from_str(&local).unwrap();
+    assert_eq!(config["target-org"], "plat");
+    assert_eq!(config["target-dev-hub"], "plat");
+    let legacy = fs::read_to_string(project.join(".sfdx/sfdx-config.json")).unwrap();
+    assert!(legacy.contains("defaultusername"), "{legacy}");
+}
