@@ -848,3 +848,57 @@ fn default_platform_cli_login_sets_alias_then_target_org_then_dev_hub() {
     let legacy = fs::read_to_string(project.join(".sfdx/sfdx-config.json")).unwrap();
     assert!(legacy.contains("defaultusername"), "{legacy}");
 }
+
+#[test]
+fn client_app_links_a_second_app_to_an_authorized_user() {
+    let org = TestOrg::start();
+    let login = web_login(&org, "linked.user@example.com", &["-a", "main"], None);
+    login.out.success();
+    let port = free_port();
+    let project = project_with_port(login.home.path(), port);
+    let (key, secret) = org.web_app("Linked App", port, None);
+    let (browser, done) = curl_browser(login.home.path(), "linked.user@example.com", PASSWORD);
+    let _ = fs::remove_file(&done);
+    let out = offline(SfrCmd::new())
+        .home(login.home.path())
+        .cwd(&project)
+        .env("BROWSER", browser.as_os_str())
+        .stdin(format!("{secret}\n"))
+        .args([
+            "org",
+            "login",
+            "web",
+            "-r",
+            &org.url(),
+            "-i",
+            &key,
+            "--client-app",
+            "reports",
+            "--username",
+            "main",
+            "--json",
+        ])
+        .run();
+    wait_for_file(&done);
+    out.success();
+    let file = auth_file(login.home.path(), "linked.user@example.com");
+    let app = &file["clientApps"]["reports"];
+    assert_eq!(app["clientId"], key.as_str());
+    assert_eq!(app["oauthFlow"], "web");
+    for k in ["accessToken", "refreshToken", "clientSecret"] {
+        let s = app[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k} missing: {file}"));
+        assert_eq!(
+            s.split(':').nth(1).map(str::len),
+            Some(32),
+            "{k} is encrypted: {s}"
+        );
+    }
+    let display = offline(SfrCmd::new())
+        .home(login.home.path())
+        .args(["org", "display", "-o", "main", "--json"])
+        .run();
+    display.success();
+    assert_eq!(display.json()["result"]["clientApps"], "reports");
+}
