@@ -314,10 +314,6 @@ async fn serve_tls(
 
 async fn purge_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(PURGE_EVERY) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
         let now = state.now();
         match state.store_call(move |s| s.purge_expired(now)).await {
             Ok(p) => tracing::debug!(
@@ -327,6 +323,10 @@ async fn purge_loop(state: AppState, mut stop: watch::Receiver<bool>) {
                 "purged expired credentials"
             ),
             Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
         }
     }
 }

@@ -84,8 +84,12 @@ impl Keys {
                     path: path.to_owned(),
                     message: "no system randomness".into(),
                 })?;
-                write_private(path, &format!("{}\n", hex::encode(bytes)))?;
-                Ok((Self::from_bytes(&bytes, path.display().to_string()), true))
+                match write_private(path, &format!("{}\n", hex::encode(bytes))) {
+                    Ok(()) => Ok((Self::from_bytes(&bytes, path.display().to_string()), true)),
+                    // Another process created the key first: use theirs.
+                    Err(_) if path.exists() => Self::load_or_create_file(path),
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(KeyError::Read {
                 path: path.to_owned(),
