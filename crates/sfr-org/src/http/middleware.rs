@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sfr_wire::OAuthError;
 
-use super::params::MAX_BODY_BYTES;
+use super::params::{DRAIN_BYTES, MAX_BODY_BYTES};
 use super::reply;
 
 /// Total size of the request line's target plus all header names and values we accept.
@@ -35,7 +35,11 @@ pub async fn limits(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    if let Some(len) = declared.filter(|len| *len > MAX_BODY_BYTES as u64) {
+        // Read (and drop) a moderately oversized body so the client sees the answer, not a reset.
+        if len <= DRAIN_BYTES as u64 {
+            let _ = axum::body::to_bytes(req.into_body(), DRAIN_BYTES).await;
+        }
         return reply::oauth_error(OAuthError::RequestTooLarge);
     }
     next.run(req).await

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/services/data/", get(rest::data::list_versions))
         .route("/services/data/{*path}", get(rest::data::data))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(usage))
         .layer(axum::middleware::from_fn(middleware::timeout))
         .layer(axum::middleware::from_fn(middleware::limits))
@@ -63,6 +64,13 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> Response {
     reply::rest_error(StatusCode::NOT_FOUND, sfr_wire::RestError::not_found())
+}
+
+/// 405 with the catalogue's `invalid_request` body (e.g. `GET /services/oauth2/token`).
+async fn method_not_allowed() -> Response {
+    let mut resp = reply::oauth_error(sfr_wire::OAuthError::InvalidRequest);
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp
 }
 
 /// The Salesforce-hosted callback page for desktop and mobile apps; clients read the code from its URL.

@@ -11,8 +11,22 @@ use sfr_wire::OAuthError;
 
 use super::reply;
 
-/// Largest request body any endpoint reads. A JWT assertion is at most 16 KiB; forms are far smaller.
+/// Largest request body any endpoint accepts. A JWT assertion is at most 16 KiB; forms are far smaller.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// An oversized body up to this size is read and dropped so the client gets the 413 answer instead of a reset
+/// connection; beyond it the connection is simply closed after the answer.
+pub const DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Reads a whole body of at most [`MAX_BODY_BYTES`], draining oversized ones up to [`DRAIN_BYTES`].
+pub async fn read_body(body: Body) -> Result<axum::body::Bytes, BodyError> {
+    let bytes = axum::body::to_bytes(body, DRAIN_BYTES)
+        .await
+        .map_err(|e| classify(&e))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(bytes)
+}
 
 /// Ordered parameters: body pairs first, then query-string pairs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,6 +116,9 @@ pub async fn read(req: Request) -> Result<FormRequest, BodyError> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         && len > MAX_BODY_BYTES as u64
     {
+        if len <= DRAIN_BYTES as u64 {
+            let _ = axum::body::to_bytes(req.into_body(), DRAIN_BYTES).await;
+        }
         return Err(BodyError::TooLarge);
     }
     let content_type = headers
@@ -112,9 +129,7 @@ pub async fn read(req: Request) -> Result<FormRequest, BodyError> {
     let mut pairs = if content_type.starts_with("multipart/form-data") {
         read_multipart(req).await?
     } else {
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|e| classify(&e))?;
+        let bytes = read_body(req.into_body()).await?;
         sfr_wire::encoding::parse_form(&String::from_utf8_lossy(&bytes))
     };
     pairs.extend(query_pairs);
@@ -141,9 +156,7 @@ fn classify(err: &axum::Error) -> BodyError {
 
 async fn read_multipart(req: Request) -> Result<Vec<(String, String)>, BodyError> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| classify(&e))?;
+    let bytes = read_body(body).await?;
     let req = Request::from_parts(parts, Body::from(bytes));
     let mut multipart = Multipart::from_request(req, &())
         .await

@@ -1,7 +1,7 @@
 //! Integration tests of sfr-org: the real server in-process on 127.0.0.1:0 over a real SQLite file, driven over
 //! real HTTP with ureq. `TestOrg` states only what a test needs:
 //!
-//! ```ignore
+//! ```text
 //! let org = TestOrg::new().with_user(TestUser::standard("u@example.com")).with_app(TestApp::web("Demo"));
 //! ```
 

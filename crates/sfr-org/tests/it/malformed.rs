@@ -33,7 +33,8 @@ fn huge_headers_are_refused() {
         &[("grant_type", "x")],
         &[("x-filler", &long)],
     );
-    assert!(resp.status == 431 || resp.status == 413, "{}", resp.status);
+    assert_eq!(resp.status, 431);
+    assert_eq!(resp.json()["error_description"], "request too large");
 }
 
 #[test]
@@ -108,4 +109,14 @@ fn broken_headers_and_paths() {
         &[],
     );
     assert_eq!(resp.status, 400);
+}
+
+#[test]
+fn wrong_methods_get_json() {
+    let org = TestOrg::new();
+    let resp = org.get("/services/oauth2/token", &[]);
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.json()["error"], "invalid_request");
+    let resp = org.post_form("/services/data/v66.0/sobjects", &[], &[]);
+    assert_eq!(resp.status, 405);
 }
