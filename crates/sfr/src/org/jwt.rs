@@ -305,9 +305,14 @@ pub fn diagnose(
     let tried = failures
         .iter()
         .map(|f| {
+            let answer = match &f.error {
+                GrantError::OAuth(reply) => reply.jsforce_text(),
+                GrantError::Transport(_) => "unreachable".to_owned(),
+                GrantError::Malformed { .. } => "unusable answer".to_owned(),
+            };
             format!(
-                "login={} aud={}: {}",
-                f.attempt.login_url, f.attempt.audience, f.error
+                "{} (aud {}): {answer}",
+                f.attempt.login_url, f.attempt.audience
             )
         })
         .collect::<Vec<_>>()
@@ -496,7 +501,7 @@ mod tests {
             d.actions
                 .last()
                 .unwrap()
-                .contains("aud=https://login.salesforce.com")
+                .contains("http://localhost:8901/ (aud https://login.salesforce.com): invalid_grant::audience is invalid")
         );
 
         let failures = vec![

@@ -234,12 +234,13 @@ fn jwt_against_an_unreachable_org_exits_10_with_one_message() {
         .unwrap();
     assert!(
         attempts.contains(&format!(
-            "login=http://127.0.0.1:{port}/ aud=http://127.0.0.1:{port}/"
+            "http://127.0.0.1:{port}/ (aud http://127.0.0.1:{port}/): unreachable"
         )),
         "{attempts}"
     );
     assert!(
-        attempts.contains("aud=https://test.salesforce.com"),
+        attempts
+            .contains("https://test.salesforce.com (aud https://test.salesforce.com): unreachable"),
         "{attempts}"
     );
     assert!(!home.path().join(".sfdx/u@example.com.json").exists());
