@@ -320,6 +320,7 @@ async fn purge_loop(state: AppState, mut stop: watch::Receiver<bool>) {
                 codes = p.codes,
                 access_tokens = p.access_tokens,
                 refresh_tokens = p.refresh_tokens,
+                events = p.events,
                 "purged expired credentials"
             ),
             Err(e) => tracing::warn!(error = %e, "purge failed"),

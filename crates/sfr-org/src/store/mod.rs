@@ -125,7 +125,12 @@ pub struct Purged {
     pub codes: u64,
     pub access_tokens: u64,
     pub refresh_tokens: u64,
+    /// Login-history events beyond the newest `LOGIN_HISTORY_KEPT`.
+    pub events: u64,
 }
+
+/// How many login-history events `purge_expired` keeps.
+pub const LOGIN_HISTORY_KEPT: i64 = 20_000;
 
 /// What `bootstrap` creates on an empty database.
 #[derive(Debug, Clone)]
@@ -224,7 +229,8 @@ pub trait Store: Send + Sync {
     fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey>;
 
     // ---- housekeeping ----
-    /// Deletes codes past expiry (plus a day kept for replay detection), dead sessions and dead refresh tokens.
+    /// Deletes codes past expiry (plus a day kept for replay detection), dead sessions, dead refresh tokens and
+    /// login history beyond the newest `LOGIN_HISTORY_KEPT` events.
     fn purge_expired(&self, now: i64) -> StoreResult<Purged>;
 }
 

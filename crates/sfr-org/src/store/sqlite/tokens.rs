@@ -477,7 +477,14 @@ pub(super) fn purge(conn: &Connection, now: i64) -> StoreResult<Purged> {
                 .map_err(db_err)?;
         }
     }
+    let events = conn
+        .execute(
+            "DELETE FROM login_events WHERE seq <= (SELECT MAX(seq) FROM login_events) - ?1",
+            [crate::store::LOGIN_HISTORY_KEPT],
+        )
+        .map_err(db_err)?;
     Ok(Purged {
+        events: events as u64,
         codes: codes as u64,
         access_tokens: access_tokens as u64,
         refresh_tokens: refresh_tokens as u64,
