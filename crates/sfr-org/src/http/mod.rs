@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/openid-configuration",
             get(oauth::discovery::openid_configuration),
         )
+        .route(
+            "/.well-known/auth-configuration",
+            get(oauth::discovery::auth_configuration),
+        )
         .route(crate::pages::STYLESHEET_PATH, get(crate::pages::stylesheet))
         .route("/services/data", get(rest::data::list_versions))
         .route("/services/data/", get(rest::data::list_versions))

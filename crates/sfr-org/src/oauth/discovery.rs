@@ -47,3 +47,20 @@ pub fn cors(mut resp: Response) -> Response {
         .insert("access-control-allow-origin", HeaderValue::from_static("*"));
     resp
 }
+
+/// `GET /.well-known/auth-configuration`: what the Mobile SDK reads about the login page.
+pub async fn auth_configuration(State(state): State<AppState>) -> Response {
+    let base = &state.config.base_url;
+    let body = json!({
+        "OrgId": state.config.org_id.to_15(),
+        "Url": base,
+        "MobileSDK": {"UseNativeBrowserForAuthentication": false},
+        "LoginPage": {"LoginPageUrl": format!("{base}/services/oauth2/authorize"), "LogoUrl": null},
+        "SamlProviders": [],
+        "AuthProviders": [],
+        "CertificateLogin": {"Enabled": false},
+        "LoginPageType": "standard",
+        "LoginPageTypeConfigs": {},
+    });
+    cors(reply::json(StatusCode::OK, &body))
+}

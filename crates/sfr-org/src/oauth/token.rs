@@ -53,7 +53,16 @@ pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response
     };
     match outcome {
         Ok(body) => {
-            record(&state, &trace, kind, Ok("tokens issued")).await;
+            let reason = format!(
+                "issued an access token{} for scopes [{}]",
+                if body.refresh_token.is_some() {
+                    " and a refresh token"
+                } else {
+                    ""
+                },
+                body.scope.as_deref().unwrap_or_default()
+            );
+            record(&state, &trace, kind, Ok(&reason)).await;
             reply::json_no_store(&body)
         }
         Err(failure) => match record_failure(&state, &trace, kind, &failure).await {

@@ -228,6 +228,10 @@ fn discovery_and_keys() {
             .unwrap()
             .contains(&"preferred_username".into())
     );
+    let auth = org.get("/.well-known/auth-configuration", &[]);
+    assert_eq!(auth.status, 200);
+    assert_eq!(auth.json()["Url"], org.base.as_str());
+    assert_eq!(auth.json()["LoginPageType"], "standard");
     let keys = org.get("/id/keys", &[]).json();
     let k = &keys["keys"][0];
     assert_eq!(k["kty"], "RSA");

@@ -93,8 +93,15 @@ fn happy_path_fields_signature_and_issued_at() {
             .unwrap()
             .is_some()
     );
-    assert_eq!(org.events()[0].kind.as_text(), "token:authorization_code");
-    assert!(org.events()[0].success);
+    let event = &org.events()[0];
+    assert_eq!(event.kind.as_text(), "token:authorization_code");
+    assert!(event.success);
+    assert_eq!(event.consumer_key.as_deref(), Some(app.key.as_str()));
+    assert_eq!(event.user_id.as_ref(), Some(&user.id));
+    assert_eq!(
+        event.reason,
+        "issued an access token and a refresh token for scopes [api web refresh_token openid]"
+    );
 }
 
 #[test]
