@@ -782,6 +782,7 @@ pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
         purged.refresh_tokens, 2,
         "revoked and policy-expired: {purged:?}"
     );
+    assert_eq!(purged.events, 0, "recent login history is kept");
     let h = keys::hash_token;
     assert_eq!(
         store.redeem_code(&h("old-code"), later).unwrap(),
