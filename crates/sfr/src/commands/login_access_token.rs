@@ -35,6 +35,16 @@ pub fn run(
             "Check that the token is current and belongs to the org at --instance-url.",
         )
     })?;
+    if store.has_auth(&identity.username)
+        && std::io::stdin().is_terminal()
+        && !args.defaults.no_prompt
+        && !login::confirm(&format!(
+            "A file already exists for user \"{}\", which is associated with the access token you provided.\nAre you sure you want to overwrite the existing file?",
+            identity.username
+        ))
+    {
+        return Ok(login::declined());
+    }
     let mut auth = AuthFile::new();
     auth.set_access_token(token)
         .set_instance_url(login.href.clone())

@@ -12,6 +12,9 @@ use crate::output::{CommandError, Ctx, EXIT_NETWORK, Outcome};
 use crate::store::{AuthFile, Store};
 
 pub fn run(ctx: &mut Ctx, store: &Store, args: &LoginJwtArgs) -> Result<Outcome, CommandError> {
+    if !login::demo_mode_allows(args.defaults.no_prompt) {
+        return Ok(login::declined());
+    }
     let login = resolve_login_url(store, args.instance_url.as_ref())?;
     let key_path = absolute(&args.jwt_key_file);
     let key = jwt::load_key(&key_path).map_err(|e| {

@@ -17,6 +17,9 @@ use crate::output::{CommandError, Ctx, Outcome};
 use crate::store::{AuthFile, Store};
 
 pub fn run(ctx: &mut Ctx, store: &Store, args: &LoginSfdxUrlArgs) -> Result<Outcome, CommandError> {
+    if !login::demo_mode_allows(args.defaults.no_prompt) {
+        return Ok(login::declined());
+    }
     let text = match (&args.sfdx_url_file, &args.sfdx_url_stdin) {
         (Some(file), _) => read_auth_url_file(file)?,
         (None, Some(_)) => {

@@ -34,6 +34,9 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &LoginWebArgs) -> Result<Outcome,
             "\"org login web\" isn't supported when authorizing in a headless environment. Use another OAuth flow, such as the JWT Bearer Flow with the \"org login jwt\" command.",
         ));
     }
+    if !login::demo_mode_allows(args.defaults.no_prompt) {
+        return Ok(login::declined());
+    }
     let scopes = web::resolve_scopes(
         args.scopes.as_deref(),
         std::env::var("SFDX_AUTH_SCOPES").ok().as_deref(),

@@ -252,6 +252,36 @@ pub fn identify_scratch_org(store: &Store, http: &HttpClient, auth: &mut AuthFil
     }
 }
 
+/// sf's demo-mode guard (`SF_ENV`/`SFDX_ENV` = `demo`, without `-p`): asks on stderr before authorizing.
+/// Returns false when the user declined (the command then ends with an empty result, as sf's does).
+pub fn demo_mode_allows(no_prompt: bool) -> bool {
+    let demo = ["SF_ENV", "SFDX_ENV"]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| v.eq_ignore_ascii_case("demo")));
+    if !demo || no_prompt {
+        return true;
+    }
+    confirm(
+        "Logging in to a business or production org is not recommended on a demo or shared machine. Run \"sfr org logout --target-org <your username>\" when you're finished using this org.\n\nDo you want to authorize this org for use with the Salesforce CLI?",
+    )
+}
+
+/// A yes/no question on stderr, answered on stdin (anything but y/yes is no).
+pub fn confirm(question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{question} (y/N) ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// The outcome of a login the user declined in demo mode.
+pub fn declined() -> Outcome {
+    Outcome::new(Value::Object(Map::new()), String::new())
+}
+
 /// The login command's name in sf's warning text (`org login web`, …).
 #[derive(Debug, Clone, Copy)]
 pub enum Flow {

@@ -711,3 +711,54 @@ pub fn wait_for_file(path: &Path) {
     }
     assert!(path.exists(), "{} was never written", path.display());
 }
+
+#[test]
+fn demo_mode_asks_before_authorizing() {
+    let home = empty_home();
+    SfrCmd::new()
+        .home(home.path())
+        .args(["cert", "create"])
+        .run()
+        .success();
+    let args = [
+        "org",
+        "login",
+        "jwt",
+        "-o",
+        "u@example.com",
+        "-f",
+        "server.key",
+        "-i",
+        "c",
+        "-r",
+        "http://127.0.0.1:9",
+        "--json",
+    ];
+    let declined = offline(SfrCmd::new())
+        .home(home.path())
+        .env("SF_ENV", "demo")
+        .stdin("n\n")
+        .args(args)
+        .run();
+    declined.success();
+    assert_eq!(declined.json()["result"], serde_json::json!({}));
+    assert!(
+        declined.stderr.contains("demo or shared machine"),
+        "{}",
+        declined.stderr
+    );
+    let accepted = offline(SfrCmd::new())
+        .home(home.path())
+        .env("SF_ENV", "demo")
+        .stdin("y\n")
+        .args(args)
+        .run();
+    accepted.code(10);
+    let skipped = offline(SfrCmd::new())
+        .home(home.path())
+        .env("SF_ENV", "demo")
+        .args(args.iter().copied().chain(["-p"]))
+        .run();
+    skipped.code(10);
+    assert!(!skipped.stderr.contains("demo or shared machine"));
+}
