@@ -225,3 +225,27 @@ fn deactivated_user_cannot_refresh() {
         "expired access/refresh token",
     );
 }
+
+#[test]
+fn introspection_follows_the_refresh_policy() {
+    let org = org_with(TestApp::web("Demo").refresh_policy("expire-after:1h"));
+    let app = org.app("Demo");
+    let (_, rt) = login(&org, "Demo");
+    let ask = || {
+        org.post_form(
+            "/services/oauth2/introspect",
+            &[
+                ("token", &rt),
+                ("client_id", &app.key),
+                ("client_secret", &app.secret),
+            ],
+            &[],
+        )
+        .json()
+    };
+    let live = ask();
+    assert_eq!(live["active"], true);
+    assert_eq!(live["token_type"], "refresh_token");
+    org.advance_minutes(61);
+    assert_eq!(ask(), serde_json::json!({"active": false}));
+}

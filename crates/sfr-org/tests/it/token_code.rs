@@ -98,6 +98,7 @@ fn happy_path_fields_signature_and_issued_at() {
     assert!(event.success);
     assert_eq!(event.consumer_key.as_deref(), Some(app.key.as_str()));
     assert_eq!(event.user_id.as_ref(), Some(&user.id));
+    assert_eq!(event.source_ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(
         event.reason,
         "issued an access token and a refresh token for scopes [api web refresh_token openid]"
