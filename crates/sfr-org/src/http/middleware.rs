@@ -63,7 +63,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         headers.insert(
             "content-security-policy",
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
+                // No form-action: browsers apply it to the redirect after a form post, and callbacks may use
+                // any scheme (http, https, or an app's own).
+                "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         );
         headers
