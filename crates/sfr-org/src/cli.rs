@@ -212,12 +212,13 @@ pub struct AppFlags {
     pub contact_email: Option<String>,
     /// Callback URL (repeatable); a redirect_uri must equal one exactly. `create` needs at least one; `update`
     /// replaces the list.
-    #[arg(long = "callback-url", value_name = "URL")]
+    #[arg(long = "callback-url", value_name = "URL", num_args = 1..)]
     pub callback_urls: Vec<String>,
-    /// Space-separated OAuth scopes, e.g. "api web refresh_token" (also: full, offline_access, openid, id,
-    /// profile, email, address, phone, chatter_api, visualforce, custom_permissions, lightning, content).
-    #[arg(long, value_parser = parse_scopes)]
-    pub scopes: Option<ScopeList>,
+    /// OAuth scopes, quoted and space-separated ("api web refresh_token") or as separate values (api web
+    /// refresh_token). Also: full, offline_access, openid, id, profile, email, address, phone, chatter_api,
+    /// visualforce, custom_permissions, lightning, content. `update` replaces the list.
+    #[arg(long, value_parser = parse_scopes, num_args = 1..)]
+    pub scopes: Vec<ScopeList>,
     /// X.509 certificate (PEM, RSA) for "Use digital signatures": enables `sf org login jwt` with the matching
     /// private key.
     #[arg(long, value_name = "FILE")]
@@ -284,7 +285,15 @@ impl AppFlags {
         AppArgs {
             contact_email: self.contact_email,
             callback_urls: self.callback_urls,
-            scopes: self.scopes.map(|s| s.0),
+            scopes: (!self.scopes.is_empty()).then(|| {
+                let mut all: Vec<Scope> = Vec::new();
+                for scope in self.scopes.into_iter().flat_map(|list| list.0) {
+                    if !all.contains(&scope) {
+                        all.push(scope);
+                    }
+                }
+                all
+            }),
             certificate: self.certificate,
             remove_certificate: self.remove_certificate,
             permitted_users: self.permitted_users,
@@ -670,14 +679,24 @@ mod tests {
             "A",
             "--scopes",
             "api web",
+            "refresh_token",
+            "api",
+            "--callback-url",
+            "http://a/cb",
+            "http://b/cb",
             "--require-pkce",
             "yes",
         ])
         .unwrap();
         match cli.command {
             Command::App(AppCommand::Create { flags, .. }) => {
-                assert_eq!(flags.scopes, Some(ScopeList(vec![Scope::Api, Scope::Web])));
                 assert_eq!(flags.require_pkce, Some(true));
+                assert_eq!(flags.callback_urls, ["http://a/cb", "http://b/cb"]);
+                let args = flags.into_args();
+                assert_eq!(
+                    args.scopes,
+                    Some(vec![Scope::Api, Scope::Web, Scope::RefreshToken])
+                );
             }
             other => panic!("{other:?}"),
         }
