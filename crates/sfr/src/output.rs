@@ -115,16 +115,15 @@ impl CommandError {
         Value::Object(m)
     }
 
-    /// The human form for stderr.
+    /// The human form for stderr, laid out as sf prints it.
     pub fn to_human(&self) -> String {
-        let mut s = format!("Error ({}): {}\n", self.code_text(), self.message);
+        let mut s = format!("Error ({}): {}\n\n", self.code_text(), self.message);
         if !self.actions.is_empty() {
             s.push_str("\nTry this:\n\n");
-            for a in &self.actions {
-                s.push_str(a);
-                s.push('\n');
-            }
+            s.push_str(&self.actions.join("\n"));
+            s.push('\n');
         }
+        s.push('\n');
         s
     }
 }
@@ -272,11 +271,23 @@ pub fn print_json(value: &Value) {
     let _ = out.flush();
 }
 
-/// A plain table: an optional title line, a header row and rows, fixed layout (no terminal probing).
+/// The box style of sf's tables (`@oclif/table`).
+const SF_TABLE_STYLE: comfy_table::TableStyle = {
+    use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
+    TableStyle::new()
+        .top_border(LineStyle::new('┌', '─', '┬', '┐'))
+        .header_lines(ContentLineStyle::new('│', '│', '│'))
+        .header_separator(LineStyle::new('├', '─', '┼', '┤'))
+        .content_lines(ContentLineStyle::new('│', '│', '│'))
+        .bottom_border(LineStyle::new('└', '─', '┴', '┘'))
+};
+
+/// A table as sf draws it: an optional title line, the boxed table, a blank line. Fixed layout (no terminal
+/// probing), so output is the same in a pipe and in a test.
 pub fn table(title: Option<&str>, headers: &[&str], rows: &[Vec<String>]) -> String {
-    use comfy_table::{ContentArrangement, Table, presets};
+    use comfy_table::{ContentArrangement, Table};
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
+    t.load_style(SF_TABLE_STYLE)
         .force_no_tty()
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(headers.iter().copied());
@@ -289,7 +300,7 @@ pub fn table(title: Option<&str>, headers: &[&str], rows: &[Vec<String>]) -> Str
         s.push('\n');
     }
     s.push_str(&t.to_string());
-    s.push('\n');
+    s.push_str("\n\n");
     s
 }
 
@@ -330,7 +341,7 @@ mod tests {
     fn generic_error_code_is_exit_code() {
         let e = CommandError::generic("boom").with_exit_code(10);
         assert_eq!(e.code_text(), "10");
-        assert_eq!(e.to_human(), "Error (10): boom\n");
+        assert_eq!(e.to_human(), "Error (10): boom\n\n\n");
     }
 
     #[test]
@@ -338,6 +349,9 @@ mod tests {
         let e = CommandError::new("X", "m")
             .with_action("do a")
             .with_action("do b");
-        assert_eq!(e.to_human(), "Error (X): m\n\nTry this:\n\ndo a\ndo b\n");
+        assert_eq!(
+            e.to_human(),
+            "Error (X): m\n\n\nTry this:\n\ndo a\ndo b\n\n"
+        );
     }
 }

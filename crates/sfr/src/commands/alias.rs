@@ -78,7 +78,7 @@ pub fn set(ctx: &mut Ctx, store: &Store, args: &AliasSetArgs) -> Result<Outcome,
 }
 
 /// `alias list`.
-pub fn list(ctx: &mut Ctx, store: &Store) -> Result<Outcome, CommandError> {
+pub fn list(_ctx: &mut Ctx, store: &Store) -> Result<Outcome, CommandError> {
     let aliases = store.aliases()?;
     let json = Value::Array(
         aliases
@@ -87,8 +87,7 @@ pub fn list(ctx: &mut Ctx, store: &Store) -> Result<Outcome, CommandError> {
             .collect(),
     );
     if aliases.is_empty() {
-        ctx.warn("No aliases found");
-        return Ok(Outcome::new(json, ""));
+        return Ok(Outcome::new(json, "No results"));
     }
     let rows: Vec<Vec<String>> = aliases.into_iter().map(|(a, v)| vec![a, v]).collect();
     Ok(Outcome::new(

@@ -220,14 +220,10 @@ fn validate(store: &Store, key: ConfigKey, value: &str) -> Result<(), String> {
     }
 }
 
-fn with_global_hint(e: StoreError) -> CommandError {
-    CommandError::from(e)
-}
-
 /// `config set name=value… [-g]`.
 pub fn set(ctx: &mut Ctx, store: &Store, args: &ConfigSetArgs) -> Result<Outcome, CommandError> {
     if !args.global && store.project_root().is_none() {
-        return Err(with_global_hint(StoreError::NotInProject));
+        return Err(store.not_in_project().into());
     }
     let pairs = varargs::parse(&args.pairs)?;
     let mut successes = Vec::new();
@@ -283,7 +279,7 @@ pub fn unset(
     args: &ConfigUnsetArgs,
 ) -> Result<Outcome, CommandError> {
     if !args.global && store.project_root().is_none() {
-        return Err(with_global_hint(StoreError::NotInProject));
+        return Err(store.not_in_project().into());
     }
     let mut successes = Vec::new();
     let mut failures = Vec::new();

@@ -97,6 +97,14 @@ fn scratch_is_active(o: &Listed) -> bool {
 }
 
 pub fn run(ctx: &mut Ctx, store: &Store, args: &ListArgs) -> Result<Outcome, CommandError> {
+    let show = show_secrets();
+    if ctx.json() {
+        ctx.warn(if show {
+            "The SF_TEMP_SHOW_SECRETS env var is set. This is a temporary env var to continue to show secrets in the 'sf org list' command output. This workaround will be removed in an upcoming CLI release. Switch to use the 'sf org auth' commands to avoid future disruption."
+        } else {
+            "Secrets are now hidden from 'sf org list' command output. Use the 'sf org auth' commands instead. As a temporary workaround, you can set SF_TEMP_SHOW_SECRETS=true to render these secrets. This workaround will be removed in an upcoming release."
+        });
+    }
     let usernames = store.list_usernames()?;
     let target_org = store
         .target_org()?
@@ -105,7 +113,6 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &ListArgs) -> Result<Outcome, Com
         .target_dev_hub()?
         .and_then(|e| e.value_str().map(str::to_owned));
     let all_aliases = store.aliases()?;
-    let show = show_secrets();
 
     let mut orgs: Vec<Listed> = Vec::new();
     for username in usernames {
@@ -223,8 +230,10 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &ListArgs) -> Result<Outcome, Com
     });
 
     if dev_hubs.is_empty() && other.is_empty() && sandboxes.is_empty() && shown_scratch.is_empty() {
-        ctx.info("No Orgs found.");
-        return Ok(Outcome::new(result, ""));
+        return Ok(Outcome::new(
+            result,
+            format!("No Orgs found.\n{}", legend(args)),
+        ));
     }
     let human = render(&dev_hubs, &other, &sandboxes, &shown_scratch, args);
     Ok(Outcome::new(result, human))
@@ -300,12 +309,17 @@ fn render(
     scratch: &[&Listed],
     args: &ListArgs,
 ) -> String {
-    let mut headers = vec!["", "Type", "Alias", "Username", "Org ID"];
+    let typed = !dev_hubs.is_empty() || !sandboxes.is_empty() || !scratch.is_empty();
+    let mut headers = vec![""];
+    if typed {
+        headers.push("Type");
+    }
+    headers.extend(["Alias", "Username", "Org Id"]);
     if !args.skip_connection_status {
         headers.push("Status");
     }
     if args.verbose {
-        headers.extend(["Instance URL", "Dev Hub ID", "Created"]);
+        headers.extend(["Instance Url", "Dev Hub Id", "Created"]);
     }
     let with_expiry = !scratch.is_empty();
     if with_expiry {
@@ -324,13 +338,15 @@ fn render(
                 .str_field("defaultMarker")
                 .replace("(D)", DEFAULT_HUB_EMOJI)
                 .replace("(U)", DEFAULT_ORG_EMOJI);
-            let mut row = vec![
-                marker,
-                kind.to_owned(),
+            let mut row = vec![marker];
+            if typed {
+                row.push(kind.to_owned());
+            }
+            row.extend([
                 o.alias.clone().unwrap_or_default(),
                 o.username.clone(),
                 o.str_field("orgId"),
-            ];
+            ]);
             if !args.skip_connection_status {
                 let status = if kind == "Scratch" {
                     o.str_field("status")
@@ -357,13 +373,18 @@ fn render(
         }
     }
     let mut s = output::table(None, &headers, &rows);
-    s.push_str(&format!(
-        "\nLegend:  {DEFAULT_HUB_EMOJI}=Default DevHub, {DEFAULT_ORG_EMOJI}=Default Org{}\n",
+    s.push_str(&legend(args));
+    s
+}
+
+/// The legend line sf prints after the table (and after "No Orgs found.").
+fn legend(args: &ListArgs) -> String {
+    format!(
+        "\nLegend:  {DEFAULT_HUB_EMOJI}=Default DevHub, {DEFAULT_ORG_EMOJI}=Default Org {}\n",
         if args.all {
             ""
         } else {
-            "    Use --all to see expired and deleted scratch orgs"
+            "     Use --all to see expired and deleted scratch orgs"
         }
-    ));
-    s
+    )
 }

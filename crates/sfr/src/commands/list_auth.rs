@@ -133,9 +133,9 @@ pub fn run(_ctx: &mut Ctx, store: &Store) -> Result<Outcome, CommandError> {
         rows.push((alias, username, org_id, instance_url, method, error));
         entries.push(Value::Object(m));
     }
-    let mut headers = vec!["ALIAS", "USERNAME", "ORG ID", "INSTANCE URL", "AUTH METHOD"];
+    let mut headers = vec!["Alias", "Username", "Org Id", "Instance Url", "Auth Method"];
     if any_error {
-        headers.push("ERROR");
+        headers.push("Error");
     }
     let table_rows: Vec<Vec<String>> = rows
         .into_iter()
@@ -153,10 +153,7 @@ pub fn run(_ctx: &mut Ctx, store: &Store) -> Result<Outcome, CommandError> {
             r
         })
         .collect();
-    let human = format!(
-        "=== authenticated orgs\n\n{}",
-        output::table(None, &headers, &table_rows)
-    );
+    let human = output::table(Some("authenticated orgs"), &headers, &table_rows);
     Ok(Outcome::new(Value::Array(entries), human))
 }
 

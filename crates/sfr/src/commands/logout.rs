@@ -48,12 +48,9 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &LogoutArgs) -> Result<Outcome, C
 
     if selected.is_empty() {
         if let Some(t) = &args.target.target_org {
-            ctx.warn(format!(
-                "No authenticated org found with the {t} username or alias."
-            ));
-            return Ok(Outcome::new(
-                json!([t]),
-                format!("Successfully logged out of orgs: {t}"),
+            return Err(CommandError::new(
+                "NoAuthFoundForTargetOrgError",
+                format!("No authenticated org found with the {t} username or alias."),
             ));
         }
         ctx.info("No orgs found to log out of.");

@@ -230,6 +230,13 @@ impl Store {
             .map(Path::to_path_buf)
     }
 
+    /// The error for a local config operation outside any project.
+    pub fn not_in_project(&self) -> StoreError {
+        StoreError::NotInProject {
+            dir: self.cwd.clone(),
+        }
+    }
+
     /// `~/.sf/config.json`.
     pub fn global_config_path(&self) -> PathBuf {
         self.sf_dir().join("config.json")
@@ -242,7 +249,7 @@ impl Store {
                 legacy: self.sfdx_dir().join("sfdx-config.json"),
             });
         }
-        let root = self.project_root().ok_or(StoreError::NotInProject)?;
+        let root = self.project_root().ok_or_else(|| self.not_in_project())?;
         Ok(ConfigFiles {
             sf: root.join(".sf").join("config.json"),
             legacy: root.join(".sfdx").join("sfdx-config.json"),
@@ -253,7 +260,7 @@ impl Store {
     pub fn config_file(&self, global: bool) -> Result<Map<String, Value>, StoreError> {
         match self.config_files(global) {
             Ok(files) => files.read(),
-            Err(StoreError::NotInProject) => Ok(Map::new()),
+            Err(StoreError::NotInProject { .. }) => Ok(Map::new()),
             Err(e) => Err(e),
         }
     }

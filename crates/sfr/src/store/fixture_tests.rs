@@ -386,7 +386,9 @@ fn config_resolution_prefers_local_over_global() {
     let outside = Store::at(dir.path(), dir.path());
     assert_eq!(
         outside.set_config(ConfigKey::TargetOrg, Some("x"), false),
-        Err(StoreError::NotInProject)
+        Err(StoreError::NotInProject {
+            dir: dir.path().to_path_buf()
+        })
     );
 }
 

@@ -56,8 +56,8 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("Unknown config name: {key}.")]
     UnknownConfigKey { key: String },
-    #[error("This directory does not contain a valid Salesforce DX project.")]
-    NotInProject,
+    #[error("{} does not contain a valid Salesforce DX project.", dir.display())]
+    NotInProject { dir: PathBuf },
 }
 
 impl StoreError {
@@ -83,7 +83,7 @@ impl StoreError {
             StoreError::InvalidUsername { .. } => "InvalidUsernameError",
             StoreError::Locked { .. } => "LockError",
             StoreError::UnknownConfigKey { .. } => "UnknownConfigKeyError",
-            StoreError::NotInProject => "InvalidProjectWorkspaceError",
+            StoreError::NotInProject { .. } => "InvalidProjectWorkspaceError",
         }
     }
 
@@ -116,7 +116,7 @@ impl StoreError {
             StoreError::UnknownConfigKey { .. } => vec![
                 "Supported names: target-org, target-dev-hub, org-instance-url, org-api-version.".to_owned(),
             ],
-            StoreError::NotInProject => vec!["Run with --global to set for your entire workspace.".to_owned()],
+            StoreError::NotInProject { .. } => vec!["Run with --global to set for your entire workspace.".to_owned()],
             _ => Vec::new(),
         }
     }

@@ -88,7 +88,16 @@ fn alias_set_list_unset_shapes_and_file() {
         .run();
     assert_eq!(
         out.json(),
-        json!({"status": 0, "result": [], "warnings": ["No aliases found"]})
+        json!({"status": 0, "result": [], "warnings": []})
+    );
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["alias", "list"])
+        .run();
+    assert_eq!(
+        out.stdout,
+        "No results
+"
     );
 }
 
@@ -209,7 +218,10 @@ fn config_unknown_key_and_missing_project() {
     out.code(1);
     assert_eq!(
         out.stderr,
-        "Error (InvalidProjectWorkspaceError): This directory does not contain a valid Salesforce DX project.\n\nTry this:\n\nRun with --global to set for your entire workspace.\n"
+        format!(
+            "Error (InvalidProjectWorkspaceError): {} does not contain a valid Salesforce DX project.\n\n\nTry this:\n\nRun with --global to set for your entire workspace.\n\n",
+            home.path().display()
+        )
     );
 
     let out = SfrCmd::new()

@@ -124,16 +124,27 @@ fn json_without_target_is_sf_error() {
 }
 
 #[test]
-fn unknown_target_warns_and_reports_success_like_sf() {
+fn unknown_target_is_no_auth_found_like_sf() {
     let home = fixture_home("v1");
     let out = SfrCmd::new()
         .home(home.path())
         .args(["org", "logout", "-o", "nosuch", "--json"])
         .run();
-    out.success();
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v["name"], "NoAuthFoundForTargetOrgError");
     assert_eq!(
-        out.json(),
-        json!({"status": 0, "result": ["nosuch"], "warnings": ["No authenticated org found with the nosuch username or alias."]})
+        v["message"],
+        "No authenticated org found with the nosuch username or alias."
+    );
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "logout", "-o", "nosuch", "-p"])
+        .run();
+    out.code(1);
+    assert_eq!(
+        out.stderr,
+        "Error (NoAuthFoundForTargetOrgError): No authenticated org found with the nosuch username or alias.\n\n\n"
     );
 }
 

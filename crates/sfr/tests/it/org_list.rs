@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::harness::*;
 
 const REDACTED: &str = "[REDACTED] Use 'sf org auth show-access-token' to view";
+const SECRETS_HIDDEN: &str = "Secrets are now hidden from 'sf org list' command output. Use the 'sf org auth' commands instead. As a temporary workaround, you can set SF_TEMP_SHOW_SECRETS=true to render these secrets. This workaround will be removed in an upcoming release.";
 
 #[test]
 fn org_list_json_groups_orgs_like_sf() {
@@ -21,7 +22,7 @@ fn org_list_json_groups_orgs_like_sf() {
         out.success();
         let v = out.json();
         assert_eq!(v["status"], 0);
-        assert_eq!(v["warnings"], serde_json::json!([]));
+        assert_eq!(v["warnings"], serde_json::json!([SECRETS_HIDDEN]));
         let result = v["result"].as_object().unwrap();
         let keys: Vec<&str> = result.keys().map(String::as_str).collect();
         assert_eq!(
@@ -207,7 +208,8 @@ fn deprecated_env_synonym_works_and_warns() {
     assert_eq!(
         v["warnings"],
         serde_json::json!([
-            "Deprecated environment variable: SFDX_DEFAULTUSERNAME. Please use SF_TARGET_ORG instead."
+            "Deprecated environment variable: SFDX_DEFAULTUSERNAME. Please use SF_TARGET_ORG instead.",
+            SECRETS_HIDDEN
         ])
     );
 }
@@ -230,8 +232,9 @@ fn key_json_with_mode_644_is_refused_like_sf() {
         .iter()
         .map(|w| w.as_str().unwrap())
         .collect();
+    assert_eq!(warnings[0], SECRETS_HIDDEN);
     assert_eq!(
-        warnings,
+        warnings[1..],
         ["jwt.user@example.com", "web.user@example.com"]
             .map(|u| format!(
                 "The auth file for {u} is invalid. Due to: Invalid file permissions for secret file: {}",
@@ -268,7 +271,7 @@ fn empty_home_lists_nothing() {
         .json();
     assert_eq!(
         v,
-        serde_json::json!({"status": 0, "result": {"other": [], "sandboxes": [], "nonScratchOrgs": [], "devHubs": [], "scratchOrgs": []}, "warnings": []})
+        serde_json::json!({"status": 0, "result": {"other": [], "sandboxes": [], "nonScratchOrgs": [], "devHubs": [], "scratchOrgs": []}, "warnings": [SECRETS_HIDDEN]})
     );
     let out = SfrCmd::new()
         .home(home.path())

@@ -187,7 +187,7 @@ fn corrupt_auth_file_is_reported_with_its_path_and_left_untouched() {
     out.success();
     let v = out.json();
     assert_eq!(v["result"]["nonScratchOrgs"].as_array().unwrap().len(), 2);
-    let warning = v["warnings"][0].as_str().unwrap();
+    let warning = v["warnings"][1].as_str().unwrap();
     assert!(
         warning.starts_with("The auth file for broken.user@example.com is invalid. Due to: "),
         "{warning}"
