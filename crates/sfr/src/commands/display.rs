@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::cli::DisplayArgs;
-use crate::commands::target_username;
 use crate::org::connection::{Connection, sfdx_auth_url};
+use crate::org::login::target_auth;
 use crate::org::login::{REDACTED_ACCESS_TOKEN, REDACTED_SFDX_AUTH_URL, http_client, show_secrets};
 use crate::org::post_login::{
     BOOTSTRAP_API_VERSION, Rest, api_version_is_fresh, is_api_version, locale_string,
@@ -15,8 +15,7 @@ use crate::output::{CommandError, Ctx, Outcome, table};
 use crate::store::{ConfigKey, Store};
 
 pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, CommandError> {
-    let username = target_username(store, args.target.target_org.as_deref())?;
-    let auth = store.read_auth(&username)?;
+    let auth = target_auth(store, args.target.target_org.as_deref())?;
     let configured = args.api_version.clone().or_else(|| {
         store
             .config_get(ConfigKey::OrgApiVersion)
@@ -88,7 +87,9 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, 
             }),
         );
     }
-    put("alias", store.alias_of(&username)?.map(Value::String));
+    if let Some(username) = auth.username() {
+        put("alias", store.alias_of(username)?.map(Value::String));
+    }
     put(
         "clientApps",
         auth.client_apps()

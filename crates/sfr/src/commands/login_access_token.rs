@@ -18,7 +18,7 @@ pub fn run(
 ) -> Result<Outcome, CommandError> {
     let login = resolve_login_url(store, Some(&args.instance_url))?;
     let token = read_token()?;
-    if !looks_like_access_token(&token) && !looks_like_jwt(&token) {
+    if !login::looks_like_token(&token) {
         return Err(CommandError::new(
             "accessTokenFormatError",
             "The access token isn't in the correct format.\nIt should follow this pattern: \"<org id>!<accesstoken>\".",
@@ -82,57 +82,4 @@ fn read_token() -> Result<String, CommandError> {
         line
     };
     Ok(answer.trim().to_owned())
-}
-
-/// sf's `/(00D\w{12,15})![.\w]*/` (unanchored).
-pub fn looks_like_access_token(s: &str) -> bool {
-    let b = s.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    (0..b.len()).any(|i| {
-        b[i..].starts_with(b"00D")
-            && (12..=15).any(|k| {
-                let end = i + 3 + k;
-                end < b.len() && b[i + 3..end].iter().all(|c| word(*c)) && b[end] == b'!'
-            })
-    })
-}
-
-/// Three base64url segments whose header is JSON with `"typ":"JWT"`.
-pub fn looks_like_jwt(s: &str) -> bool {
-    use base64::Engine as _;
-    let mut parts = s.split('.');
-    let (Some(h), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(h.trim_end_matches('='))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|v| {
-            v.get("typ")
-                .and_then(|t| t.as_str())
-                .map(|t| t.eq_ignore_ascii_case("JWT"))
-        })
-        .unwrap_or(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_shapes() {
-        assert!(looks_like_access_token(
-            "00D000000000001AAA!AQCHxo8bJaFOynbuMTs0o0La"
-        ));
-        assert!(looks_like_access_token("00Dxx0000000123!AR8AQJ"));
-        assert!(!looks_like_access_token("00D123!abc"));
-        assert!(!looks_like_access_token("not a token"));
-        assert!(looks_like_jwt(
-            "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.sig"
-        ));
-        assert!(!looks_like_jwt("a.b.c"));
-    }
 }

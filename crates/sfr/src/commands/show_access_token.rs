@@ -7,9 +7,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use serde_json::json;
 
 use crate::cli::ShowSecretArgs;
-use crate::commands::target_username;
 use crate::org::connection::{Connection, sfdx_auth_url};
 use crate::org::login::http_client;
+use crate::org::login::target_auth;
 use crate::output::{CommandError, Ctx, Outcome};
 use crate::store::{AuthFile, Store};
 
@@ -45,8 +45,7 @@ fn refreshed(
     store: &Store,
     args: &ShowSecretArgs,
 ) -> Result<AuthFile, CommandError> {
-    let username = target_username(store, args.target.target_org.as_deref())?;
-    let auth = store.read_auth(&username)?;
+    let auth = target_auth(store, args.target.target_org.as_deref())?;
     let mut conn = Connection::new(store, http_client()?, auth);
     if let Err(e) = conn.refresh() {
         ctx.warn("Unable to refresh auth for org. Access token may be stale.");

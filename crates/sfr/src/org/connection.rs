@@ -78,7 +78,7 @@ impl ConnectionError {
             }
             | Self::SessionExpired {
                 username, relogin, ..
-            } => Some(format!(
+            } if !username.is_empty() => Some(format!(
                 "The authorization of {username} has expired or was revoked. Log in again with: {relogin}"
             )),
             _ => None,

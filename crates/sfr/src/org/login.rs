@@ -282,6 +282,74 @@ pub fn declined() -> Outcome {
     Outcome::new(Value::Object(Map::new()), String::new())
 }
 
+/// The org a command targets: `-o`, else the `target-org` config. A value that looks like an access token
+/// (`00D…!…`, or a JWT) is used directly and never saved (sf §9.3); its instance is `org-instance-url`, else
+/// production. Otherwise the alias or username must name an authorized org.
+pub fn target_auth(store: &Store, flag: Option<&str>) -> Result<AuthFile, CommandError> {
+    let raw = match flag {
+        Some(v) => Some(v.to_owned()),
+        None => store
+            .target_org()?
+            .and_then(|e| e.value_str().map(str::to_owned)),
+    };
+    if let Some(token) = raw.as_deref().filter(|v| looks_like_token(v)) {
+        let instance = store
+            .config_get(ConfigKey::OrgInstanceUrl)?
+            .and_then(|e| e.value_str().map(str::to_owned))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| PRODUCTION_LOGIN_URL.to_owned());
+        let mut auth = AuthFile::new();
+        auth.set_access_token(token.to_owned())
+            .set_instance_url(instance.clone())
+            .set_login_url(instance);
+        if let Some((org, _)) = token.split_once('!') {
+            auth.set_org_id(org.to_owned());
+        }
+        return Ok(auth);
+    }
+    let username = crate::commands::target_username(store, raw.as_deref())?;
+    Ok(store.read_auth(&username)?)
+}
+
+/// sf's `/(00D\w{12,15})![.\w]*/` (unanchored) or a JWT with `"typ":"JWT"`.
+pub fn looks_like_token(s: &str) -> bool {
+    looks_like_access_token(s) || looks_like_jwt(s)
+}
+
+/// sf's access-token pattern.
+pub fn looks_like_access_token(s: &str) -> bool {
+    let b = s.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    (0..b.len()).any(|i| {
+        b[i..].starts_with(b"00D")
+            && (12..=15).any(|k| {
+                let end = i + 3 + k;
+                end < b.len() && b[i + 3..end].iter().all(|c| word(*c)) && b[end] == b'!'
+            })
+    })
+}
+
+/// Three base64url segments whose header is JSON with `"typ":"JWT"`.
+pub fn looks_like_jwt(s: &str) -> bool {
+    use base64::Engine as _;
+    let mut parts = s.split('.');
+    let (Some(h), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(h.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|v| {
+            v.get("typ")
+                .and_then(Value::as_str)
+                .map(|t| t.eq_ignore_ascii_case("JWT"))
+        })
+        .unwrap_or(false)
+}
+
 /// The login command's name in sf's warning text (`org login web`, …).
 #[derive(Debug, Clone, Copy)]
 pub enum Flow {
@@ -414,6 +482,20 @@ mod tests {
         let got = resolve_login_url(&store, None).unwrap();
         assert_eq!(got.href, "https://login.salesforce.com/");
         assert!(got.warnings[0].contains("neither a Salesforce domain"));
+    }
+
+    #[test]
+    fn token_shapes() {
+        assert!(looks_like_access_token(
+            "00D000000000001AAA!AQCHxo8bJaFOynbuMTs0o0La"
+        ));
+        assert!(looks_like_access_token("00Dxx0000000123!AR8AQJ"));
+        assert!(!looks_like_access_token("00D123!abc"));
+        assert!(!looks_like_access_token("user@example.com"));
+        assert!(looks_like_jwt(
+            "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.sig"
+        ));
+        assert!(!looks_like_jwt("a.b.c"));
     }
 
     #[test]

@@ -902,3 +902,41 @@ fn client_app_links_a_second_app_to_an_authorized_user() {
     display.success();
     assert_eq!(display.json()["result"]["clientApps"], "reports");
 }
+
+#[test]
+fn an_access_token_works_as_a_username_and_is_never_saved() {
+    let org = TestOrg::start();
+    let login = web_login(&org, "token.user@example.com", &["-a", "t1"], None);
+    login.out.success();
+    let token = offline(SfrCmd::new())
+        .home(login.home.path())
+        .args(["org", "auth", "show-access-token", "-o", "t1", "--json"])
+        .run();
+    token.success();
+    let access = token.json()["result"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fresh = empty_home();
+    let out = offline(SfrCmd::new())
+        .home(fresh.path())
+        .env("SF_ORG_INSTANCE_URL", org.url())
+        .args(["org", "display", "-o", &access, "--json"])
+        .run();
+    out.success();
+    let v = out.json();
+    assert_eq!(v["result"]["connectedStatus"], "Connected", "{v}");
+    assert_eq!(v["result"]["instanceUrl"], org.url());
+    assert!(v["result"]["id"].as_str().unwrap().starts_with("00D"));
+    let saved: Vec<_> = fs::read_dir(fresh.path().join(".sfdx"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        saved.iter().all(|n| !n.contains('@') && !n.contains('!')),
+        "{saved:?}"
+    );
+}
