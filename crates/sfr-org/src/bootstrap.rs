@@ -86,7 +86,16 @@ pub fn open_org(
     let (keys, key_created) = Keys::load(&key_path)?;
     let keys = Arc::new(keys);
     let key_origin = keys.origin().to_owned();
-    let store = store::open(database, Arc::clone(&keys))?;
+    let store = match store::open(database, Arc::clone(&keys)) {
+        Ok(store) => store,
+        Err(e) => {
+            // Leave no key file behind for a database that could not be opened.
+            if key_created {
+                let _ = std::fs::remove_file(&key_path);
+            }
+            return Err(e.into());
+        }
+    };
 
     // A wrong key shows up as a signing key that will not decrypt. Do not leave a key file we just made.
     let existing_key = match store.signing_key() {

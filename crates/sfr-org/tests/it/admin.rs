@@ -646,6 +646,29 @@ fn bad_flags_and_urls_explain_themselves() {
         .unwrap();
     assert_eq!(parse(&out)["name"], "UnsupportedDatabaseUrl");
 
+    // A file that is not a database is named in the error.
+    let garbage = org.dir.path().join("notes.txt");
+    std::fs::write(
+        &garbage,
+        "this is not a database, just some text ".repeat(200),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .env_remove("SFR_ORG_KEY")
+        .args(["--database", garbage.to_str().unwrap(), "user", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("notes.txt") && err.contains("not a database"),
+        "{err}"
+    );
+    assert!(
+        !org.dir.path().join("notes.key").exists(),
+        "no stray key file"
+    );
+
     // SFR_ORG_DATABASE is honoured, and a plain path works as well as sqlite://.
     let plain = org.dir.path().join("plain.sqlite");
     let out = Command::new(BIN)

@@ -89,7 +89,10 @@ impl SqliteStore {
         }
         let mut writer = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         configure(&writer).map_err(|e| open_err(e.to_string()))?;
-        schema::migrate(&mut writer, path)?;
+        schema::migrate(&mut writer, path).map_err(|e| match e {
+            StoreError::Database(message) => open_err(message),
+            other => other,
+        })?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let conn = Connection::open_with_flags(
