@@ -39,6 +39,15 @@ fn login_approve_and_redirect_with_code_and_state() {
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     assert!(page.body.contains("Demo"));
+    assert!(
+        !page.body.contains("<script"),
+        "forms work without JavaScript"
+    );
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     let approve = b.login(&page, "std@example.com", PASSWORD);
     assert_eq!(approve.status, 200, "{}", approve.body);
     assert!(approve.body.contains("Manage user data via APIs (api)"));

@@ -300,3 +300,26 @@ fn parameters_in_the_query_string_and_multipart_bodies() {
     );
     assert_eq!(resp.status, 200, "{}", resp.body);
 }
+
+#[test]
+fn concurrent_redemptions_of_one_code_have_one_winner() {
+    let org = org();
+    let app = org.app("Demo");
+    let (code, verifier) = org.code_for("Demo", "std@example.com");
+    let params = exchange(&app, &code, &verifier);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| org.token(&params).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+}
