@@ -874,3 +874,58 @@ fn the_master_key_can_come_from_the_environment() {
         stderr(&out)
     );
 }
+
+#[test]
+fn login_history_shows_the_precise_reasons() {
+    use sfr_org::model::{LoginEvent, LoginKind};
+    let org = Org::new();
+    let empty = org.json_ok(&["login-history"]);
+    assert_eq!(empty, serde_json::json!([]));
+    assert!(stdout(&org.run(&["login-history"])).contains("No login history yet"));
+
+    // The server records events; here the store does it directly, on the same files.
+    let url = sfr_org::store::DatabaseUrl::Sqlite(org.db());
+    let opened = sfr_org::bootstrap::open_org(&url, None, &sfr_org::clock::SystemClock).unwrap();
+    opened
+        .store
+        .record_event(&LoginEvent {
+            at: 1_800_000_000_000,
+            username: Some("jane@example.com".into()),
+            user_id: None,
+            consumer_key: Some("3MVG9abc".into()),
+            kind: LoginKind::Token("jwt-bearer".into()),
+            success: false,
+            error_code: Some("invalid_grant".into()),
+            reason:
+                "user not pre-authorized: profile Standard User not among [System Administrator]"
+                    .into(),
+            source_ip: Some("127.0.0.1".into()),
+        })
+        .unwrap();
+    let events = org.json_ok(&["login-history", "--limit", "5"]);
+    let e = &events[0];
+    assert_eq!(
+        keys_of(e),
+        [
+            "at",
+            "username",
+            "userId",
+            "consumerKey",
+            "kind",
+            "success",
+            "errorCode",
+            "reason",
+            "sourceIp"
+        ]
+    );
+    assert_eq!(e["at"], "2027-01-15T08:00:00Z");
+    assert_eq!(e["kind"], "token:jwt-bearer");
+    assert_eq!(e["errorCode"], "invalid_grant");
+    let human = stdout(&org.run(&["login-history"]));
+    assert!(
+        human.contains("FAILED")
+            && human.contains("[invalid_grant]")
+            && human.contains("not pre-authorized"),
+        "{human}"
+    );
+}

@@ -1041,6 +1041,24 @@ mod on_sqlite {
     }
 
     #[test]
+    fn a_newer_schema_is_refused() {
+        let db = sqlite();
+        let path = db.path();
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)",
+            [],
+        )
+        .unwrap();
+        drop(raw);
+        match store::open(&DatabaseUrl::Sqlite(path), Arc::clone(&db.keys)) {
+            Err(StoreError::SchemaTooNew { found: 99, .. }) => {}
+            Err(other) => panic!("expected SchemaTooNew, got {other}"),
+            Ok(_) => panic!("expected SchemaTooNew, got a store"),
+        }
+    }
+
+    #[test]
     fn an_empty_database_has_no_org() {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite(dir.path().join("nested").join("org.sqlite"));
