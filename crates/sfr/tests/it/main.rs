@@ -11,4 +11,5 @@ mod login_offline;
 mod logout;
 mod org_list;
 mod org_server;
+mod refresh_quirks;
 mod store_files;
