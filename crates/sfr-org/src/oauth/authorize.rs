@@ -681,3 +681,31 @@ fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| keys::hash_password("sfr-org timing equaliser").unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(resp: &Response) -> &str {
+        resp.headers()[header::LOCATION].to_str().unwrap()
+    }
+
+    #[test]
+    fn redirects_append_to_the_callback_query_and_escape_like_node() {
+        let r = redirect_with(
+            "http://localhost:1717/OauthRedirect",
+            &[
+                ("error", "access_denied"),
+                ("error_description", "end-user denied authorization"),
+            ],
+            Some("a b&c"),
+        );
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(
+            location(&r),
+            "http://localhost:1717/OauthRedirect?error=access_denied&error_description=end-user%20denied%20authorization&state=a%20b%26c"
+        );
+        let r = redirect_with("https://app.example/cb?x=1", &[("code", "c0de")], None);
+        assert_eq!(location(&r), "https://app.example/cb?x=1&code=c0de");
+    }
+}
