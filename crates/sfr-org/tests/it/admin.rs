@@ -232,6 +232,8 @@ fn the_first_command_creates_the_org_and_prints_the_admin_once() {
             std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        let db_mode = std::fs::metadata(org.db()).unwrap().permissions().mode();
+        assert_eq!(db_mode & 0o777, 0o600, "the database holds password hashes");
     }
     let again = org.run(&["org", "show"]);
     assert!(!stderr(&again).contains("password:"), "shown only once");

@@ -77,6 +77,23 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Creates an empty database file readable only by its owner (SQLite gives its -wal and -shm files the same
+/// mode). An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs pending migrations.
     pub fn open(path: &Path, keys: Arc<Keys>) -> StoreResult<Self> {
@@ -87,6 +104,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
+        create_private(path).map_err(|e| open_err(e.to_string()))?;
         let mut writer = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         configure(&writer).map_err(|e| open_err(e.to_string()))?;
         schema::migrate(&mut writer, path).map_err(|e| match e {
