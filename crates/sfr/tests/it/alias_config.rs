@@ -322,3 +322,26 @@ fn human_output_of_alias_and_config() {
     list.success();
     insta::assert_snapshot!("config_list_human", list.stdout);
 }
+
+#[test]
+fn legacy_config_name_writes_the_new_key_and_warns() {
+    let home = fixture_home("v1");
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["config", "set", "defaultusername=jwtorg", "-g", "--json"])
+        .run();
+    out.success();
+    let v = out.json();
+    assert_eq!(
+        v["result"]["successes"],
+        json!([{"name": "target-org", "value": "jwtorg", "success": true}])
+    );
+    assert_eq!(
+        v["warnings"],
+        json!(["Deprecated config name: defaultusername. Please use target-org instead."])
+    );
+    assert_eq!(
+        fs::read_to_string(home.path().join(".sfdx/sfdx-config.json")).unwrap(),
+        "{\n  \"defaultusername\": \"jwtorg\"\n}"
+    );
+}

@@ -301,3 +301,62 @@ fn human_tables() {
     auth.success();
     insta::assert_snapshot!("org_list_auth_human", auth.stdout);
 }
+
+/// A scratch org file (it has `expirationDate`) next to the fixture orgs.
+fn add_scratch(home: &std::path::Path, username: &str, expiration: &str) {
+    let text = format!(
+        "{{\n  \"accessToken\": \"00D000000000003AAA!plain\",\n  \"instanceUrl\": \"http://127.0.0.1:9\",\n  \"orgId\": \"00D000000000003AAA\",\n  \"username\": \"{username}\",\n  \"loginUrl\": \"http://127.0.0.1:9/\",\n  \"devHubUsername\": \"web.user@example.com\",\n  \"expirationDate\": \"{expiration}\",\n  \"isScratch\": true\n}}"
+    );
+    fs::write(home.join(".sfdx").join(format!("{username}.json")), text).unwrap();
+}
+
+#[test]
+fn scratch_orgs_expired_ones_hidden_unless_all_and_cleaned_with_clean() {
+    let home = fixture_home("v1");
+    add_scratch(home.path(), "live.scratch@example.com", "2999-01-01");
+    add_scratch(home.path(), "dead.scratch@example.com", "2001-01-01");
+    let v = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "list", "--json", "--skip-connection-status"])
+        .run()
+        .json();
+    let scratch: Vec<&str> = v["result"]["scratchOrgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(scratch, ["live.scratch@example.com"]);
+    assert_eq!(v["result"]["nonScratchOrgs"].as_array().unwrap().len(), 2);
+
+    let v = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "list", "--all", "--json", "--skip-connection-status"])
+        .run()
+        .json();
+    assert_eq!(v["result"]["scratchOrgs"].as_array().unwrap().len(), 2);
+
+    SfrCmd::new()
+        .home(home.path())
+        .args([
+            "org",
+            "list",
+            "--clean",
+            "-p",
+            "--json",
+            "--skip-connection-status",
+        ])
+        .run()
+        .success();
+    assert!(
+        !home
+            .path()
+            .join(".sfdx/dead.scratch@example.com.json")
+            .exists()
+    );
+    assert!(
+        home.path()
+            .join(".sfdx/live.scratch@example.com.json")
+            .exists()
+    );
+}
