@@ -66,7 +66,28 @@ impl HttpClient {
             .ok()
             .filter(|p| !p.is_empty());
         let client_ids = std::env::var("SFDX_SET_CLIENT_IDS").unwrap_or_default();
-        Self::new(extra_ca.as_deref(), &client_ids)
+        let mut client = Self::new(extra_ca.as_deref(), &client_ids)?;
+        if std::env::var("NODE_TLS_REJECT_UNAUTHORIZED").is_ok_and(|v| v == "0") {
+            // Node's escape hatch, honoured as sf honours it, with Node's warning.
+            eprintln!(
+                "Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED environment variable to '0' makes TLS connections and HTTPS requests insecure by disabling certificate verification."
+            );
+            client = client.without_certificate_verification();
+        }
+        Ok(client)
+    }
+
+    /// A copy that accepts any server certificate (`NODE_TLS_REJECT_UNAUTHORIZED=0`).
+    fn without_certificate_verification(self) -> Self {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = TlsConfig::builder()
+            .disable_verification(true)
+            .unversioned_rustls_crypto_provider(provider)
+            .build();
+        Self {
+            agent: agent(tls, &self.user_agent),
+            user_agent: self.user_agent,
+        }
     }
 
     /// Builds the client; `extra_ca_pem` is a path to a PEM file of additional trusted CAs.
@@ -85,16 +106,8 @@ impl HttpClient {
         } else {
             format!("{USER_AGENT}{client_ids}")
         };
-        let config = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(user_agent.as_str())
-            .timeout_connect(Some(Duration::from_secs(20)))
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build();
         Ok(Self {
-            agent: config.new_agent(),
+            agent: agent(tls, &user_agent),
             user_agent,
         })
     }
@@ -127,6 +140,19 @@ impl HttpClient {
             .call();
         read(url, result)
     }
+}
+
+/// An agent that reports every status as a response (no redirects followed), with sf's user agent.
+fn agent(tls: TlsConfig, user_agent: &str) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(user_agent)
+        .timeout_connect(Some(Duration::from_secs(20)))
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .new_agent()
 }
 
 fn read(

@@ -766,6 +766,24 @@ fn sfdx_auth_url_round_trip_over_https_and_access_token_login() {
         .run();
     out.code(10);
     assert_eq!(out.json()["name"], "RefreshTokenAuthError");
+    // Node's escape hatch turns verification off (with Node's warning), as it does for sf.
+    let insecure = offline(SfrCmd::new())
+        .home(fourth.path())
+        .env("NODE_TLS_REJECT_UNAUTHORIZED", "0")
+        .stdin(url.clone())
+        .args(["org", "login", "sfdx-url", "-u", "-", "--json"])
+        .run();
+    insecure.success();
+    assert!(
+        insecure.stderr.contains("NODE_TLS_REJECT_UNAUTHORIZED"),
+        "{}",
+        insecure.stderr
+    );
+    SfrCmd::new()
+        .home(fourth.path())
+        .args(["org", "logout", "--all", "--no-prompt", "--json"])
+        .run()
+        .success();
 
     // The access token works on its own: org login access-token.
     let token = with_ca(&org, offline(SfrCmd::new()))
