@@ -395,12 +395,16 @@ pub fn authorize_pkce(
             ),
         ));
     };
-    if challenge.len() < 43 || challenge.len() > 128 {
+    // A `plain` challenge is the verifier itself, which may be as long as sf's 171 characters or more.
+    let range = pkce::MIN_VERIFIER_LEN..=pkce::MAX_VERIFIER_LEN;
+    if !range.contains(&challenge.len()) {
         return Err(Refusal::new(
             OAuthError::InvalidRequest,
             format!(
-                "code_challenge has {} characters; 43 to 128 expected",
-                challenge.len()
+                "code_challenge has {} characters; {} to {} expected",
+                challenge.len(),
+                pkce::MIN_VERIFIER_LEN,
+                pkce::MAX_VERIFIER_LEN
             ),
         ));
     }
@@ -802,6 +806,18 @@ mod tests {
             OAuthError::InvalidCodeVerifier
         );
         assert!(check_verifier(None, Some("anything")).is_ok());
+        // plain: the challenge is the 171-character verifier itself.
+        let plain = authorize_pkce(false, Some(&verifier), Some("plain"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(plain.1, Method::Plain);
+        assert!(check_verifier(Some((&plain.0, plain.1)), Some(&verifier)).is_ok());
+        assert_eq!(
+            authorize_pkce(false, Some(&"a".repeat(600)), Some("plain"))
+                .unwrap_err()
+                .wire,
+            OAuthError::InvalidRequest
+        );
     }
 
     #[test]
