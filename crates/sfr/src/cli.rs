@@ -115,7 +115,7 @@ pub struct LoginDefaults {
     #[arg(
         short = 'd',
         long = "set-default-dev-hub",
-        visible_alias = "setdefaultdevhubusername",
+        alias = "setdefaultdevhubusername",
         alias = "setdefaultdevhub",
         short_alias = 'v'
     )]

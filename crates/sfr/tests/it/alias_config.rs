@@ -345,3 +345,26 @@ fn legacy_config_name_writes_the_new_key_and_warns() {
         "{\n  \"defaultusername\": \"jwtorg\"\n}"
     );
 }
+
+#[test]
+fn a_foreign_alias_file_is_reported_with_its_path_and_left_alone() {
+    let home = fixture_home("v1");
+    let path = home.path().join(".sfdx/alias.json");
+    fs::write(&path, "not json at all").unwrap();
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["alias", "set", "x=y@example.com"])
+        .run();
+    out.code(1);
+    assert!(
+        out.stderr.contains(&path.display().to_string()),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Fix or remove"), "{}", out.stderr);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "not json at all");
+    assert!(
+        !home.path().join(".sfdx/alias.json.lock").exists(),
+        "lock released"
+    );
+}
