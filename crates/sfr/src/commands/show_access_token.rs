@@ -10,6 +10,7 @@ use crate::cli::ShowSecretArgs;
 use crate::org::connection::{Connection, sfdx_auth_url};
 use crate::org::login::http_client;
 use crate::org::login::target_auth;
+use crate::org::post_login::{BOOTSTRAP_API_VERSION, is_api_version};
 use crate::output::{CommandError, Ctx, Outcome};
 use crate::store::{AuthFile, Store};
 
@@ -46,8 +47,14 @@ fn refreshed(
     args: &ShowSecretArgs,
 ) -> Result<AuthFile, CommandError> {
     let auth = target_auth(store, args.target.target_org.as_deref())?;
+    let version = auth
+        .instance_api_version()
+        .filter(|v| is_api_version(v))
+        .unwrap_or(BOOTSTRAP_API_VERSION)
+        .to_owned();
     let mut conn = Connection::new(store, http_client()?, auth);
-    if let Err(e) = conn.refresh() {
+    // sf's `refreshAuth()`: a REST probe that refreshes only when the token is no longer accepted.
+    if let Err(e) = conn.check(&version) {
         ctx.warn("Unable to refresh auth for org. Access token may be stale.");
         if let Some(hint) = e.relogin_hint() {
             ctx.warn(hint);

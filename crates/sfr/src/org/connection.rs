@@ -191,15 +191,6 @@ impl<'s> Connection<'s> {
         self.refresh_now()
     }
 
-    /// Refreshes unconditionally (used by `org display` and the show commands) and saves.
-    pub fn refresh(&mut self) -> Result<(), ConnectionError> {
-        if self.auth.oauth_method() == OAuthMethod::Token {
-            return Ok(());
-        }
-        let _guard = self.refresh_lock()?;
-        self.refresh_now()
-    }
-
     fn refresh_lock(&self) -> Result<FileLock, ConnectionError> {
         let mut path: PathBuf = self.store.auth_path(&self.username())?;
         path.set_extension("json.refresh");

@@ -133,8 +133,14 @@ const EXPIRED: &str =
 fn a_rotated_refresh_token_is_stored_and_used_next_time() {
     let url_cell: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
     let cell = Arc::clone(&url_cell);
+    let probe_count = Arc::new(Mutex::new(0usize));
     let script: Arc<Script> = Arc::new(move |req: &Seen, posts: usize| {
         let url = cell.lock().unwrap().clone();
+        let probes = || {
+            let mut n = probe_count.lock().unwrap();
+            *n += 1;
+            *n
+        };
         match (req.method.as_str(), req.target.as_str()) {
             ("POST", "/services/oauth2/token") => {
                 let access = format!("{ORG}!new{posts}");
@@ -144,8 +150,11 @@ fn a_rotated_refresh_token_is_stored_and_used_next_time() {
                 )
             }
             ("GET", t) if t.contains("ScratchOrgInfo") => (400, "[]".to_owned()),
-            // The stored token is dead; any token from a refresh works.
-            ("GET", "/services/data/v63.0") if posts == 0 => (401, EXPIRED.to_owned()),
+            // The probe fails the first time (the stored token is dead) and again on the third call (the
+            // org ended that session too); the retry after each refresh works.
+            ("GET", "/services/data/v63.0") if matches!(probes(), 1 | 3) => {
+                (401, EXPIRED.to_owned())
+            }
             ("GET", _) => (200, "{}".to_owned()),
             _ => (404, "[]".to_owned()),
         }
@@ -174,7 +183,8 @@ fn a_rotated_refresh_token_is_stored_and_used_next_time() {
             "grant_type=refresh_token&refresh_token=refresh-0&client_id=PlatformCLI"
         );
     }
-    // show-sfdx-auth-url refreshes first: with the rotated token, and then shows the newest one.
+    // show-sfdx-auth-url probes first; the org refuses the session again, so sfr refreshes with the rotated
+    // token and then shows the newest one.
     let out = offline(SfrCmd::new())
         .home(home.path())
         .args([
