@@ -6,6 +6,7 @@ pub mod certificate;
 pub mod connected_app;
 pub mod ip_relaxation;
 pub mod login_event;
+pub mod mail;
 pub mod org;
 pub mod permission_set;
 pub mod permitted_users;
@@ -15,6 +16,7 @@ pub mod scope;
 pub mod signing_key;
 pub mod token;
 pub mod user;
+pub mod verification_code;
 
 pub use approval::Approval;
 pub use auth_code::{AuthCode, CODE_LIFETIME_MS, Redeemed};
@@ -22,6 +24,7 @@ pub use certificate::{CertificateError, CertificateInfo};
 pub use connected_app::{AppUpdate, ConnectedApp, NewApp, PLATFORM_CLI};
 pub use ip_relaxation::IpRelaxation;
 pub use login_event::{LoginEvent, LoginKind};
+pub use mail::Mail;
 pub use org::{Org, OrgSettingsUpdate};
 pub use permission_set::PermissionSet;
 pub use permitted_users::PermittedUsers;
@@ -33,6 +36,9 @@ pub use token::{
     AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshToken, RefreshUse, Revoked,
 };
 pub use user::{LockState, NewUser, User};
+pub use verification_code::{
+    CodeCheck, VERIFICATION_CODE_ATTEMPTS, VERIFICATION_CODE_LIFETIME_MS, VerificationCode,
+};
 
 /// Milliseconds in a minute, for converting the minute-valued settings.
 pub const MINUTE_MS: i64 = 60_000;

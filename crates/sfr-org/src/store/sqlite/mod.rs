@@ -4,6 +4,7 @@
 
 mod apps;
 mod events;
+mod outbox;
 mod org;
 mod schema;
 mod signing;
@@ -21,9 +22,9 @@ use sfr_wire::SfId;
 use super::{Bootstrap, Purged, Store, StoreError, StoreResult};
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, ConnectedApp, IssueTokens, LockState, LoginEvent,
-    NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken,
-    RefreshUse, Revoked, Scope, SigningKey, User,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
+    LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
+    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -243,6 +244,10 @@ impl Store for SqliteStore {
         self.write(|c| users::assign_permission_set(c, user, permission_set))
     }
 
+    fn set_user_profile(&self, user: &SfId, profile: &str) -> StoreResult<User> {
+        self.write(|c| users::set_profile(c, user, profile))
+    }
+
     fn create_app(&self, app: &NewApp) -> StoreResult<(ConnectedApp, String)> {
         self.write(|c| apps::create(c, &self.keys, app))
     }
@@ -321,6 +326,28 @@ impl Store for SqliteStore {
 
     fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>> {
         self.read(|c| events::recent(c, limit))
+    }
+
+    fn record_mail(&self, mail: &Mail) -> StoreResult<()> {
+        self.write(|c| outbox::record(c, mail))
+    }
+
+    fn sent_mail(&self, limit: u32) -> StoreResult<Vec<Mail>> {
+        self.read(|c| outbox::recent(c, limit))
+    }
+
+    fn issue_verification_code(&self, code: &VerificationCode) -> StoreResult<()> {
+        self.write(|c| outbox::issue_code(c, code))
+    }
+
+    fn consume_verification_code(
+        &self,
+        user: &SfId,
+        purpose: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<CodeCheck> {
+        self.write(|c| outbox::consume_code(c, user, purpose, code_hash, now))
     }
 
     fn signing_key(&self) -> StoreResult<Option<SigningKey>> {

@@ -158,11 +158,30 @@ CREATE TABLE signing_keys (
 );
 "#;
 
+/// Setup pages: the local mail outbox and e-mailed verification codes.
+const V2: &str = r#"
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at BIGINT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE verification_codes (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    purpose TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, purpose)
+);
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {

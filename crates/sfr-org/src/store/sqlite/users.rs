@@ -442,3 +442,14 @@ pub(super) fn assign_permission_set(
     link_permission_set(conn, &user.id, &ps)?;
     require_by_id(conn, &user.id)
 }
+
+pub(super) fn set_profile(conn: &Connection, user: &SfId, profile: &str) -> StoreResult<User> {
+    let user = require_by_id(conn, user)?;
+    let profile = require_profile(conn, profile)?;
+    conn.execute(
+        "UPDATE users SET profile_id = ?1 WHERE id = ?2",
+        params![profile.id.as_str(), user.id.as_str()],
+    )
+    .map_err(db_err)?;
+    require_by_id(conn, &user.id)
+}
