@@ -1,0 +1,51 @@
+//! Login history.
+
+use super::{R, Tx, parse_id};
+use crate::model::{LoginEvent, LoginKind};
+
+pub(super) fn record(c: Tx<'_, '_>, e: &LoginEvent) -> R<()> {
+    c.execute(
+        "INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
+                                   source_ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &e.at,
+            &e.username,
+            &e.user_id.as_ref().map(|id| id.as_str()),
+            &e.consumer_key,
+            &e.kind.as_text(),
+            &e.success,
+            &e.error_code,
+            &e.reason,
+            &e.source_ip,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn recent(c: Tx<'_, '_>, limit: u32) -> R<Vec<LoginEvent>> {
+    let rows = c.query(
+        "SELECT at, username, user_id, consumer_key, kind, success, error_code, reason, source_ip
+         FROM login_events ORDER BY seq DESC LIMIT $1",
+        &[&i64::from(limit)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(LoginEvent {
+                at: r.try_get(0)?,
+                username: r.try_get(1)?,
+                user_id: r
+                    .try_get::<_, Option<String>>(2)?
+                    .as_deref()
+                    .map(parse_id)
+                    .transpose()?,
+                consumer_key: r.try_get(3)?,
+                kind: LoginKind::from_text(&r.try_get::<_, String>(4)?),
+                success: r.try_get(5)?,
+                error_code: r.try_get(6)?,
+                reason: r.try_get(7)?,
+                source_ip: r.try_get(8)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,406 @@
+//! The PostgreSQL implementation of [`Store`], for several stateless nodes on one database.
+//!
+//! Every use case is one `SERIALIZABLE` transaction (reads: `REPEATABLE READ READ ONLY`), so the semantics are
+//! those of SQLite's single writer: a use case either sees another one's whole effect or none of it. A
+//! serialization failure or deadlock is retried from the start; so is a connection that broke before the commit
+//! was sent (a server restart or failover), on a fresh connection. Migrations run at open under an advisory lock,
+//! so nodes starting together apply each one once.
+
+mod apps;
+mod events;
+mod org;
+mod outbox;
+mod pool;
+mod schema;
+mod signing;
+mod tokens;
+mod url;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{IsolationLevel, Transaction};
+use sfr_wire::SfId;
+
+use super::{Bootstrap, Purged, Store, StoreError, StoreResult};
+use crate::keys::Keys;
+use crate::model::{
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
+    LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
+    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, User, VerificationCode,
+};
+use pool::Pool;
+
+pub use schema::LATEST as SCHEMA_VERSION;
+pub use url::{DEFAULT_POOL_SIZE, PostgresUrl};
+
+/// How often a use case is retried after a serialization failure, a deadlock or a broken connection.
+const MAX_ATTEMPTS: u32 = 30;
+
+/// What a use case step can fail with: a typed store error (final) or a driver error (maybe retried).
+#[derive(Debug)]
+pub(super) enum Fail {
+    Store(StoreError),
+    Pg(postgres::Error),
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<postgres::Error> for Fail {
+    fn from(e: postgres::Error) -> Self {
+        Self::Pg(e)
+    }
+}
+
+pub(super) type R<T> = Result<T, Fail>;
+pub(super) type Tx<'a, 'b> = &'a mut Transaction<'b>;
+
+pub(super) fn db_err(e: &postgres::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+pub(super) fn is_unique_violation(e: &Fail) -> bool {
+    matches!(e, Fail::Pg(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION))
+}
+
+pub(super) fn parse_id(s: &str) -> R<SfId> {
+    SfId::parse(s).map_err(|e| StoreError::Corrupt(format!("bad id {s:?}: {e}")).into())
+}
+
+pub(super) fn parse_scopes(s: &str) -> R<Vec<Scope>> {
+    Scope::parse_list(s).map_err(|e| StoreError::Corrupt(e.to_string()).into())
+}
+
+/// A stored count (BIGINT) as the model's u32.
+pub(super) fn to_u32(v: i64, what: &str) -> R<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} is out of range")).into())
+}
+
+/// Another use case got in the way: run again from the start.
+fn is_conflict(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+/// The connection is gone (or the server is going away): nothing of the transaction was committed if the
+/// commit had not been sent.
+fn is_connection_loss(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        || matches!(
+            e.code(),
+            Some(c) if *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+                || *c == SqlState::READ_ONLY_SQL_TRANSACTION
+        )
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Read,
+    Write,
+}
+
+/// A store on one PostgreSQL database.
+pub struct PostgresStore {
+    url: PostgresUrl,
+    pool: Pool,
+    keys: Arc<Keys>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects and brings the schema up to date (the database itself must exist).
+    pub fn open(url: &PostgresUrl, keys: Arc<Keys>) -> StoreResult<Self> {
+        let mut config = url.config();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.keepalives(true);
+        config.application_name("sfr-org");
+        let store = Self {
+            url: url.clone(),
+            pool: Pool::new(config, url.pool_size(), url.shown().display().to_string()),
+            keys,
+        };
+        let open_err = |e: StoreError| match e {
+            StoreError::Database(message) => StoreError::Open {
+                path: url.shown().to_owned(),
+                message,
+            },
+            other => other,
+        };
+        let mut conn = store.pool.get().map_err(open_err)?;
+        schema::migrate(conn.client(), url.shown()).map_err(|e| match e {
+            Fail::Store(e) => open_err(e),
+            Fail::Pg(e) => open_err(db_err(&e)),
+        })?;
+        drop(conn);
+        Ok(store)
+    }
+
+    /// Connections this store may hold open at once.
+    pub fn pool_size(&self) -> usize {
+        self.pool.size()
+    }
+
+    /// Runs `f` in one transaction, retrying it from the start after a conflict or a lost connection.
+    fn run<T>(&self, mode: Mode, f: impl Fn(Tx<'_, '_>) -> R<T>) -> StoreResult<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.pool.get()?;
+            let mut committing = false;
+            let outcome = (|| {
+                let builder = conn.client().build_transaction();
+                let mut tx = match mode {
+                    Mode::Read => builder
+                        .isolation_level(IsolationLevel::RepeatableRead)
+                        .read_only(true),
+                    Mode::Write => builder.isolation_level(IsolationLevel::Serializable),
+                }
+                .start()?;
+                let out = f(&mut tx)?;
+                committing = true;
+                tx.commit()?;
+                Ok(out)
+            })();
+            let e = match outcome {
+                Ok(v) => return Ok(v),
+                Err(Fail::Store(e)) => return Err(e),
+                Err(Fail::Pg(e)) => e,
+            };
+            let lost = is_connection_loss(&e);
+            if lost {
+                drop(conn);
+                self.pool.clear_idle();
+            }
+            // After a lost commit we cannot know whether it landed; a retry could do the use case twice.
+            let retry = is_conflict(&e) || (lost && (!committing || matches!(mode, Mode::Read)));
+            if !retry || attempt >= MAX_ATTEMPTS {
+                return Err(db_err(&e));
+            }
+            // Back off a little, more each time, with jitter so the losers do not collide again.
+            let mut jitter = [0u8; 1];
+            let _ = aws_lc_rs::rand::fill(&mut jitter);
+            let base = if lost { 100 } else { 2 };
+            std::thread::sleep(Duration::from_millis(
+                base * u64::from(attempt.min(10)) + u64::from(jitter[0] % 8),
+            ));
+            tracing::debug!(attempt, error = %e, "retrying a database transaction");
+        }
+    }
+
+    fn read<T>(&self, f: impl Fn(Tx<'_, '_>) -> R<T>) -> StoreResult<T> {
+        self.run(Mode::Read, f)
+    }
+
+    fn write<T>(&self, f: impl Fn(Tx<'_, '_>) -> R<T>) -> StoreResult<T> {
+        self.run(Mode::Write, f)
+    }
+}
+
+impl Store for PostgresStore {
+    fn bootstrap(&self, init: &Bootstrap) -> StoreResult<bool> {
+        self.write(|c| org::bootstrap(c, &self.keys, init))
+    }
+
+    fn org(&self) -> StoreResult<Org> {
+        self.read(org::load)
+    }
+
+    fn update_org(&self, update: &OrgSettingsUpdate) -> StoreResult<Org> {
+        self.write(|c| org::update(c, update))
+    }
+
+    fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        self.write(|c| users::create(c, user))
+    }
+
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        self.read(|c| users::by_username(c, username))
+    }
+
+    fn user_by_id(&self, id: &SfId) -> StoreResult<Option<User>> {
+        self.read(|c| users::by_id(c, id))
+    }
+
+    fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.read(users::list)
+    }
+
+    fn set_user_active(&self, id: &SfId, active: bool, now: i64) -> StoreResult<User> {
+        self.write(|c| users::set_active(c, id, active, now))
+    }
+
+    fn record_failed_login(&self, id: &SfId, now: i64) -> StoreResult<LockState> {
+        self.write(|c| users::record_failure(c, id, now))
+    }
+
+    fn record_successful_login(&self, id: &SfId, now: i64) -> StoreResult<()> {
+        self.write(|c| users::record_success(c, id, now))
+    }
+
+    fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
+        self.read(users::list_profiles)
+    }
+
+    fn profile_by_name(&self, name: &str) -> StoreResult<Option<Profile>> {
+        self.read(|c| users::profile_by_name(c, name))
+    }
+
+    fn list_permission_sets(&self) -> StoreResult<Vec<PermissionSet>> {
+        self.read(users::list_permission_sets)
+    }
+
+    fn permission_set_by_name(&self, name: &str) -> StoreResult<Option<PermissionSet>> {
+        self.read(|c| users::permission_set_by_name(c, name))
+    }
+
+    fn create_permission_set(
+        &self,
+        name: &str,
+        label: &str,
+        now: i64,
+    ) -> StoreResult<PermissionSet> {
+        self.write(|c| users::create_permission_set(c, name, label, now))
+    }
+
+    fn assign_permission_set(&self, user: &SfId, permission_set: &str) -> StoreResult<User> {
+        self.write(|c| users::assign_permission_set(c, user, permission_set))
+    }
+
+    fn set_user_profile(&self, user: &SfId, profile: &str) -> StoreResult<User> {
+        self.write(|c| users::set_profile(c, user, profile))
+    }
+
+    fn create_app(&self, app: &NewApp) -> StoreResult<(ConnectedApp, String)> {
+        self.write(|c| apps::create(c, &self.keys, app))
+    }
+
+    fn update_app(&self, name: &str, update: &AppUpdate) -> StoreResult<ConnectedApp> {
+        self.write(|c| apps::update(c, name, update))
+    }
+
+    fn app_by_consumer_key(&self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>> {
+        self.read(|c| apps::by_consumer_key(c, consumer_key))
+    }
+
+    fn app_by_id(&self, id: &SfId) -> StoreResult<Option<ConnectedApp>> {
+        self.read(|c| apps::by_id(c, id))
+    }
+
+    fn app_by_name(&self, name: &str) -> StoreResult<Option<ConnectedApp>> {
+        self.read(|c| apps::by_name(c, name))
+    }
+
+    fn list_apps(&self) -> StoreResult<Vec<ConnectedApp>> {
+        self.read(apps::list)
+    }
+
+    fn app_secret(&self, app: &SfId) -> StoreResult<String> {
+        self.read(|c| apps::secret(c, &self.keys, app))
+    }
+
+    fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()> {
+        self.write(|c| apps::approve(c, user, app, scopes, now))
+    }
+
+    fn approval(&self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>> {
+        self.read(|c| apps::approval(c, user, app))
+    }
+
+    fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
+        self.write(|c| tokens::insert_code(c, code))
+    }
+
+    fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
+        self.write(|c| tokens::redeem_code(c, code_hash, now))
+    }
+
+    fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
+        self.write(|c| tokens::issue(c, issue))
+    }
+
+    fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
+        self.read(|c| tokens::access_token(c, token_hash))
+    }
+
+    fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
+        self.write(|c| tokens::touch(c, token_hash, now))
+    }
+
+    fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.read(|c| tokens::refresh_token(c, token_hash))
+    }
+
+    fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
+        self.write(|c| tokens::refresh(c, refresh))
+    }
+
+    fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked> {
+        self.write(|c| tokens::revoke_by_hash(c, token_hash, now))
+    }
+
+    fn revoke_user_app_tokens(&self, user: &SfId, app: &SfId, now: i64) -> StoreResult<u64> {
+        self.write(|c| tokens::revoke_user_app(c, user, app, now))
+    }
+
+    fn record_event(&self, event: &LoginEvent) -> StoreResult<()> {
+        self.write(|c| events::record(c, event))
+    }
+
+    fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>> {
+        self.read(|c| events::recent(c, limit))
+    }
+
+    fn record_mail(&self, mail: &Mail) -> StoreResult<()> {
+        self.write(|c| outbox::record(c, mail))
+    }
+
+    fn sent_mail(&self, limit: u32) -> StoreResult<Vec<Mail>> {
+        self.read(|c| outbox::recent(c, limit))
+    }
+
+    fn issue_verification_code(&self, code: &VerificationCode) -> StoreResult<()> {
+        self.write(|c| outbox::issue_code(c, code))
+    }
+
+    fn consume_verification_code(
+        &self,
+        user: &SfId,
+        purpose: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<CodeCheck> {
+        self.write(|c| outbox::consume_code(c, user, purpose, code_hash, now))
+    }
+
+    fn signing_key(&self) -> StoreResult<Option<SigningKey>> {
+        self.read(|c| signing::signing_key(c, &self.keys))
+    }
+
+    fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey> {
+        self.write(|c| signing::store(c, &self.keys, key))
+    }
+
+    fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
+        self.write(|c| tokens::purge(c, now))
+    }
+}

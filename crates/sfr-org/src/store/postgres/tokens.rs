@@ -1,0 +1,363 @@
+//! Authorization codes, access tokens (sessions) and refresh tokens — all by SHA-256 hash — and their
+//! revocation and purge. The transactions are serializable, so a refresh racing a revocation either lands
+//! before it (and its session is revoked with the rest) or sees the token revoked.
+
+use postgres::Row;
+use sfr_wire::SfId;
+
+use super::{R, Tx, parse_id, parse_scopes};
+use crate::model::{
+    AccessToken, AuthCode, IssueTokens, NewAccessToken, Redeemed, RefreshPolicy, RefreshToken,
+    RefreshUse, Revoked, Scope,
+};
+use crate::store::{LOGIN_HISTORY_KEPT, Purged, StoreError};
+
+/// At most this many live refresh tokens per user per app; a new one beyond it revokes the oldest.
+const MAX_REFRESH_TOKENS_PER_USER_APP: i64 = 5;
+
+/// How long a spent or expired code is kept so a replay can still be recognised (and punished).
+const CODE_RETENTION_MS: i64 = 24 * 3_600_000;
+
+// ---- codes ----
+
+pub(super) fn insert_code(c: Tx<'_, '_>, code: &AuthCode) -> R<()> {
+    c.execute(
+        "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,
+                                 code_challenge_method, nonce, created_at, expires_at, used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)",
+        &[
+            &code.code_hash,
+            &code.app_id.as_str(),
+            &code.user_id.as_str(),
+            &code.redirect_uri,
+            &Scope::join(&code.scopes),
+            &code.code_challenge,
+            &code.code_challenge_method,
+            &code.nonce,
+            &code.created_at,
+            &code.expires_at,
+        ],
+    )?;
+    Ok(())
+}
+
+fn code_from(r: &Row) -> R<AuthCode> {
+    Ok(AuthCode {
+        code_hash: r.try_get(0)?,
+        app_id: parse_id(&r.try_get::<_, String>(1)?)?,
+        user_id: parse_id(&r.try_get::<_, String>(2)?)?,
+        redirect_uri: r.try_get(3)?,
+        scopes: parse_scopes(&r.try_get::<_, String>(4)?)?,
+        code_challenge: r.try_get(5)?,
+        code_challenge_method: r.try_get(6)?,
+        nonce: r.try_get(7)?,
+        created_at: r.try_get(8)?,
+        expires_at: r.try_get(9)?,
+        used_at: r.try_get(10)?,
+    })
+}
+
+pub(super) fn redeem_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<Redeemed> {
+    // FOR UPDATE: a second redeemer waits here for the first to commit, then sees the code used.
+    let row = c.query_opt(
+        "SELECT code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
+                nonce, created_at, expires_at, used_at
+         FROM auth_codes WHERE code_hash = $1 FOR UPDATE",
+        &[&code_hash],
+    )?;
+    let Some(row) = row else {
+        return Ok(Redeemed::Unknown);
+    };
+    let mut code = code_from(&row)?;
+    if code.used_at.is_some() {
+        revoke_from_code(c, code_hash, now)?;
+        return Ok(Redeemed::Replayed(code));
+    }
+    c.execute(
+        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1",
+        &[&code_hash, &now],
+    )?;
+    code.used_at = Some(now);
+    if now >= code.expires_at {
+        Ok(Redeemed::Expired(code))
+    } else {
+        Ok(Redeemed::Fresh(code))
+    }
+}
+
+/// Revokes every token that descends from a code: its refresh tokens, their sessions, and its own sessions.
+fn revoke_from_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<u64> {
+    let sessions = c.execute(
+        "UPDATE access_tokens SET revoked_at = $2
+         WHERE revoked_at IS NULL AND (from_code = $1 OR refresh_hash IN
+               (SELECT token_hash FROM refresh_tokens WHERE from_code = $1))",
+        &[&code_hash, &now],
+    )?;
+    let refresh = c.execute(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE from_code = $1 AND revoked_at IS NULL",
+        &[&code_hash, &now],
+    )?;
+    Ok(sessions + refresh)
+}
+
+// ---- issuing ----
+
+fn insert_access(
+    c: Tx<'_, '_>,
+    t: &NewAccessToken,
+    refresh_hash: Option<&str>,
+    from_code: Option<&str>,
+) -> R<()> {
+    c.execute(
+        "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
+                                    last_used_at, session_timeout_ms, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, NULL)",
+        &[
+            &t.token_hash,
+            &t.app_id.as_str(),
+            &t.user_id.as_str(),
+            &Scope::join(&t.scopes),
+            &refresh_hash,
+            &from_code,
+            &t.issued_at,
+            &t.session_timeout_ms,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn issue(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
+    let from_code = issue.from_code.as_deref();
+    if let Some(r) = &issue.refresh {
+        c.execute(
+            "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,
+                                         revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, NULL)",
+            &[
+                &r.token_hash,
+                &r.app_id.as_str(),
+                &r.user_id.as_str(),
+                &Scope::join(&r.scopes),
+                &from_code,
+                &r.issued_at,
+            ],
+        )?;
+        enforce_refresh_cap(c, &r.user_id, &r.app_id, r.issued_at)?;
+    }
+    insert_access(
+        c,
+        &issue.access,
+        issue.refresh.as_ref().map(|r| r.token_hash.as_str()),
+        from_code,
+    )
+}
+
+/// Revokes the oldest live refresh tokens of (user, app) beyond the cap, with their sessions.
+fn enforce_refresh_cap(c: Tx<'_, '_>, user: &SfId, app: &SfId, now: i64) -> R<()> {
+    let excess = c.query(
+        "SELECT token_hash FROM refresh_tokens
+         WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL
+         ORDER BY issued_at DESC, seq DESC OFFSET $3",
+        &[
+            &user.as_str(),
+            &app.as_str(),
+            &MAX_REFRESH_TOKENS_PER_USER_APP,
+        ],
+    )?;
+    for row in excess {
+        let hash: String = row.try_get(0)?;
+        revoke_refresh(c, &hash, now)?;
+    }
+    Ok(())
+}
+
+// ---- reading ----
+
+pub(super) fn access_token(c: Tx<'_, '_>, hash: &str) -> R<Option<AccessToken>> {
+    let row = c.query_opt(
+        "SELECT token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at, last_used_at,
+                session_timeout_ms, revoked_at
+         FROM access_tokens WHERE token_hash = $1",
+        &[&hash],
+    )?;
+    row.map(|r| {
+        Ok(AccessToken {
+            token_hash: r.try_get(0)?,
+            app_id: parse_id(&r.try_get::<_, String>(1)?)?,
+            user_id: parse_id(&r.try_get::<_, String>(2)?)?,
+            scopes: parse_scopes(&r.try_get::<_, String>(3)?)?,
+            refresh_hash: r.try_get(4)?,
+            from_code: r.try_get(5)?,
+            issued_at: r.try_get(6)?,
+            last_used_at: r.try_get(7)?,
+            session_timeout_ms: r.try_get(8)?,
+            revoked_at: r.try_get(9)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn touch(c: Tx<'_, '_>, hash: &str, now: i64) -> R<()> {
+    c.execute(
+        "UPDATE access_tokens SET last_used_at = $2
+         WHERE token_hash = $1 AND revoked_at IS NULL AND last_used_at < $2
+               AND last_used_at + session_timeout_ms > $2",
+        &[&hash, &now],
+    )?;
+    Ok(())
+}
+
+fn refresh_from(r: &Row) -> R<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: r.try_get(0)?,
+        app_id: parse_id(&r.try_get::<_, String>(1)?)?,
+        user_id: parse_id(&r.try_get::<_, String>(2)?)?,
+        scopes: parse_scopes(&r.try_get::<_, String>(3)?)?,
+        from_code: r.try_get(4)?,
+        issued_at: r.try_get(5)?,
+        last_used_at: r.try_get(6)?,
+        revoked_at: r.try_get(7)?,
+    })
+}
+
+const REFRESH_COLUMNS: &str =
+    "token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at";
+
+pub(super) fn refresh_token(c: Tx<'_, '_>, hash: &str) -> R<Option<RefreshToken>> {
+    let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+    c.query_opt(sql.as_str(), &[&hash])?
+        .as_ref()
+        .map(refresh_from)
+        .transpose()
+}
+
+pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> {
+    // FOR SHARE: concurrent refreshes of one token proceed together, a revocation waits for them (and they
+    // for it), so no session is ever added to a revoked token.
+    let sql =
+        format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1 FOR SHARE");
+    let Some(token) = c
+        .query_opt(sql.as_str(), &[&u.refresh_hash])?
+        .as_ref()
+        .map(refresh_from)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some() {
+        return Ok(None);
+    }
+    // GREATEST: concurrent refreshes may commit out of order; the newest use wins.
+    c.execute(
+        "UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2) WHERE token_hash = $1",
+        &[&u.refresh_hash, &u.now],
+    )?;
+    insert_access(
+        c,
+        &u.new_access,
+        Some(&u.refresh_hash),
+        token.from_code.as_deref(),
+    )?;
+    Ok(Some(RefreshToken {
+        last_used_at: u.now,
+        ..token
+    }))
+}
+
+// ---- revoking ----
+
+fn revoke_refresh(c: Tx<'_, '_>, hash: &str, now: i64) -> R<bool> {
+    let n = c.execute(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        &[&hash, &now],
+    )?;
+    c.execute(
+        "UPDATE access_tokens SET revoked_at = $2 WHERE refresh_hash = $1 AND revoked_at IS NULL",
+        &[&hash, &now],
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn revoke_by_hash(c: Tx<'_, '_>, hash: &str, now: i64) -> R<Revoked> {
+    let sessions = c.execute(
+        "UPDATE access_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        &[&hash, &now],
+    )?;
+    if sessions > 0 {
+        return Ok(Revoked::Access);
+    }
+    if revoke_refresh(c, hash, now)? {
+        return Ok(Revoked::Refresh);
+    }
+    Ok(Revoked::None)
+}
+
+pub(super) fn revoke_user_app(c: Tx<'_, '_>, user: &SfId, app: &SfId, now: i64) -> R<u64> {
+    let a = c.execute(
+        "UPDATE access_tokens SET revoked_at = $3
+         WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL",
+        &[&user.as_str(), &app.as_str(), &now],
+    )?;
+    let r = c.execute(
+        "UPDATE refresh_tokens SET revoked_at = $3
+         WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL",
+        &[&user.as_str(), &app.as_str(), &now],
+    )?;
+    Ok(a + r)
+}
+
+/// Revokes every token of a user (on deactivation).
+pub(super) fn revoke_user(c: Tx<'_, '_>, user: &SfId, now: i64) -> R<()> {
+    for table in ["access_tokens", "refresh_tokens"] {
+        c.execute(
+            format!("UPDATE {table} SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .as_str(),
+            &[&user.as_str(), &now],
+        )?;
+    }
+    Ok(())
+}
+
+// ---- purge ----
+
+pub(super) fn purge(c: Tx<'_, '_>, now: i64) -> R<Purged> {
+    let codes = c.execute(
+        "DELETE FROM auth_codes WHERE expires_at + $2 <= $1",
+        &[&now, &CODE_RETENTION_MS],
+    )?;
+    let access_tokens = c.execute(
+        "DELETE FROM access_tokens
+         WHERE revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= $1",
+        &[&now],
+    )?;
+    let mut refresh_tokens = c.execute(
+        "DELETE FROM refresh_tokens WHERE revoked_at IS NOT NULL",
+        &[],
+    )?;
+    // Policy-expired refresh tokens: the policy lives on the app, so decide here.
+    let candidates = c.query(
+        "SELECT r.token_hash, r.issued_at, r.last_used_at, a.refresh_policy
+         FROM refresh_tokens r JOIN apps a ON a.id = r.app_id
+         WHERE a.refresh_policy <> 'until-revoked'",
+        &[],
+    )?;
+    for row in candidates {
+        let hash: String = row.try_get(0)?;
+        let policy = RefreshPolicy::parse(&row.try_get::<_, String>(3)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if policy.is_expired(row.try_get(1)?, row.try_get(2)?, now) {
+            refresh_tokens +=
+                c.execute("DELETE FROM refresh_tokens WHERE token_hash = $1", &[&hash])?;
+        }
+    }
+    let events = c.execute(
+        "DELETE FROM login_events WHERE seq <= (SELECT MAX(seq) FROM login_events) - $1",
+        &[&LOGIN_HISTORY_KEPT],
+    )?;
+    Ok(Purged {
+        events,
+        codes,
+        access_tokens,
+        refresh_tokens,
+    })
+}

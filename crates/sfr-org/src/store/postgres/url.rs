@@ -1,0 +1,145 @@
+//! A `postgres://` database URL: the connection settings, the pool size (`pool_size=N`, ours, removed before the
+//! URL reaches the driver) and a form without the password for messages.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+
+use crate::store::StoreError;
+
+/// Connections per node when the URL does not say (`?pool_size=N`).
+pub const DEFAULT_POOL_SIZE: usize = 8;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl {
+    /// What the driver gets: the URL minus our own parameters.
+    conninfo: String,
+    /// The URL without password, as a path-like value for messages.
+    shown: PathBuf,
+    pool_size: usize,
+    database: String,
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresUrl")
+            .field("url", &self.shown)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+fn invalid(message: String) -> StoreError {
+    StoreError::Invalid {
+        field: "database URL",
+        message,
+    }
+}
+
+impl PostgresUrl {
+    /// Parses `postgres://[user[:password]@]host[:port]/database[?param=value&…]` (or `postgresql://`).
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let mut url = url::Url::parse(raw).map_err(|e| {
+            invalid(format!(
+                "not a PostgreSQL URL ({e}); expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        let database = url.path().trim_start_matches('/').to_owned();
+        if database.is_empty() {
+            return Err(invalid(
+                "the PostgreSQL URL names no database; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                    .into(),
+            ));
+        }
+        let mut pool_size = DEFAULT_POOL_SIZE;
+        let mut kept = Vec::new();
+        for (k, v) in url.query_pairs() {
+            if k == "pool_size" {
+                pool_size =
+                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        invalid(format!("pool_size={v} is not a positive number"))
+                    })?;
+            } else {
+                kept.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(&kept);
+        }
+        let conninfo = url.to_string();
+        postgres::Config::from_str(&conninfo)
+            .map_err(|e| invalid(format!("the PostgreSQL URL is not usable: {e}")))?;
+        let mut shown = url.clone();
+        if shown.password().is_some() {
+            // Cannot fail: the URL has a host (it has a password).
+            let _ = shown.set_password(Some("***"));
+        }
+        Ok(Self {
+            conninfo,
+            shown: PathBuf::from(shown.to_string()),
+            pool_size,
+            database,
+        })
+    }
+
+    /// Driver settings (the URL without `pool_size`).
+    pub fn config(&self) -> postgres::Config {
+        postgres::Config::from_str(&self.conninfo).expect("checked in parse")
+    }
+
+    /// The URL with the password masked.
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
+    pub fn pool_size(&self) -> usize {
+        self.pool_size
+    }
+
+    /// The database name (the URL path).
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_hides_the_password() {
+        let u = PostgresUrl::parse(
+            "postgres://sfr:s3cret@db.example:5433/org?pool_size=3&sslmode=disable",
+        )
+        .unwrap();
+        assert_eq!(u.pool_size(), 3);
+        assert_eq!(u.database(), "org");
+        let shown = u.shown().display().to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.example:5433/org"), "{shown}");
+        assert!(!format!("{u:?}").contains("s3cret"));
+        let c = u.config();
+        assert_eq!(c.get_dbname(), Some("org"));
+        assert_eq!(c.get_user(), Some("sfr"));
+        assert_eq!(c.get_password(), Some(&b"s3cret"[..]));
+
+        assert_eq!(
+            PostgresUrl::parse("postgresql://localhost/org")
+                .unwrap()
+                .pool_size(),
+            DEFAULT_POOL_SIZE
+        );
+        for bad in [
+            "postgres://localhost",
+            "postgres://localhost/org?pool_size=0",
+            "postgres://localhost/org?pool_size=x",
+            "postgres://localhost/org?no_such_option=1",
+        ] {
+            assert!(
+                matches!(PostgresUrl::parse(bad), Err(StoreError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+    }
+}
