@@ -521,7 +521,8 @@ pub fn expand_args(args: Vec<OsString>) -> Expanded {
             Some(id) => {
                 if let Some((_, modern)) = LEGACY_IDS.iter().find(|(legacy, _)| *legacy == id) {
                     warnings.push(format!(
-                        "The \"{id}\" command has been deprecated. Use \"{modern}\" instead."
+                        "The \"{}\" command has been deprecated. Use \"{modern}\" instead.",
+                        id.replace(':', " ")
                     ));
                     out.extend(modern.split(' ').map(OsString::from));
                 } else {
@@ -602,6 +603,87 @@ fn flags_from_dir(dir: &Path, present: &[OsString]) -> Vec<OsString> {
     extra
 }
 
+/// Deprecated flag spellings of the login commands' shared flags and what to use instead.
+const LOGIN_DEFAULTS_ALIASES: &[(&str, &str)] = &[
+    ("--setdefaultdevhubusername", "--set-default-dev-hub | -d"),
+    ("--setdefaultdevhub", "--set-default-dev-hub | -d"),
+    ("-v", "--set-default-dev-hub | -d"),
+    ("--setdefaultusername", "--set-default | -s"),
+    ("--setalias", "--alias | -a"),
+    ("--noprompt", "--no-prompt | -p"),
+];
+const INSTANCE_URL_ALIASES: &[(&str, &str)] = &[
+    ("--instanceurl", "--instance-url | -r"),
+    ("-l", "--instance-url | -r"),
+];
+const TARGET_ORG_ALIASES: &[(&str, &str)] = &[
+    ("--targetusername", "--target-org | -o"),
+    ("-u", "--target-org | -o"),
+    ("--noprompt", "--no-prompt | -p"),
+];
+
+/// oclif's warnings for deprecated flag spellings (`-u`, `--targetusername`, …) found on the command line.
+pub fn deprecated_flag_warnings(command: &Command, args: &[OsString]) -> Vec<String> {
+    let tables: Vec<&[(&str, &str)]> = match command {
+        Command::Org(OrgCommand::Login(LoginCommand::Web(_))) => vec![
+            LOGIN_DEFAULTS_ALIASES,
+            INSTANCE_URL_ALIASES,
+            &[("--clientid", "--client-id | -i")],
+        ],
+        Command::Org(OrgCommand::Login(LoginCommand::Jwt(_))) => vec![
+            LOGIN_DEFAULTS_ALIASES,
+            INSTANCE_URL_ALIASES,
+            &[
+                ("--clientid", "--client-id | -i"),
+                ("-u", "--username | -o"),
+                ("--jwtkeyfile", "--jwt-key-file | -f"),
+                ("--keyfile", "--jwt-key-file | -f"),
+            ],
+        ],
+        Command::Org(OrgCommand::Login(LoginCommand::SfdxUrl(_))) => vec![
+            LOGIN_DEFAULTS_ALIASES,
+            &[
+                ("--sfdxurlfile", "--sfdx-url-file | -f"),
+                ("--sfdxurlstdin", "--sfdx-url-stdin | -u"),
+            ],
+        ],
+        Command::Org(OrgCommand::Login(LoginCommand::AccessToken(_))) => {
+            vec![
+                LOGIN_DEFAULTS_ALIASES,
+                &[("--instanceurl", "--instance-url | -r")],
+            ]
+        }
+        Command::Org(OrgCommand::Logout(_) | OrgCommand::Auth(_)) => vec![TARGET_ORG_ALIASES],
+        Command::Org(OrgCommand::Display(_)) => {
+            vec![TARGET_ORG_ALIASES, &[("--apiversion", "--api-version")]]
+        }
+        Command::Org(OrgCommand::List(_)) => vec![&[
+            ("--noprompt", "--no-prompt | -p"),
+            ("--skipconnectionstatus", "--skip-connection-status"),
+        ]],
+        _ => Vec::new(),
+    };
+    let mut warnings = Vec::new();
+    for arg in args.iter().skip(1) {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        let token = arg.split_once('=').map_or(arg.as_ref(), |(flag, _)| flag);
+        if let Some((alias, modern)) = tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|(alias, _)| *alias == token)
+        {
+            let w = format!("The \"{alias}\" flag has been deprecated. Use \"{modern}\" instead.");
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    warnings
+}
+
 /// Parses the command line; the error is clap's (exit code 2 for usage errors).
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(args)
@@ -626,8 +708,12 @@ impl Command {
             Command::Org(OrgCommand::List(a)) if a.sub.is_some() => "ListAuth",
             Command::Org(OrgCommand::List(_)) => "OrgListCommand",
             Command::Org(OrgCommand::Display(_)) => "OrgDisplayCommand",
-            Command::Org(OrgCommand::Auth(OrgAuthCommand::ShowAccessToken(_))) => "ShowAccessToken",
-            Command::Org(OrgCommand::Auth(OrgAuthCommand::ShowSfdxAuthUrl(_))) => "ShowSfdxAuthUrl",
+            Command::Org(OrgCommand::Auth(OrgAuthCommand::ShowAccessToken(_))) => {
+                "OrgAuthShowAccessToken"
+            }
+            Command::Org(OrgCommand::Auth(OrgAuthCommand::ShowSfdxAuthUrl(_))) => {
+                "OrgAuthShowSfdxAuthUrl"
+            }
             Command::Alias(AliasCommand::Set(_)) => "AliasSet",
             Command::Alias(AliasCommand::List) => "AliasList",
             Command::Alias(AliasCommand::Unset(_)) => "AliasUnset",
@@ -658,7 +744,23 @@ mod tests {
     fn legacy_ids_map_to_words() {
         let e = expand_args(os(&["sfr", "force:auth:jwt:grant", "-u", "a@b.co"]));
         assert_eq!(e.args, os(&["sfr", "org", "login", "jwt", "-u", "a@b.co"]));
-        assert_eq!(e.warnings.len(), 1);
+        assert_eq!(
+            e.warnings,
+            [
+                "The \"force auth jwt grant\" command has been deprecated. Use \"org login jwt\" instead."
+            ]
+        );
+        let cli = parse(os(&["sfr", "org", "logout", "-u", "x", "--noprompt"])).unwrap();
+        assert_eq!(
+            deprecated_flag_warnings(
+                &cli.command,
+                &os(&["sfr", "org", "logout", "-u", "x", "--noprompt"])
+            ),
+            [
+                "The \"-u\" flag has been deprecated. Use \"--target-org | -o\" instead.",
+                "The \"--noprompt\" flag has been deprecated. Use \"--no-prompt | -p\" instead."
+            ]
+        );
         let e = expand_args(os(&["sfr", "org:list:auth"]));
         assert_eq!(e.args, os(&["sfr", "org", "list", "auth"]));
         assert!(e.warnings.is_empty());

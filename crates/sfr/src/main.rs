@@ -20,10 +20,14 @@ fn main() {
     let expanded = cli::expand_args(std::env::args_os().collect());
     let json = Ctx::json_requested(expanded.args.iter().any(|a| a == "--json"));
     let words = command_words(&expanded.args);
+    let args = expanded.args.clone();
     let code = match cli::parse(expanded.args) {
         Ok(parsed) => {
             let mut ctx = Ctx::new(json, parsed.command_name());
             for w in expanded.warnings {
+                ctx.warn(w);
+            }
+            for w in cli::deprecated_flag_warnings(&parsed.command, &args) {
                 ctx.warn(w);
             }
             for (old, new) in store::ConfigKey::deprecated_env_in_use() {

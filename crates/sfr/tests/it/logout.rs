@@ -173,7 +173,8 @@ fn legacy_command_id_still_works_with_a_deprecation_warning() {
     assert_eq!(
         v["warnings"],
         json!([
-            "The \"force:auth:logout\" command has been deprecated. Use \"org logout\" instead."
+            "The \"force auth logout\" command has been deprecated. Use \"org logout\" instead.",
+            "The \"-u\" flag has been deprecated. Use \"--target-org | -o\" instead."
         ])
     );
 }
