@@ -44,6 +44,11 @@ pub fn run(ctx: &mut Ctx, store: &Store, args: &DisplayArgs) -> Result<Outcome, 
     }
     let auth = conn.auth;
     let secrets = show_secrets();
+    if !secrets {
+        ctx.warn(
+            "Secrets are now hidden from 'sf org display' command output. Use the 'sf org auth' commands instead. As a temporary workaround, you can set SF_TEMP_SHOW_SECRETS=true to render these secrets. This workaround will be removed in an upcoming release.",
+        );
+    }
     let mut out = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
         if let Some(v) = v.filter(|v| !v.is_null()) {

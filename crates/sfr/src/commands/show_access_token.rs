@@ -14,12 +14,22 @@ use crate::org::post_login::{BOOTSTRAP_API_VERSION, is_api_version};
 use crate::output::{CommandError, Ctx, Outcome};
 use crate::store::{AuthFile, Store};
 
-const SECURITY_WARNING: &str = "The output of this command contains a secret that grants access to the org. Don't share it or store it where others can read it.";
+/// sf's warnings, printed instead of the question with `--json` or `-p` (and when no terminal can answer).
+const ACCESS_TOKEN_WARNING: &str = "This command exposes a sensitive Access Token that allows for subsequent activity using your current authenticated session. Sharing this information is equivalent to logging someone in under the current credential, resulting in unintended access and escalation of privilege. For additional information about org authorization, review https://developer.salesforce.com/docs/atlas.en-us.sfdx_dev.meta/sfdx_dev/sfdx_dev_auth.htm.";
+const SFDX_AUTH_URL_WARNING: &str = "This command exposes an SFDX Auth URL. Unlike an access token, this credential contains a refresh token that allows extended access to an org. Avoid sharing or logging this URL. For additional information about org authorization, review https://developer.salesforce.com/docs/atlas.en-us.sfdx_dev.meta/sfdx_dev/sfdx_dev_auth_url.htm.";
 
 pub fn run(ctx: &mut Ctx, store: &Store, args: &ShowSecretArgs) -> Result<Outcome, CommandError> {
     let auth = refreshed(ctx, store, args)?;
+    let username = auth.username().unwrap_or_default().to_owned();
+    confirm(
+        ctx,
+        args,
+        ACCESS_TOKEN_WARNING,
+        &format!(
+            "You're about to reveal the access token for \"{username}\". This token grants full access to the org with your current permissions. Sharing or logging this token is equivalent to sharing your credentials. Do you want to continue?"
+        ),
+    )?;
     let token = auth.access_token().unwrap_or_default().to_owned();
-    confirm(ctx, args, "access token")?;
     Ok(Outcome::new(json!({ "accessToken": token }), token))
 }
 
@@ -30,14 +40,24 @@ pub fn run_sfdx_auth_url(
 ) -> Result<Outcome, CommandError> {
     let auth = refreshed(ctx, store, args)?;
     let username = auth.username().unwrap_or_default().to_owned();
-    let url = sfdx_auth_url(&auth).ok_or_else(|| {
-        CommandError::new(
+    let Some(url) = sfdx_auth_url(&auth) else {
+        ctx.warn(SFDX_AUTH_URL_WARNING);
+        return Err(CommandError::new(
             "NoRefreshTokenError",
-            format!("The org {username} has no refresh token, so it has no SFDX auth URL."),
+            format!(
+                "An SFDX Auth URL is not available for \"{username}\". This URL is only available for orgs authenticated via a web-based login flow. Re-authenticate to the org using \"sf org login web\" to make it available."
+            ),
         )
-        .with_action("Only orgs authorized with `sfr org login web` or `sfr org login sfdx-url` have one; JWT and access-token logins don't.")
-    })?;
-    confirm(ctx, args, "SFDX auth URL")?;
+        .with_action("JWT and access-token logins have no refresh token; log in with `sfr org login web` (or `sfr org login sfdx-url`) to get one."));
+    };
+    confirm(
+        ctx,
+        args,
+        SFDX_AUTH_URL_WARNING,
+        &format!(
+            "You're about to reveal the SFDX Auth URL for \"{username}\". It contains a refresh token that grants extended access to the org. Sharing or logging this URL is equivalent to sharing your credentials. Do you want to continue?"
+        ),
+    )?;
     Ok(Outcome::new(json!({ "sfdxAuthUrl": url }), url))
 }
 
@@ -63,22 +83,25 @@ fn refreshed(
     Ok(conn.auth)
 }
 
-fn confirm(ctx: &mut Ctx, args: &ShowSecretArgs, what: &str) -> Result<(), CommandError> {
+/// With `--json`, `-p` or no terminal to answer: sf's warning. Otherwise the question, on stderr (never stdout).
+fn confirm(
+    ctx: &mut Ctx,
+    args: &ShowSecretArgs,
+    warning: &str,
+    question: &str,
+) -> Result<(), CommandError> {
     if ctx.json() || args.no_prompt || !std::io::stdin().is_terminal() {
-        ctx.warn(SECURITY_WARNING);
+        ctx.warn(warning);
         return Ok(());
     }
     let mut err = std::io::stderr();
-    let _ = write!(err, "{SECURITY_WARNING}\nShow the {what}? (y/N) ");
+    let _ = write!(err, "{question} (y/N) ");
     let _ = err.flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(CommandError::new(
-            "CanceledError",
-            format!("The {what} was not shown."),
-        ))
+        Err(CommandError::new("CanceledError", "Nothing was shown."))
     }
 }

@@ -603,6 +603,13 @@ fn display_of_an_unreachable_org_reports_its_status_and_redacts() {
     assert_eq!(r["alias"], "weborg");
     assert_ne!(r["connectedStatus"], "Connected");
     assert!(
+        v["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("Secrets are now hidden from 'sf org display' command output.")),
+        "{v}"
+    );
+    assert!(
         v["warnings"]
             .as_array()
             .unwrap()
@@ -667,6 +674,13 @@ fn show_secrets_of_a_stored_org() {
             .contains("Unable to refresh auth for org. Access token may be stale."),
         "{v}"
     );
+    assert!(
+        v["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("This command exposes a sensitive Access Token")),
+        "{v}"
+    );
 
     let out = offline(SfrCmd::new())
         .home(home.path())
@@ -680,7 +694,21 @@ fn show_secrets_of_a_stored_org() {
         ])
         .run();
     out.code(1);
-    assert_eq!(out.json()["name"], "NoRefreshTokenError");
+    let v = out.json();
+    assert_eq!(v["name"], "NoRefreshTokenError");
+    assert_eq!(v["context"], "OrgAuthShowSfdxAuthUrl");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("An SFDX Auth URL is not available for \"jwt.user@example.com\"."),
+        "{v}"
+    );
+    assert!(v["warnings"].as_array().unwrap().iter().any(|w| {
+        w.as_str()
+            .unwrap()
+            .starts_with("This command exposes an SFDX Auth URL.")
+    }));
 
     let out = offline(SfrCmd::new())
         .home(home.path())
