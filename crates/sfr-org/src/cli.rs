@@ -32,8 +32,9 @@ Admin commands work on the same database while the server runs.";
 #[derive(Debug, Parser)]
 #[command(name = "sfr-org", version, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Database URL: sqlite://PATH or a plain file path. Default: sqlite://$XDG_DATA_HOME/sfr-org/org.sqlite
-    /// (~/.local/share when XDG_DATA_HOME is unset).
+    /// Database URL: sqlite://PATH, a plain file path, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several
+    /// nodes may share one; add ?pool_size=N to size each node's pool, default 8). Default:
+    /// sqlite://$XDG_DATA_HOME/sfr-org/org.sqlite (~/.local/share when XDG_DATA_HOME is unset).
     #[arg(long, global = true, env = "SFR_ORG_DATABASE", value_name = "URL")]
     pub database: Option<String>,
     /// Master key file that encrypts consumer secrets and the signing key (created 0600 on first use).

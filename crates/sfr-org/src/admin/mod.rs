@@ -100,7 +100,7 @@ pub fn database_flag(database: &DatabaseUrl) -> String {
     if default.as_ref() == Some(database) {
         String::new()
     } else {
-        format!(" --database sqlite://{}", database.path().display())
+        format!(" --database {database}")
     }
 }
 

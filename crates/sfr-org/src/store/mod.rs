@@ -4,6 +4,7 @@
 //! handlers call it through `AppState::store_call` (a `spawn_blocking`). A PostgreSQL implementation can sit
 //! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -13,9 +14,9 @@ use sfr_wire::SfId;
 
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, ConnectedApp, IssueTokens, LockState, LoginEvent,
-    NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken,
-    RefreshUse, Revoked, Scope, SigningKey, User,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
+    LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
+    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -36,7 +37,7 @@ pub enum MissingStep {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "unsupported database URL scheme {scheme:?}; use sqlite://PATH (for example sqlite:///var/lib/sfr-org/org.sqlite) or a plain file path"
+        "unsupported database URL scheme {scheme:?}; use sqlite://PATH (for example sqlite:///var/lib/sfr-org/org.sqlite), a plain file path, or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     UnsupportedUrl { scheme: String },
     #[error("cannot open the database {path}: {message}")]
@@ -178,6 +179,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<PermissionSet>;
     /// Assigns (idempotently) and returns the updated user.
     fn assign_permission_set(&self, user: &SfId, permission_set: &str) -> StoreResult<User>;
+    /// Gives the user another profile (named; `UnknownProfile` lists the known ones) and returns the user.
+    fn set_user_profile(&self, user: &SfId, profile: &str) -> StoreResult<User>;
 
     // ---- connected apps ----
     /// Creates an app and returns it with its plaintext consumer secret. Fails with
@@ -223,6 +226,25 @@ pub trait Store: Send + Sync {
     /// The most recent events, newest first.
     fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>>;
 
+    // ---- outgoing mail (the local outbox) ----
+    /// Keeps a sent message in the outbox (Setup's Sent Email page).
+    fn record_mail(&self, mail: &Mail) -> StoreResult<()>;
+    /// The most recent messages, newest first.
+    fn sent_mail(&self, limit: u32) -> StoreResult<Vec<Mail>>;
+
+    // ---- verification codes ----
+    /// Stores a code's hash, replacing any earlier code of the same user and purpose.
+    fn issue_verification_code(&self, code: &VerificationCode) -> StoreResult<()>;
+    /// Checks a submitted code's hash (constant time) and uses it up when right; counts wrong tries and drops
+    /// the code after `VERIFICATION_CODE_ATTEMPTS` or when expired.
+    fn consume_verification_code(
+        &self,
+        user: &SfId,
+        purpose: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<CodeCheck>;
+
     // ---- signing key ----
     fn signing_key(&self) -> StoreResult<Option<SigningKey>>;
     /// Stores the key unless one exists; returns the key now in force.
@@ -238,11 +260,27 @@ pub trait Store: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`: one database shared by any number of nodes.
+    Postgres(postgres::PostgresUrl),
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    /// The URL as a `--database` value (a PostgreSQL password masked).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            Self::Postgres(u) => write!(f, "{}", u.shown().display()),
+        }
+    }
 }
 
 impl DatabaseUrl {
-    /// Accepts `sqlite://PATH`, `sqlite:PATH` or a plain path; anything else with a scheme is refused.
+    /// Accepts `sqlite://PATH`, `sqlite:PATH`, a plain path, or `postgres://`/`postgresql://` URLs; anything
+    /// else with a scheme is refused.
     pub fn parse(url: &str) -> StoreResult<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(postgres::PostgresUrl::parse(url)?));
+        }
         if let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -269,23 +307,43 @@ impl DatabaseUrl {
         Ok(Self::Sqlite(PathBuf::from(url)))
     }
 
-    /// The database file.
+    /// The database file; for PostgreSQL, the URL with its password masked (for messages).
     pub fn path(&self) -> &Path {
         match self {
             Self::Sqlite(p) => p,
+            Self::Postgres(u) => u.shown(),
         }
     }
 
-    /// The default key file: next to the database, named after it (`org.sqlite` → `org.key`).
+    /// The default key file: next to an SQLite database, named after it (`org.sqlite` → `org.key`); for
+    /// PostgreSQL `<data dir>/sfr-org/<database>.key`. Several nodes on one PostgreSQL must share one key
+    /// (`--key-file` or `SFR_ORG_KEY`): a node with another key refuses to start.
     pub fn default_key_file(&self) -> PathBuf {
-        self.path().with_extension("key")
+        match self {
+            Self::Sqlite(p) => p.with_extension("key"),
+            Self::Postgres(u) => {
+                let data_dir = std::env::var_os("XDG_DATA_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME")
+                            .filter(|v| !v.is_empty())
+                            .map(|home| PathBuf::from(home).join(".local").join("share"))
+                    })
+                    .unwrap_or_else(|| PathBuf::from("."));
+                data_dir
+                    .join("sfr-org")
+                    .join(format!("{}.key", u.database()))
+            }
+        }
     }
 }
 
-/// Opens the store behind a database URL (creating the file and running migrations).
+/// Opens the store behind a database URL (creating the SQLite file, or connecting, and running migrations).
 pub fn open(url: &DatabaseUrl, keys: Arc<Keys>) -> StoreResult<Arc<dyn Store>> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, keys)?)),
+        DatabaseUrl::Postgres(pg) => Ok(Arc::new(postgres::PostgresStore::open(pg, keys)?)),
     }
 }
 
@@ -303,9 +361,14 @@ mod tests {
             DatabaseUrl::parse("org.sqlite").unwrap(),
             DatabaseUrl::Sqlite("org.sqlite".into())
         );
-        let err = DatabaseUrl::parse("postgres://localhost/db").unwrap_err();
-        assert!(err.to_string().contains("\"postgres\""));
+        let err = DatabaseUrl::parse("mysql://localhost/db").unwrap_err();
+        assert!(err.to_string().contains("\"mysql\""));
         assert!(err.to_string().contains("sqlite://PATH"));
+        assert!(err.to_string().contains("postgres://"));
+        let pg = DatabaseUrl::parse("postgres://sfr:pw@db:5432/org").unwrap();
+        assert!(matches!(pg, DatabaseUrl::Postgres(_)));
+        assert_eq!(pg.to_string(), "postgres://sfr:***@db:5432/org");
+        assert!(pg.default_key_file().ends_with("sfr-org/org.key"));
         assert_eq!(
             DatabaseUrl::Sqlite("d/org.sqlite".into()).default_key_file(),
             PathBuf::from("d/org.key")

@@ -629,13 +629,13 @@ fn bad_flags_and_urls_explain_themselves() {
 
     let out = Command::new(BIN)
         .env_remove("SFR_ORG_KEY")
-        .args(["--database", "postgres://localhost/org", "user", "list"])
+        .args(["--database", "mongodb://localhost/org", "user", "list"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("unsupported database URL scheme \"postgres\"")
+        err.contains("unsupported database URL scheme \"mongodb\"")
             && err.contains("sqlite://PATH"),
         "{err}"
     );

@@ -17,6 +17,10 @@ mod token_code;
 mod admin;
 mod serve;
 mod store;
+// POSTGRES helper's suites:
+mod multinode;
+mod pg;
+mod pg_harness;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -900,52 +900,143 @@ pub fn concurrent_use_is_safe(store: Arc<dyn Store>) {
     assert_eq!(store.events(10_000).unwrap().len(), threads * per_thread);
 }
 
-// ---------------------------------------------------------------- running the suite on SQLite
+// ---------------------------------------------------------------- running the suite on each backend
 
-macro_rules! sqlite_suite {
-    ($($name:ident),* $(,)?) => {
+/// One `#[test]` per case, on the store `$open()` gives (`None`: the backend is skipped, see `pg_harness`).
+/// Cases that take `&dyn Store` go in the first list, cases that share the store across threads in `arc:`.
+macro_rules! storage_suite {
+    ($open:path) => {
+        storage_suite!(@ref $open;
+            bootstrap_creates_the_org_once,
+            users_are_created_and_found,
+            failed_logins_lock_and_success_resets,
+            app_creation_is_gated,
+            apps_update_and_preauthorize,
+            secrets_round_trip,
+            approvals_are_kept_per_user_and_app,
+            codes_redeem_exactly_once,
+            replaying_a_code_revokes_its_tokens,
+            refresh_tokens_are_capped_at_five,
+            revocation_cascades,
+            sessions_are_idle_based,
+            purge_removes_only_dead_credentials,
+            login_history_keeps_reasons,
+            signing_key_is_kept,
+        );
+        storage_suite!(@arc $open;
+            code_redemption_race_has_one_winner,
+            concurrent_use_is_safe,
+        );
+    };
+    (@ref $open:path; $($name:ident),* $(,)?) => {
         $(
             #[test]
             fn $name() {
-                let db = sqlite();
+                let Some(db) = $open() else { return };
                 super::$name(db.store.as_ref());
+            }
+        )*
+    };
+    (@arc $open:path; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let Some(db) = $open() else { return };
+                super::$name(Arc::clone(&db.store));
             }
         )*
     };
 }
 
+/// A fresh, bootstrapped PostgreSQL store on its own database of the shared test server.
+pub struct Postgres {
+    pub url: DatabaseUrl,
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<Keys>,
+}
+
+/// `None` when PostgreSQL is missing and `SFR_SKIP_POSTGRES=1` (otherwise a missing PostgreSQL fails the test).
+pub fn postgres() -> Option<Postgres> {
+    let url = crate::pg_harness::fresh_database()?;
+    let url = DatabaseUrl::parse(&url).expect("test database URL");
+    let keys = Arc::new(Keys::ephemeral());
+    let store = store::open(&url, Arc::clone(&keys)).expect("open PostgreSQL");
+    assert!(store.bootstrap(&bootstrap_init()).expect("bootstrap"));
+    Some(Postgres { url, store, keys })
+}
+
+fn some_sqlite() -> Option<Sqlite> {
+    Some(sqlite())
+}
+
+mod on_postgres {
+    use super::*;
+
+    storage_suite!(postgres);
+
+    /// Two stores on one database (two nodes) write at the same time; every write lands.
+    #[test]
+    fn two_nodes_on_one_database_both_write() {
+        let Some(db) = postgres() else { return };
+        let second = store::open(&db.url, Arc::clone(&db.keys)).unwrap();
+        let writers: Vec<_> = [Arc::clone(&db.store), second]
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                std::thread::spawn(move || {
+                    for n in 0..20 {
+                        store
+                            .create_user(&new_user(
+                                &format!("w{i}-{n}@example.com"),
+                                "Standard User",
+                            ))
+                            .unwrap();
+                        store.org().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer finished");
+        }
+        assert_eq!(db.store.list_users().unwrap().len(), 41, "admin + 2 × 20");
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_a_wrong_key_cannot_decrypt() {
+        let Some(db) = postgres() else { return };
+        allow_apps(db.store.as_ref());
+        let (app, secret) = db.store.create_app(&web_app("Persisted")).unwrap();
+        let reopened = store::open(&db.url, Arc::clone(&db.keys)).unwrap();
+        assert_eq!(reopened.app_secret(&app.id).unwrap(), secret);
+        assert_eq!(reopened.org().unwrap().id, db.store.org().unwrap().id);
+        let wrong = store::open(&db.url, Arc::new(Keys::ephemeral())).unwrap();
+        assert!(matches!(
+            wrong.app_secret(&app.id),
+            Err(StoreError::Decrypt { .. })
+        ));
+        assert!(matches!(
+            wrong.signing_key(),
+            Err(StoreError::Decrypt { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_database_has_no_org() {
+        let Some(url) = crate::pg_harness::fresh_database() else {
+            return;
+        };
+        let url = DatabaseUrl::parse(&url).unwrap();
+        let store = store::open(&url, Arc::new(Keys::ephemeral())).unwrap();
+        assert_eq!(store.org(), Err(StoreError::NoOrg));
+        assert!(store.signing_key().unwrap().is_none());
+    }
+}
+
 mod on_sqlite {
     use super::*;
 
-    sqlite_suite!(
-        bootstrap_creates_the_org_once,
-        users_are_created_and_found,
-        failed_logins_lock_and_success_resets,
-        app_creation_is_gated,
-        apps_update_and_preauthorize,
-        secrets_round_trip,
-        approvals_are_kept_per_user_and_app,
-        codes_redeem_exactly_once,
-        replaying_a_code_revokes_its_tokens,
-        refresh_tokens_are_capped_at_five,
-        revocation_cascades,
-        sessions_are_idle_based,
-        purge_removes_only_dead_credentials,
-        login_history_keeps_reasons,
-        signing_key_is_kept,
-    );
-
-    #[test]
-    fn code_redemption_race_has_one_winner() {
-        let db = sqlite();
-        super::code_redemption_race_has_one_winner(Arc::clone(&db.store));
-    }
-
-    #[test]
-    fn concurrent_use_is_safe() {
-        let db = sqlite();
-        super::concurrent_use_is_safe(Arc::clone(&db.store));
-    }
+    storage_suite!(some_sqlite);
 
     /// Two stores on one file (the server and an admin command in another process) write at the same time.
     #[test]
@@ -1069,11 +1160,12 @@ mod on_sqlite {
 
     #[test]
     fn unsupported_urls_are_refused_with_the_fix() {
-        let err = DatabaseUrl::parse("postgres://localhost/org").unwrap_err();
+        let err = DatabaseUrl::parse("mysql://localhost/org").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unsupported database URL scheme \"postgres\"; use sqlite://PATH (for example \
-             sqlite:///var/lib/sfr-org/org.sqlite) or a plain file path"
+            "unsupported database URL scheme \"mysql\"; use sqlite://PATH (for example \
+             sqlite:///var/lib/sfr-org/org.sqlite), a plain file path, or \
+             postgres://USER:PASSWORD@HOST:PORT/DATABASE"
         );
     }
 }

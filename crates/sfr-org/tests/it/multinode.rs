@@ -1,0 +1,1 @@
+//! Multi-node tests (two sfr-org processes on one PostgreSQL).

@@ -1,0 +1,253 @@
+//! A throwaway PostgreSQL for the tests: one server per test process (`initdb` into a temp dir, `postgres` on a
+//! free loopback port), one fresh database per test.
+//!
+//! The binaries are looked up on `PATH`, then in `/usr/lib/postgresql/*/bin`. Missing binaries fail the test
+//! with instructions, unless `SFR_SKIP_POSTGRES=1` (then the PostgreSQL tests return early, saying so).
+//! `initdb` refuses to run as root, so as root the server runs as the `postgres` user (or `nobody`).
+//!
+//! The server is started through a small `sh` watchdog whose stdin is a pipe from this process: when the test
+//! process ends, for whatever reason, the pipe closes, the watchdog stops the server and removes its directory.
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Set to `1` to skip (not fail) the PostgreSQL tests when PostgreSQL is not installed.
+pub const SKIP_ENV: &str = "SFR_SKIP_POSTGRES";
+
+pub struct PgServer {
+    pub port: u16,
+    /// Keeps the watchdog's stdin open for the life of the process.
+    _watchdog: Mutex<Child>,
+    create_lock: Mutex<()>,
+}
+
+static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(1);
+
+/// The shared server, or `None` when PostgreSQL is missing and `SFR_SKIP_POSTGRES=1`. Panics with the cause
+/// (and the fix) when PostgreSQL is missing or does not start.
+pub fn server() -> Option<&'static PgServer> {
+    match SERVER.get_or_init(start) {
+        Ok(s) => Some(s),
+        Err(e) if skipping() && e.starts_with(MISSING) => {
+            eprintln!("skipping a PostgreSQL test ({SKIP_ENV}=1): {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A URL to a new, empty database on the shared server (see [`server`] for `None`).
+pub fn fresh_database() -> Option<String> {
+    let server = server()?;
+    Some(server.create_database())
+}
+
+fn skipping() -> bool {
+    std::env::var(SKIP_ENV).is_ok_and(|v| v == "1")
+}
+
+const MISSING: &str = "PostgreSQL is not installed";
+
+fn find_binary(name: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name)))
+        .filter(|p| p.is_file())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// The effective uid of this process (Linux `/proc`; `None` elsewhere).
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// uid and gid of the first of `names` in /etc/passwd.
+fn system_user(names: &[&str]) -> Option<(String, u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    for wanted in names {
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if fields.len() > 3 && fields[0] == *wanted {
+                if let (Ok(uid), Ok(gid)) = (fields[2].parse(), fields[3].parse()) {
+                    return Some(((*wanted).to_owned(), uid, gid));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn start() -> Result<PgServer, String> {
+    let (Some(initdb), Some(postgres)) = (find_binary("initdb"), find_binary("postgres")) else {
+        return Err(format!(
+            "{MISSING}: initdb and postgres are neither on PATH nor in /usr/lib/postgresql/*/bin. Install it \
+             (Debian/Ubuntu: apt-get install -y postgresql; .ci/run does this) or set {SKIP_ENV}=1 to skip the \
+             PostgreSQL tests"
+        ));
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("sfr-pg-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temp dir for PostgreSQL: {e}"))?
+        .keep();
+    let run_as = if effective_uid() == Some(0) {
+        let (name, uid, gid) = system_user(&["postgres", "nobody"]).ok_or(
+            "running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as (initdb \
+             refuses root)",
+        )?;
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("cannot hand {} to {name}: {e}", dir.display()))?;
+        Some((uid, gid))
+    } else {
+        None
+    };
+    let as_user = |cmd: &mut Command| {
+        if let Some((uid, gid)) = run_as {
+            cmd.gid(gid).uid(uid);
+        }
+    };
+    let data = dir.join("data");
+    let mut init = Command::new(&initdb);
+    init.args(["-D"])
+        .arg(&data)
+        .args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
+        .stdin(Stdio::null());
+    as_user(&mut init);
+    let out = init
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", initdb.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "initdb failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let port = free_port()?;
+        match launch(&postgres, &dir, &data, port, &as_user) {
+            Ok(child) => {
+                return Ok(PgServer {
+                    port,
+                    _watchdog: Mutex::new(child),
+                    create_lock: Mutex::new(()),
+                });
+            }
+            Err(e) => last_error = e,
+        }
+    }
+    Err(format!("PostgreSQL did not start: {last_error}"))
+}
+
+fn launch(
+    postgres: &Path,
+    dir: &Path,
+    data: &Path,
+    port: u16,
+    as_user: &dyn Fn(&mut Command),
+) -> Result<Child, String> {
+    let log = dir.join(format!("postgres-{port}.log"));
+    // Stop the server (fast shutdown) and remove its files when our end of the pipe closes.
+    let script = r#"
+        "$PG" -D "$DATA" -p "$PORT" -h 127.0.0.1 -k "$DIR" -c fsync=off -c synchronous_commit=off \
+              -c full_page_writes=off -c max_connections=400 >"$LOG" 2>&1 &
+        pid=$!
+        read -r _ignored
+        kill -INT "$pid" 2>/dev/null
+        wait "$pid"
+        rm -rf "$DIR"
+    "#;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .env("PG", postgres)
+        .env("DATA", data)
+        .env("PORT", port.to_string())
+        .env("DIR", dir)
+        .env("LOG", &log)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    as_user(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start sh: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
+        match postgres::Client::connect(&url, postgres::NoTls) {
+            Ok(_) => return Ok(child),
+            Err(e) => {
+                let exited = child.try_wait().ok().flatten().is_some();
+                if exited || Instant::now() >= deadline {
+                    if let Some(stdin) = child.stdin.as_mut() {
+                        let _ = stdin.write_all(b"stop\n");
+                    }
+                    let _ = child.wait();
+                    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+                    return Err(format!("{e}; server log:\n{log_text}"));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+impl PgServer {
+    /// The URL of the server's maintenance database.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Creates a new empty database and returns its URL.
+    pub fn create_database(&self) -> String {
+        let name = format!(
+            "sfr_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        let _serial = self.create_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut admin = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
