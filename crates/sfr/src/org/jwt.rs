@@ -270,10 +270,12 @@ pub fn diagnose(
     let said = best.error.to_string();
     let (message, mut actions) = match cause {
         Cause::NotPreAuthorized => (
-            format!("The org at {at} accepted the JWT but {username} isn't authorized to use connected app {client_id} ({said})."),
+            format!("The org at {at} accepted the JWT but {username} isn't authorized to use connected app {client_id}, or isn't a user of this org ({said})."),
             vec![
                 "In the connected app's policies set Permitted Users to \"Admin approved users are pre-authorized\" and assign the user's profile or a permission set to the app.".to_owned(),
-                format!("Or have {username} approve the app once with `sfr org login web --client-id {client_id}`."),
+                format!(
+                    "Or have {username} approve the app once with `sfr org login web --client-id {client_id}`. Check the spelling of --username too."
+                ),
             ],
         ),
         Cause::CertificateMismatch => (
