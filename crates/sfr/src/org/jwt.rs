@@ -243,7 +243,7 @@ fn classify(f: &Failure) -> Cause {
     }
 }
 
-/// Builds the diagnosis. `failures` must not be empty. Answers from `login_url` — the host the user named —
+/// Builds the diagnosis. Answers from `login_url` — the host the user named —
 /// count first: what Salesforce's public hosts say about an assertion meant for another org is noise.
 pub fn diagnose(
     failures: &[Failure],
@@ -263,8 +263,14 @@ pub fn diagnose(
                 .iter()
                 .find(|f| origin(&f.attempt.login_url) == home)
         })
-        .or_else(|| failures.iter().min_by_key(|f| classify(f)))
-        .expect("diagnose is called with at least one failure");
+        .or_else(|| failures.iter().min_by_key(|f| classify(f)));
+    let Some(best) = best else {
+        return Diagnosis {
+            cause: Cause::Other,
+            message: format!("No JWT login was attempted for {username}."),
+            actions: Vec::new(),
+        };
+    };
     let cause = classify(best);
     let at = &best.attempt.login_url;
     let said = best.error.to_string();
