@@ -60,8 +60,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
-        headers.insert(
-            "content-security-policy",
+        // A page may set a stricter or script-allowing policy of its own (Setup's Copy buttons).
+        headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(
             HeaderValue::from_static(
                 // No form-action: browsers apply it to the redirect after a form post, and callbacks may use
                 // any scheme (http, https, or an app's own).

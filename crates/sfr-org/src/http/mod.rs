@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/services/data", get(rest::data::list_versions))
         .route("/services/data/", get(rest::data::list_versions))
         .route("/services/data/{*path}", get(rest::data::data))
+        .merge(crate::setup::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(usage))

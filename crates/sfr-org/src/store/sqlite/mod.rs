@@ -4,8 +4,8 @@
 
 mod apps;
 mod events;
-mod outbox;
 mod org;
+mod outbox;
 mod schema;
 mod signing;
 mod tokens;
