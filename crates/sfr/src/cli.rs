@@ -291,7 +291,7 @@ pub struct LogoutArgs {
     )]
     pub client_app: Option<String>,
     /// Log out of all orgs.
-    #[arg(short = 'a', long)]
+    #[arg(short = 'a', long, conflicts_with = "target_org")]
     pub all: bool,
     /// Don't prompt for confirmation.
     #[arg(short = 'p', long = "no-prompt", alias = "noprompt")]
@@ -374,7 +374,7 @@ pub enum AliasCommand {
 #[derive(Debug, Clone, Args)]
 pub struct AliasSetArgs {
     /// `alias=value` pairs, or `alias value`.
-    #[arg(required = true, value_name = "ALIAS=VALUE")]
+    #[arg(value_name = "ALIAS=VALUE")]
     pub pairs: Vec<String>,
 }
 
@@ -409,7 +409,7 @@ pub enum ConfigCommand {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigSetArgs {
     /// `name=value` pairs, or `name value`.
-    #[arg(required = true, value_name = "NAME=VALUE")]
+    #[arg(value_name = "NAME=VALUE")]
     pub pairs: Vec<String>,
     /// Set globally (~/.sf/config.json) instead of in the current project.
     #[arg(short = 'g', long)]
@@ -419,7 +419,7 @@ pub struct ConfigSetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigGetArgs {
     /// Names of the variables.
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// Show where each value comes from.
     #[arg(long)]
@@ -429,7 +429,7 @@ pub struct ConfigGetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigUnsetArgs {
     /// Names of the variables.
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// Unset globally instead of in the current project.
     #[arg(short = 'g', long)]
@@ -460,11 +460,10 @@ pub struct CertCreateArgs {
 
 /// `URL.href` semantics: parse, then keep the normalised form (`http://h:1` → `http://h:1/`).
 fn parse_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("Invalid URL \"{s}\": {e}"))?;
+    let invalid = || format!("Expected a valid url but received: {s}");
+    let url = Url::parse(s).map_err(|_| invalid())?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!(
-            "Invalid URL \"{s}\": only http and https are supported"
-        ));
+        return Err(invalid());
     }
     Ok(url)
 }
@@ -684,9 +683,193 @@ pub fn deprecated_flag_warnings(command: &Command, args: &[OsString]) -> Vec<Str
     warnings
 }
 
+/// An oclif-style flag-parse error (exit code 2), from clap's: the same message text sf prints.
+pub fn usage_error(e: &clap::Error, args: &[OsString]) -> crate::output::CommandError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let strings = |kind: ContextKind| -> Vec<String> {
+        match e.get(kind) {
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => Vec::new(),
+        }
+    };
+    // "--instance-url <URL>" -> "instance-url"
+    let flag_name = |arg: &str| -> String {
+        arg.split([' ', '='])
+            .next()
+            .unwrap_or(arg)
+            .trim_start_matches('-')
+            .to_owned()
+    };
+    let clap_text = || {
+        e.render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_owned()
+    };
+    let (oclif_name, body) = match e.kind() {
+        ErrorKind::MissingRequiredArgument => {
+            let mut reasons: Vec<String> = Vec::new();
+            for arg in strings(ContextKind::InvalidArg) {
+                if arg.contains('|') {
+                    let names: Vec<String> = arg
+                        .split('|')
+                        .map(|a| format!("--{}", flag_name(a.trim().trim_start_matches('<'))))
+                        .collect();
+                    reasons.push(format!(
+                        "Exactly one of the following must be provided: {}",
+                        names.join(", ")
+                    ));
+                } else {
+                    reasons.push(format!("Missing required flag {}", flag_name(&arg)));
+                }
+            }
+            reasons.sort();
+            let header = if reasons.len() == 1 {
+                "The following error occurred:"
+            } else {
+                "The following errors occurred:"
+            };
+            let lines: Vec<String> = reasons.iter().map(|r| format!("  {r}")).collect();
+            (
+                "FailedFlagValidationError",
+                format!("{header}\n{}", lines.join("\n")),
+            )
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = strings(ContextKind::InvalidArg).join(", ");
+            if arg.starts_with('-') {
+                ("NonExistentFlagsError", format!("Nonexistent flag: {arg}"))
+            } else {
+                ("UnexpectedArgsError", format!("Unexpected argument: {arg}"))
+            }
+        }
+        ErrorKind::InvalidSubcommand => (
+            "UnexpectedArgsError",
+            format!(
+                "Unexpected argument: {}",
+                strings(ContextKind::InvalidSubcommand).join(", ")
+            ),
+        ),
+        ErrorKind::InvalidValue if e.get(ContextKind::ValidValue).is_some() => {
+            let arg = strings(ContextKind::InvalidArg).join("");
+            let value = strings(ContextKind::InvalidValue).join("");
+            let valid = strings(ContextKind::ValidValue).join(", ");
+            // sf exits 1 for this one (an options check, not a parse failure).
+            let message = format!(
+                "Expected --{}={value} to be one of: {valid}\nSee more help with --help",
+                flag_name(&arg)
+            );
+            return crate::output::CommandError {
+                cause: Some(format!("FailedFlagValidationError: {message}")),
+                ..crate::output::CommandError::generic(message)
+            };
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let arg = strings(ContextKind::InvalidArg).join("");
+            let reason = std::error::Error::source(e)
+                .map(ToString::to_string)
+                .unwrap_or_else(clap_text);
+            (
+                "CLIError",
+                format!("Parsing --{} \n\t{reason}", flag_name(&arg)),
+            )
+        }
+        ErrorKind::ArgumentConflict => {
+            let given = flag_name(&strings(ContextKind::InvalidArg).join(""));
+            let prior = flag_name(&strings(ContextKind::PriorArg).join(""));
+            // oclif names the conflicting flag with its value: `--target-org=x`.
+            let shown = match flag_value(args, &prior) {
+                Some(v) => format!("--{prior}={v}"),
+                None => format!("--{prior}"),
+            };
+            (
+                "FailedFlagValidationError",
+                format!(
+                    "The following error occurred:\n  {shown} cannot also be provided when using --{given}"
+                ),
+            )
+        }
+        _ => ("CLIError", clap_text()),
+    };
+    let message = format!("{body}\nSee more help with --help");
+    crate::output::CommandError {
+        cause: Some(format!("{oclif_name}: {message}")),
+        code: None,
+        ..crate::output::CommandError::usage("Error", message)
+    }
+}
+
+/// The value given to a long flag (or its short form) on the command line, if it takes one.
+fn flag_value(args: &[OsString], long: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let short = find_short(&cmd, long);
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let long_flag = format!("--{long}");
+    let short_flag = short.map(|c| format!("-{c}"));
+    for (i, a) in args.iter().enumerate() {
+        if let Some(v) = a.strip_prefix(&format!("{long_flag}=")) {
+            return Some(v.to_owned());
+        }
+        if *a == long_flag || Some(a) == short_flag.as_ref() {
+            return args.get(i + 1).cloned();
+        }
+    }
+    None
+}
+
+fn find_short(cmd: &clap::Command, long: &str) -> Option<char> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(clap::Arg::get_short)
+        .or_else(|| cmd.get_subcommands().find_map(|s| find_short(s, long)))
+}
+
 /// Parses the command line; the error is clap's (exit code 2 for usage errors).
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(args)
+}
+
+/// sf's command class for each command's words, to name a command whose flags did not parse.
+const CLASS_NAMES: &[(&str, &str)] = &[
+    ("org login web", "LoginWeb"),
+    ("org login jwt", "LoginJwt"),
+    ("org login sfdx-url", "LoginSfdxUrl"),
+    ("org login access-token", "LoginAccessToken"),
+    ("org logout", "Logout"),
+    ("org list auth", "ListAuth"),
+    ("org list", "OrgListCommand"),
+    ("org display", "OrgDisplayCommand"),
+    ("org auth show-access-token", "ShowAccessToken"),
+    ("org auth show-sfdx-auth-url", "ShowSfdxAuthUrl"),
+    ("alias set", "AliasSet"),
+    ("alias list", "AliasList"),
+    ("alias unset", "AliasUnset"),
+    ("config set", "Set"),
+    ("config get", "Get"),
+    ("config list", "List"),
+    ("config unset", "UnSet"),
+    ("cert create", "CertCreate"),
+];
+
+/// The class name of the longest command whose words start the command line (`None` for no known command).
+pub fn class_name_for_words(words: &[String]) -> Option<&'static str> {
+    CLASS_NAMES
+        .iter()
+        .filter(|(cmd, _)| {
+            let cmd: Vec<&str> = cmd.split(' ').collect();
+            words.len() >= cmd.len() && words.iter().zip(&cmd).all(|(w, c)| w == c)
+        })
+        .max_by_key(|(cmd, _)| cmd.len())
+        .map(|(_, class)| *class)
 }
 
 impl Cli {

@@ -14,7 +14,7 @@ use std::ffi::OsString;
 
 use clap::error::ErrorKind;
 
-use output::{CommandError, Ctx, EXIT_USAGE};
+use output::{Ctx, EXIT_USAGE};
 
 fn main() {
     let expanded = cli::expand_args(std::env::args_os().collect());
@@ -43,49 +43,30 @@ fn main() {
             let outcome = commands::run(&mut ctx, parsed);
             ctx.finish(outcome)
         }
-        Err(e) => usage_error(e, json, &words),
+        Err(e) => usage_error(e, json, &words, &args),
     };
     std::process::exit(code);
 }
 
-/// The command words before the first flag (`org:login:jwt`), to name a command whose flags did not parse.
-fn command_words(args: &[OsString]) -> String {
+/// The command words before the first flag (`["org", "login", "jwt"]`).
+fn command_words(args: &[OsString]) -> Vec<String> {
     args.iter()
         .skip(1)
-        .map(|a| a.to_string_lossy())
+        .map(|a| a.to_string_lossy().into_owned())
         .take_while(|a| !a.starts_with('-'))
-        .collect::<Vec<_>>()
-        .join(":")
+        .collect()
 }
 
-/// Help and version go to stdout (exit 0); parse errors exit 2, as JSON in JSON mode.
-fn usage_error(e: clap::Error, json: bool, words: &str) -> i32 {
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            0
-        }
-        kind if json => {
-            let name = match kind {
-                ErrorKind::UnknownArgument => "NonExistentFlagsError",
-                ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => "UnexpectedArgsError",
-                ErrorKind::InvalidSubcommand | ErrorKind::MissingSubcommand => {
-                    "CommandNotFoundError"
-                }
-                _ => "FailedFlagValidationError",
-            };
-            let rendered = e.render().to_string();
-            let message = rendered
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ")
-                .to_owned();
-            let err = CommandError::usage(name, format!("{message}\nSee more help with --help"));
-            output::print_json(&err.to_json(words, &[]));
-            EXIT_USAGE
-        }
-        _ => {
+/// Help and version go to stdout (exit 0); parse errors are oclif's (exit 2), as JSON in JSON mode.
+fn usage_error(e: clap::Error, json: bool, words: &[String], args: &[OsString]) -> i32 {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return 0;
+    }
+    match cli::class_name_for_words(words) {
+        Some(class) => Ctx::new(json, class).finish(Err(cli::usage_error(&e, args))),
+        // No command at all (`sfr`, `sfr org`, `sfr nosuch`): clap's own text lists what exists.
+        None => {
             let _ = e.print();
             EXIT_USAGE
         }

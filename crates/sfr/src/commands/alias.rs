@@ -45,6 +45,12 @@ fn render(title: &str, results: &[AliasResult]) -> String {
 
 /// `alias set a=b c=d` (or `alias set a b`); `a=` unsets `a`.
 pub fn set(ctx: &mut Ctx, store: &Store, args: &AliasSetArgs) -> Result<Outcome, CommandError> {
+    if args.pairs.is_empty() {
+        return Err(CommandError::new(
+            "ArgumentsRequiredError",
+            "You must provide one or more aliases to set. Use the --help flag to see examples.",
+        ));
+    }
     let pairs = varargs::parse(&args.pairs)?;
     for (alias, _) in &pairs {
         if alias.contains(' ') {

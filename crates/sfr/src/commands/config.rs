@@ -220,10 +220,25 @@ fn validate(store: &Store, key: ConfigKey, value: &str) -> Result<(), String> {
     }
 }
 
+fn no_config_keys(verb: &str) -> CommandError {
+    CommandError::new(
+        "NoConfigKeysFoundError",
+        format!(
+            "You must provide one or more configuration variables to {verb}. Run \"sf config list\" to see the configuration variables you've previously set."
+        ),
+    )
+}
+
 /// `config set name=value… [-g]`.
 pub fn set(ctx: &mut Ctx, store: &Store, args: &ConfigSetArgs) -> Result<Outcome, CommandError> {
     if !args.global && store.project_root().is_none() {
         return Err(store.not_in_project().into());
+    }
+    if args.pairs.is_empty() {
+        return Err(CommandError::new(
+            "ArgumentsRequiredError",
+            "You must provide one or more configuration variables to set. Use the --help flag to view the available configuration variables.",
+        ));
     }
     let pairs = varargs::parse(&args.pairs)?;
     let mut successes = Vec::new();
@@ -278,6 +293,9 @@ pub fn unset(
     store: &Store,
     args: &ConfigUnsetArgs,
 ) -> Result<Outcome, CommandError> {
+    if args.names.is_empty() {
+        return Err(no_config_keys("unset"));
+    }
     if !args.global && store.project_root().is_none() {
         return Err(store.not_in_project().into());
     }
@@ -300,6 +318,9 @@ pub fn unset(
 
 /// `config get name… [--verbose]`.
 pub fn get(ctx: &mut Ctx, store: &Store, args: &ConfigGetArgs) -> Result<Outcome, CommandError> {
+    if args.names.is_empty() {
+        return Err(no_config_keys("get"));
+    }
     let mut json = Vec::new();
     let mut msgs = Vec::new();
     let mut code = 0;

@@ -120,8 +120,13 @@ fn alias_errors() {
         .run();
     out.code(1);
     assert_eq!(out.json()["name"], "NameRequiredError");
-    let out = SfrCmd::new().home(home.path()).args(["alias", "set"]).run();
-    out.code(2);
+    // Like sf: a runtime check (exit 1), not a parse error.
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["alias", "set", "--json"])
+        .run();
+    out.code(1);
+    assert_eq!(out.json()["name"], "ArgumentsRequiredError");
 }
 
 #[test]

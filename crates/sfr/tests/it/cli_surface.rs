@@ -78,3 +78,59 @@ fn help_teaches_with_examples() {
     assert!(out.stdout.contains("Examples:"), "{}", out.stdout);
     assert!(out.stdout.contains("--skip-connection-status"));
 }
+
+#[test]
+fn parse_errors_use_oclif_text_and_the_command_class() {
+    let home = empty_home();
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "login", "jwt", "-o", "a@b.co", "--json"])
+        .run();
+    out.code(2);
+    let v = out.json();
+    assert_eq!(v["name"], "Error");
+    assert_eq!(
+        v["message"],
+        "The following errors occurred:\n  Missing required flag client-id\n  Missing required flag jwt-key-file\nSee more help with --help"
+    );
+    assert_eq!(v["code"], "2");
+    assert_eq!(v["commandName"], "LoginJwt");
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "login", "jwt", "-o", "a@b.co"])
+        .run();
+    out.code(2);
+    assert_eq!(
+        out.stderr,
+        "Error (2): The following errors occurred:\n  Missing required flag client-id\n  Missing required flag jwt-key-file\nSee more help with --help\n\n\n"
+    );
+    let v = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "logout", "-a", "-o", "x", "--json"])
+        .run()
+        .json();
+    assert_eq!(
+        v["message"],
+        "The following error occurred:\n  --target-org=x cannot also be provided when using --all\nSee more help with --help"
+    );
+    let v = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "login", "web", "-r", "notaurl", "--json"])
+        .run()
+        .json();
+    assert_eq!(
+        v["message"],
+        "Parsing --instance-url \n\tExpected a valid url but received: notaurl\nSee more help with --help"
+    );
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["org", "login", "web", "--browser", "foo", "--json"])
+        .run();
+    out.code(1);
+    let out = SfrCmd::new()
+        .home(home.path())
+        .args(["config", "get", "--json"])
+        .run();
+    out.code(1);
+    assert_eq!(out.json()["name"], "NoConfigKeysFoundError");
+}
