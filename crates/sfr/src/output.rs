@@ -194,7 +194,7 @@ impl Ctx {
     pub fn warn(&mut self, message: impl Into<String>) {
         let message = message.into();
         if !self.json {
-            eprintln!("Warning: {message}");
+            stderr_line(&format!("Warning: {message}"));
         }
         self.warnings.push(message);
     }
@@ -202,7 +202,7 @@ impl Ctx {
     /// Progress text on stderr, human mode only (never pollutes stdout).
     pub fn info(&self, message: impl AsRef<str>) {
         if !self.json {
-            eprintln!("{}", message.as_ref());
+            stderr_line(message.as_ref());
         }
     }
 
@@ -260,6 +260,13 @@ pub fn confirm(question: &str) -> Result<bool, CommandError> {
         .map_err(|e| CommandError::generic(format!("Cannot read the answer: {e}")))?;
     let answer = line.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
+}
+
+/// One line on stderr; a closed stderr is not worth a panic.
+fn stderr_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.write_all(b"\n");
 }
 
 /// Pretty-prints with 2 spaces (`JSON.stringify(v, null, 2)`) plus a newline on stdout.
