@@ -12,6 +12,7 @@ mod jwt;
 mod malformed;
 mod refresh;
 mod rest;
+mod setup;
 mod token_code;
 // STORAGE helper's suites:
 mod admin;
