@@ -13,9 +13,15 @@ impl Store {
         self.sfdx_dir().join("alias.json")
     }
 
-    fn read_alias_file(&self) -> Result<Map<String, Value>, StoreError> {
+    /// `settle`: a reader without the lock waits out a concurrent (non-atomic) writer.
+    fn read_alias_file(&self, settle: bool) -> Result<Map<String, Value>, StoreError> {
         let path = self.alias_path();
-        let mut file = Self::read_raw(&path)?.unwrap_or_default();
+        let raw = if settle {
+            Self::read_raw_settled(&path)?
+        } else {
+            Self::read_raw(&path)?
+        };
+        let mut file = raw.unwrap_or_default();
         match file.get("orgs") {
             None => {
                 file.insert("orgs".into(), json!({}));
@@ -33,7 +39,7 @@ impl Store {
 
     /// Every alias → value, in file order.
     pub fn aliases(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let file = self.read_alias_file()?;
+        let file = self.read_alias_file(true)?;
         Ok(file
             .get("orgs")
             .and_then(Value::as_object)
@@ -77,7 +83,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         let path = self.alias_path();
         let _lock = FileLock::acquire(&path)?;
-        let mut file = self.read_alias_file()?;
+        let mut file = self.read_alias_file(false)?;
         let out = match file.get_mut("orgs") {
             Some(Value::Object(orgs)) => change(orgs),
             _ => {

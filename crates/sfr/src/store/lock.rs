@@ -55,6 +55,14 @@ impl FileLock {
     }
 }
 
+/// Whether another writer currently holds `file`'s lock (a live, non-stale lock directory).
+pub fn is_locked(file: &Path) -> bool {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lock");
+    let dir = PathBuf::from(name);
+    dir.is_dir() && !is_stale(&dir)
+}
+
 fn is_stale(dir: &Path) -> bool {
     fs::metadata(dir)
         .and_then(|m| m.modified())

@@ -263,10 +263,27 @@ impl Store {
         }
     }
 
+    /// As `read_raw`, for a reader that holds no lock: sf does not write atomically, so a file that does not parse
+    /// while another process holds its lock is read again once that writer is done (up to `SETTLE_FOR`).
+    fn read_raw_settled(path: &Path) -> Result<Option<Map<String, Value>>, StoreError> {
+        const SETTLE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+        let started = std::time::Instant::now();
+        loop {
+            match Self::read_raw(path) {
+                Err(StoreError::Corrupt { .. })
+                    if lock::is_locked(path) && started.elapsed() < SETTLE_FOR =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Reads and decrypts a user's auth file.
     pub fn read_auth(&self, username: &str) -> Result<AuthFile, StoreError> {
         let path = self.auth_path(username)?;
-        let raw = Self::read_raw(&path)?.ok_or_else(|| StoreError::NamedOrgNotFound {
+        let raw = Self::read_raw_settled(&path)?.ok_or_else(|| StoreError::NamedOrgNotFound {
             name: username.to_owned(),
         })?;
         let mut fields = raw;
