@@ -1,1 +1,310 @@
-//! PostgreSQL-specific storage tests.
+//! Two nodes on one database: the races that matter when several sfr-org processes share PostgreSQL (and, for
+//! comparison, two stores on one SQLite file). Each case is a function over two independently opened stores —
+//! two connection pools, as two nodes would have — and runs on both backends.
+
+use std::sync::{Arc, Barrier};
+
+use sfr_org::keys::{self, Keys};
+use sfr_org::model::{IssueTokens, LockState, Redeemed, RefreshUse, Revoked};
+use sfr_org::store::{self, DatabaseUrl, Store};
+
+use crate::store::{MINUTE, T0, access, alive, code, new_user, refresh, user_and_app};
+
+/// Runs `threads` closures at once (after a barrier), node A for even `i`, node B for odd, and returns what each
+/// gave, in order.
+fn race<T: Send + 'static>(
+    nodes: &[Arc<dyn Store>; 2],
+    threads: usize,
+    f: impl Fn(usize, &dyn Store) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let barrier = Arc::new(Barrier::new(threads));
+    let f = Arc::new(f);
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let store = Arc::clone(&nodes[i % 2]);
+            let barrier = Arc::clone(&barrier);
+            let f = Arc::clone(&f);
+            std::thread::spawn(move || {
+                barrier.wait();
+                f(i, store.as_ref())
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("no racer panicked"))
+        .collect()
+}
+
+/// Both nodes redeem one authorization code at once: exactly one gets it.
+pub fn one_code_one_winner_across_nodes(nodes: [Arc<dyn Store>; 2]) {
+    let (user, app) = user_and_app(nodes[0].as_ref());
+    for round in 0..5 {
+        let plaintext = format!("node-race-{round}");
+        nodes[1]
+            .insert_code(&code(&user, &app, &plaintext, T0))
+            .unwrap();
+        let hash = keys::hash_token(&plaintext);
+        let outcomes = race(&nodes, 8, move |_, s| s.redeem_code(&hash, T0 + 1).unwrap());
+        let fresh = outcomes
+            .iter()
+            .filter(|o| matches!(o, Redeemed::Fresh(_)))
+            .count();
+        let replayed = outcomes
+            .iter()
+            .filter(|o| matches!(o, Redeemed::Replayed(_)))
+            .count();
+        assert_eq!((fresh, replayed), (1, 7), "round {round}: {outcomes:?}");
+    }
+}
+
+/// Both nodes refresh one refresh token at once: every refresh lands with its own session, and revoking the
+/// token on one node ends all of them on the other.
+pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
+    let (user, app) = user_and_app(nodes[0].as_ref());
+    nodes[0]
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "first-session", T0),
+            refresh: Some(refresh(&user, &app, "shared-rt", T0)),
+            from_code: None,
+        })
+        .unwrap();
+    let threads = 8;
+    let (u, a) = (user.clone(), app.clone());
+    let refreshed = race(&nodes, threads, move |i, s| {
+        s.refresh(&RefreshUse {
+            refresh_hash: keys::hash_token("shared-rt"),
+            now: T0 + 1 + i as i64,
+            new_access: access(&u, &a, &format!("refreshed-{i}"), T0 + 1 + i as i64),
+        })
+        .unwrap()
+    });
+    assert!(
+        refreshed.iter().all(Option::is_some),
+        "every refresh of a live token succeeds: {refreshed:?}"
+    );
+    let rt = nodes[1]
+        .refresh_token(&keys::hash_token("shared-rt"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        (T0 + 1..=T0 + threads as i64).contains(&rt.last_used_at),
+        "the use is noted: {}",
+        rt.last_used_at - T0
+    );
+    for i in 0..threads {
+        let session = nodes[i % 2]
+            .access_token(&keys::hash_token(&format!("refreshed-{i}")))
+            .unwrap()
+            .expect("the session of every refresh is stored");
+        assert_eq!(
+            session.refresh_hash.as_deref(),
+            Some(keys::hash_token("shared-rt").as_str())
+        );
+        assert!(session.is_alive(T0 + 10));
+    }
+    assert_eq!(
+        nodes[1]
+            .revoke_by_hash(&keys::hash_token("shared-rt"), T0 + 20)
+            .unwrap(),
+        Revoked::Refresh
+    );
+    for i in 0..threads {
+        assert!(!alive(
+            nodes[0].as_ref(),
+            &format!("refreshed-{i}"),
+            T0 + 21
+        ));
+    }
+    assert!(!alive(nodes[0].as_ref(), "first-session", T0 + 21));
+}
+
+/// Refreshes race a revocation of the same token: afterwards no live session hangs off the revoked token (a
+/// refresh either landed before the revocation, and was revoked with it, or saw the token revoked).
+pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]) {
+    let (user, app) = user_and_app(nodes[0].as_ref());
+    for round in 0..6 {
+        let rt = format!("raced-rt-{round}");
+        nodes[round % 2]
+            .issue_tokens(&IssueTokens {
+                access: access(&user, &app, &format!("raced-at-{round}"), T0),
+                refresh: Some(refresh(&user, &app, &rt, T0)),
+                from_code: None,
+            })
+            .unwrap();
+        let (u, a, rt2) = (user.clone(), app.clone(), rt.clone());
+        let outcomes = race(&nodes, 6, move |i, s| {
+            if i == 3 {
+                (i, s.revoke_by_hash(&keys::hash_token(&rt2), T0 + 5).is_ok())
+            } else {
+                let got = s
+                    .refresh(&RefreshUse {
+                        refresh_hash: keys::hash_token(&rt2),
+                        now: T0 + 1,
+                        new_access: access(&u, &a, &format!("raced-{round}-{i}"), T0 + 1),
+                    })
+                    .unwrap();
+                (i, got.is_some())
+            }
+        });
+        assert!(outcomes.iter().any(|&(i, ok)| i == 3 && ok));
+        for &(i, refreshed) in &outcomes {
+            if i == 3 {
+                continue;
+            }
+            let session = nodes[0]
+                .access_token(&keys::hash_token(&format!("raced-{round}-{i}")))
+                .unwrap();
+            assert_eq!(
+                session.is_some(),
+                refreshed,
+                "a session exists exactly when the refresh said so"
+            );
+            if let Some(s) = session {
+                assert!(
+                    !s.is_alive(T0 + 10),
+                    "round {round}: a session of a revoked refresh token is alive"
+                );
+            }
+        }
+        assert!(
+            nodes[1]
+                .refresh_token(&keys::hash_token(&rt))
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+    }
+}
+
+/// Failed logins counted on both nodes at once are all counted: 10 failures at a threshold of 5 lock exactly
+/// twice, and the lock shows on both nodes.
+pub fn lockout_counts_every_failure_across_nodes(nodes: [Arc<dyn Store>; 2]) {
+    let user = nodes[0]
+        .create_user(&new_user("locked@example.com", "Standard User"))
+        .unwrap();
+    let id = user.id.clone();
+    let outcomes = race(&nodes, 10, move |_, s| {
+        s.record_failed_login(&id, T0).unwrap()
+    });
+    let locks = outcomes
+        .iter()
+        .filter(|o| matches!(o, LockState::Locked { .. }))
+        .count();
+    let mut counts: Vec<u32> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            LockState::Open { failures, .. } => Some(*failures),
+            LockState::Locked { .. } => None,
+        })
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(locks, 2, "{outcomes:?}");
+    assert_eq!(counts, [1, 1, 2, 2, 3, 3, 4, 4], "{outcomes:?}");
+    for node in &nodes {
+        let seen = node.user_by_id(&user.id).unwrap().unwrap();
+        assert!(seen.is_locked(T0 + 1), "locked on every node");
+        assert!(!seen.is_locked(T0 + 15 * MINUTE));
+    }
+}
+
+macro_rules! two_node_suite {
+    ($pair:path) => {
+        two_node_suite!(@each $pair;
+            one_code_one_winner_across_nodes,
+            concurrent_refreshes_of_one_token,
+            refresh_racing_revocation_leaves_nothing_alive,
+            lockout_counts_every_failure_across_nodes,
+        );
+    };
+    (@each $pair:path; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let Some((nodes, _keep)) = $pair() else { return };
+                super::$name(nodes);
+            }
+        )*
+    };
+}
+
+type Pair<K> = Option<([Arc<dyn Store>; 2], K)>;
+
+/// Two stores on one fresh PostgreSQL database.
+fn postgres_pair() -> Pair<()> {
+    let db = crate::store::postgres()?;
+    let second = store::open(&db.url, Arc::clone(&db.keys)).expect("second node");
+    Some(([db.store, second], ()))
+}
+
+/// Two stores on one SQLite file (the temp dir is kept alive by the second tuple member).
+fn sqlite_pair() -> Pair<tempfile::TempDir> {
+    let db = crate::store::sqlite();
+    let url = DatabaseUrl::Sqlite(db.path());
+    let second = store::open(&url, Arc::clone(&db.keys)).expect("second store");
+    Some(([db.store, second], db.dir))
+}
+
+mod on_postgres {
+    use super::*;
+
+    two_node_suite!(postgres_pair);
+
+    /// Nodes starting together on an empty database: migrations run once, one org is created.
+    #[test]
+    fn nodes_starting_together_make_one_org() {
+        let Some(url) = crate::pg_harness::fresh_database() else {
+            return;
+        };
+        let url = DatabaseUrl::parse(&url).unwrap();
+        let keys = Arc::new(Keys::ephemeral());
+        let barrier = Arc::new(Barrier::new(4));
+        let created: Vec<bool> = (0..4)
+            .map(|_| {
+                let (url, keys, barrier) = (url.clone(), Arc::clone(&keys), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let store = store::open(&url, keys).expect("open");
+                    store
+                        .bootstrap(&crate::store::bootstrap_init())
+                        .expect("bootstrap")
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+        let store = store::open(&url, keys).unwrap();
+        assert_eq!(store.list_users().unwrap().len(), 1, "one admin");
+        assert_eq!(store.list_apps().unwrap().len(), 1, "one PlatformCLI");
+    }
+
+    /// A server that is not there is named in the error, without the password.
+    #[test]
+    fn an_unreachable_server_is_a_clear_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url =
+            DatabaseUrl::parse(&format!("postgres://sfr:hunter2@127.0.0.1:{port}/org")).unwrap();
+        let Err(err) = store::open(&url, Arc::new(Keys::ephemeral())) else {
+            panic!("opened a database on a port nobody listens on");
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("127.0.0.1:{port}/org")),
+            "names the server: {text}"
+        );
+        assert!(!text.contains("hunter2"), "no password in: {text}");
+    }
+}
+
+mod on_sqlite {
+    use super::*;
+
+    two_node_suite!(sqlite_pair);
+}

@@ -13,19 +13,19 @@ use sfr_org::model::{
 use sfr_org::store::{self, Bootstrap, DatabaseUrl, MissingStep, Store, StoreError};
 use sfr_wire::SfId;
 
-const T0: i64 = 1_800_000_000_000;
-const MINUTE: i64 = 60_000;
+pub(crate) const T0: i64 = 1_800_000_000_000;
+pub(crate) const MINUTE: i64 = 60_000;
 
 // ---------------------------------------------------------------- harness
 
-struct Sqlite {
-    dir: tempfile::TempDir,
-    store: Arc<dyn Store>,
-    keys: Arc<Keys>,
+pub(crate) struct Sqlite {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) keys: Arc<Keys>,
 }
 
 impl Sqlite {
-    fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.path().join("org.sqlite")
     }
 
@@ -43,11 +43,11 @@ impl Sqlite {
     }
 }
 
-fn signing_key() -> SigningKey {
+pub(crate) fn signing_key() -> SigningKey {
     keys::generate_signing_key(T0).expect("signing key")
 }
 
-fn bootstrap_init() -> Bootstrap {
+pub(crate) fn bootstrap_init() -> Bootstrap {
     Bootstrap {
         org_name: "Suite Org".into(),
         admin: new_user("admin@suite.example", "System Administrator"),
@@ -58,7 +58,7 @@ fn bootstrap_init() -> Bootstrap {
 }
 
 /// A fresh, bootstrapped SQLite store.
-fn sqlite() -> Sqlite {
+pub(crate) fn sqlite() -> Sqlite {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = Arc::new(Keys::ephemeral());
     let url = DatabaseUrl::Sqlite(dir.path().join("org.sqlite"));
@@ -67,7 +67,7 @@ fn sqlite() -> Sqlite {
     Sqlite { dir, store, keys }
 }
 
-fn new_user(username: &str, profile: &str) -> NewUser {
+pub(crate) fn new_user(username: &str, profile: &str) -> NewUser {
     NewUser {
         username: username.into(),
         email: username.into(),
@@ -102,7 +102,7 @@ fn web_app(name: &str) -> NewApp {
 }
 
 /// A user and an app to hang tokens on.
-fn user_and_app(store: &dyn Store) -> (User, SfId) {
+pub(crate) fn user_and_app(store: &dyn Store) -> (User, SfId) {
     allow_apps(store);
     let user = store
         .create_user(&new_user("tokens@suite.example", "Standard User"))
@@ -111,7 +111,7 @@ fn user_and_app(store: &dyn Store) -> (User, SfId) {
     (user, app.id)
 }
 
-fn access(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewAccessToken {
+pub(crate) fn access(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewAccessToken {
     NewAccessToken {
         token_hash: keys::hash_token(plaintext),
         app_id: app.clone(),
@@ -122,7 +122,7 @@ fn access(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewAccessToken {
     }
 }
 
-fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewRefreshToken {
+pub(crate) fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewRefreshToken {
     NewRefreshToken {
         token_hash: keys::hash_token(plaintext),
         app_id: app.clone(),
@@ -132,7 +132,7 @@ fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewRefreshToken
     }
 }
 
-fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCode {
+pub(crate) fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCode {
     AuthCode {
         code_hash: keys::hash_token(plaintext),
         app_id: app.clone(),
@@ -148,14 +148,14 @@ fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCode {
     }
 }
 
-fn alive(store: &dyn Store, plaintext: &str, now: i64) -> bool {
+pub(crate) fn alive(store: &dyn Store, plaintext: &str, now: i64) -> bool {
     store
         .access_token(&keys::hash_token(plaintext))
         .expect("read")
         .is_some_and(|t| t.is_alive(now))
 }
 
-fn refresh_live(store: &dyn Store, plaintext: &str) -> bool {
+pub(crate) fn refresh_live(store: &dyn Store, plaintext: &str) -> bool {
     store
         .refresh_token(&keys::hash_token(plaintext))
         .expect("read")

@@ -61,8 +61,16 @@ impl From<postgres::Error> for Fail {
 pub(super) type R<T> = Result<T, Fail>;
 pub(super) type Tx<'a, 'b> = &'a mut Transaction<'b>;
 
+/// The driver's error in words: a server error's SQLSTATE, message and detail (the driver's own `Display` only
+/// says "db error").
 pub(super) fn db_err(e: &postgres::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::Database(match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({}; {detail})", db.message(), db.code().code()),
+            None => format!("{} ({})", db.message(), db.code().code()),
+        },
+        None => e.to_string(),
+    })
 }
 
 pub(super) fn is_unique_violation(e: &Fail) -> bool {

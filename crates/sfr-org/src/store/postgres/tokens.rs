@@ -232,10 +232,10 @@ pub(super) fn refresh_token(c: Tx<'_, '_>, hash: &str) -> R<Option<RefreshToken>
 }
 
 pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> {
-    // FOR SHARE: concurrent refreshes of one token proceed together, a revocation waits for them (and they
-    // for it), so no session is ever added to a revoked token.
+    // FOR UPDATE: refreshes and revocations of one token take turns (the row is written below anyway; a shared
+    // lock upgraded later would deadlock two refreshes), so no session is ever added to a revoked token.
     let sql =
-        format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1 FOR SHARE");
+        format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE");
     let Some(token) = c
         .query_opt(sql.as_str(), &[&u.refresh_hash])?
         .as_ref()
