@@ -593,6 +593,8 @@ fn serve(ctx: Context, args: ServeArgs) -> ExitCode {
                 _ => None,
             },
             clock: Arc::new(SystemClock),
+            rate_limits: crate::http::rate_limit::RateLimits::default(),
+            header_read_timeout: crate::server::HEADER_READ_TIMEOUT,
         };
         let server = match RunningServer::start(config).await {
             Ok(s) => s,

@@ -37,7 +37,14 @@ pub struct ServeConfig {
     pub key_file: Option<PathBuf>,
     pub tls: Option<TlsFiles>,
     pub clock: Arc<dyn Clock>,
+    /// Token-endpoint rate limits (in memory, per node).
+    pub rate_limits: crate::http::rate_limit::RateLimits,
+    /// How long a client may take to send a request's head before the connection is closed (slow clients).
+    pub header_read_timeout: Duration,
 }
+
+/// Default for [`ServeConfig::header_read_timeout`].
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl ServeConfig {
     /// Loopback on a free port, real clock, the given database.
@@ -49,6 +56,8 @@ impl ServeConfig {
             key_file: None,
             tls: None,
             clock: Arc::new(SystemClock),
+            rate_limits: crate::http::rate_limit::RateLimits::default(),
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -212,28 +221,25 @@ impl RunningServer {
             clock: config.clock,
             signing_key: Arc::new(opened.signing_key),
         };
-        let router = crate::http::router(state.clone());
+        let router = crate::http::router_with_limits(state.clone(), config.rate_limits);
+        let header_read_timeout = config.header_read_timeout;
         let (shutdown, watcher) = watch::channel(false);
         let mut tasks = Vec::new();
         for listener in listeners {
             let router = router.clone();
-            let mut stop = watcher.clone();
-            let task = match &tls {
-                None => tokio::spawn(async move {
-                    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-                    let served =
-                        axum::serve(listener, service).with_graceful_shutdown(async move {
-                            let _ = stop.wait_for(|s| *s).await;
-                        });
-                    if let Err(e) = served.await {
-                        tracing::error!(error = %e, "server stopped");
-                    }
-                }),
-                Some(tls) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls));
-                    tokio::spawn(serve_tls(listener, acceptor, router, stop))
-                }
-            };
+            let stop = watcher.clone();
+            // One accept loop for plain HTTP and TLS: hyper with a timer, so a client that trickles its request
+            // head is cut off after `header_read_timeout` (axum::serve sets no timer, hence no such timeout).
+            let acceptor = tls
+                .as_ref()
+                .map(|tls| tokio_rustls::TlsAcceptor::from(Arc::clone(tls)));
+            let task = tokio::spawn(serve_tls(
+                listener,
+                acceptor,
+                router,
+                stop,
+                header_read_timeout,
+            ));
             tasks.push(task);
         }
         tasks.push(tokio::spawn(purge_loop(state.clone(), watcher)));
@@ -265,9 +271,10 @@ impl RunningServer {
 
 async fn serve_tls(
     listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
+    header_read_timeout: Duration,
 ) {
     loop {
         let (tcp, peer) = tokio::select! {
@@ -283,32 +290,61 @@ async fn serve_tls(
         let acceptor = acceptor.clone();
         let router = router.clone();
         tokio::spawn(async move {
-            let stream = match acceptor.accept(tcp).await {
-                Ok(s) => s,
-                Err(e) => {
+            let Some(acceptor) = acceptor else {
+                serve_connection(tcp, peer, router, header_read_timeout).await;
+                return;
+            };
+            let handshake = tokio::time::timeout(header_read_timeout, acceptor.accept(tcp));
+            let stream = match handshake.await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
                     tracing::debug!(error = %e, %peer, "TLS handshake failed");
                     return;
                 }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
             };
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    let router = router.clone();
-                    async move {
-                        use tower::ServiceExt as _;
-                        router.oneshot(req.map(axum::body::Body::new)).await
-                    }
-                },
-            );
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(e) = builder
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            serve_connection(stream, peer, router, header_read_timeout).await;
+        });
+    }
+}
+
+/// Serves one connection (HTTP/1.1 or HTTP/2) with the peer address available to handlers.
+async fn serve_connection<IO>(
+    stream: IO,
+    peer: SocketAddr,
+    router: axum::Router,
+    header_read_timeout: Duration,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let router = router.clone();
+            async move {
+                use tower::ServiceExt as _;
+                router.oneshot(req.map(axum::body::Body::new)).await
             }
         });
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(header_read_timeout)
+        .keep_alive_timeout(header_read_timeout);
+    if let Err(e) = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bearer;
 pub mod client_auth;
 pub mod middleware;
 pub mod params;
+pub mod rate_limit;
 pub mod reply;
 
 use std::sync::Arc;
@@ -18,15 +19,27 @@ use crate::oauth;
 use crate::rest;
 use crate::state::AppState;
 
-/// Every route of the org, with limits, timeouts and security headers applied.
+/// Every route of the org, with limits, timeouts and security headers applied (default rate limits).
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, rate_limit::RateLimits::default())
+}
+
+/// [`router`] with the token endpoint's rate limits given.
+pub fn router_with_limits(state: AppState, limits: rate_limit::RateLimits) -> Router {
+    let limiter = rate_limit::TokenRateLimiter::new(limits);
     let usage = Arc::new(rest::data::ApiUsage::default());
     Router::new()
         .route(
             "/services/oauth2/authorize",
             get(oauth::authorize::authorize).post(oauth::authorize::authorize),
         )
-        .route("/services/oauth2/token", post(oauth::token::token))
+        .route(
+            "/services/oauth2/token",
+            post(oauth::token::token).layer(axum::middleware::from_fn_with_state(
+                limiter,
+                rate_limit::token_endpoint,
+            )),
+        )
         .route(
             "/services/oauth2/revoke",
             get(oauth::revoke::revoke).post(oauth::revoke::revoke),

@@ -8,6 +8,7 @@
 mod authorize;
 mod client_credentials;
 mod endpoints;
+mod hostile;
 mod jwt;
 mod malformed;
 mod refresh;
