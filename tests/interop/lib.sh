@@ -10,6 +10,8 @@ SFR_ORG_BIN="${SFR_ORG_BIN:-$INTEROP_ROOT/target/debug/sfr-org}"
 SFR_BIN="${SFR_BIN:-$INTEROP_ROOT/target/debug/sfr}"
 # Bounded waits (seconds).
 ORG_START_TIMEOUT="${ORG_START_TIMEOUT:-30}"
+# sf's own limit for the browser round trip of `org login web` (ms), so a stuck browser fails with sf's message.
+export SF_WEB_OAUTH_SERVER_TIMEOUT="${SF_WEB_OAUTH_SERVER_TIMEOUT:-90000}"
 
 INTEROP_NAME=""
 INTEROP_PASSED=0
@@ -38,6 +40,7 @@ interop_init() {
 interop_cleanup() {
   local rc=$?
   local pid
+  [[ -f "$WORK/browser.pids" ]] && mapfile -t -O "${#INTEROP_PIDS[@]}" INTEROP_PIDS <"$WORK/browser.pids"
   for pid in "${INTEROP_PIDS[@]}" $ORG_PID; do
     [[ -n "$pid" ]] || continue
     kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -199,6 +202,7 @@ make_browser() {
 #!/bin/sh
 # Called by sf (through xdg-open) with the authorize URL; must return at once with status 0.
 ( sleep 1; exec python3 '$INTEROP_DIR/browser.py' "\$1" '$1' '$2' '$WORK/browser.log' ) >/dev/null 2>&1 &
+echo \$! >>'$WORK/browser.pids'
 exit 0
 SH
   chmod +x "$script"
