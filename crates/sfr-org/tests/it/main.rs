@@ -7,6 +7,7 @@
 
 mod authorize;
 mod client_credentials;
+mod crash;
 mod endpoints;
 mod hostile;
 mod jwt;
