@@ -11,7 +11,6 @@ use super::settings::NoticeQuery;
 use super::{Chrome, Guard, internal, page, see_other};
 use crate::http::params::FormRequest;
 use crate::model::{AppUpdate, ConnectedApp, NewApp, Scope, certificate};
-use crate::pages::describe_scope;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -77,6 +76,30 @@ pub struct AppPage {
     pub refresh_policy: String,
 }
 
+/// Salesforce's words for a scope in the scope picker.
+pub fn scope_label(scope: Scope) -> String {
+    let words = match scope {
+        Scope::Api => "Manage user data via APIs",
+        Scope::Web => "Manage user data via Web browsers",
+        Scope::Full => "Full access",
+        Scope::RefreshToken | Scope::OfflineAccess => {
+            return "Perform requests at any time (refresh_token, offline_access)".to_owned();
+        }
+        Scope::OpenId => "Access unique user identifiers",
+        Scope::Id => "Access the identity URL service",
+        Scope::Profile => "Access your basic profile information",
+        Scope::Email => "Access your e-mail address",
+        Scope::Address => "Access your address",
+        Scope::Phone => "Access your phone number",
+        Scope::ChatterApi => "Access Chatter REST API resources",
+        Scope::Visualforce => "Access Visualforce applications",
+        Scope::CustomPermissions => "Access custom permissions",
+        Scope::Lightning => "Access Lightning applications",
+        Scope::Content => "Access content resources",
+    };
+    format!("{words} ({})", scope.as_str())
+}
+
 /// Picker choices: the scopes people pick in the guide, each in plain words.
 fn scope_choices(selected: &[Scope]) -> Vec<ScopeChoice> {
     Scope::ALL
@@ -84,7 +107,7 @@ fn scope_choices(selected: &[Scope]) -> Vec<ScopeChoice> {
         .filter(|s| **s != Scope::OfflineAccess)
         .map(|s| ScopeChoice {
             value: s.as_str(),
-            label: describe_scope(s.as_str()),
+            label: scope_label(*s),
             checked: selected.contains(s),
         })
         .collect()
@@ -185,8 +208,8 @@ pub async fn create(State(state): State<AppState>, form: FormRequest) -> Respons
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let p = &form.params;
     let on = |k: &str| p.get(k) == Some("on");
@@ -366,11 +389,7 @@ pub async fn view(
     page(
         StatusCode::OK,
         &AppPage {
-            scopes: app
-                .scopes
-                .iter()
-                .map(|s| describe_scope(s.as_str()))
-                .collect(),
+            scopes: app.scopes.iter().map(|s| scope_label(*s)).collect(),
             session_timeout: timeout_words(
                 app.session_timeout_minutes,
                 guard.org.session_timeout_minutes,

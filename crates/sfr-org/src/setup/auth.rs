@@ -283,8 +283,8 @@ pub async fn logout(State(state): State<AppState>, form: FormRequest) -> Respons
         Ok(g) => g,
         Err(resp) => return resp,
     };
-    if let Err(resp) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return resp;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let mut resp = see_other("/setup/login");
     let cookie = session::set_cookie(SESSION_COOKIE, "", 0, secure(&state));

@@ -171,13 +171,9 @@ impl Guard {
         Ok(Self { session, user, org })
     }
 
-    /// Checks a posted form's CSRF token against the session's.
-    pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), Response> {
-        if session::csrf_matches(&self.session.csrf, submitted) {
-            Ok(())
-        } else {
-            Err(forbidden_form())
-        }
+    /// Whether a posted form carries the session's CSRF token (answer [`forbidden_form`] when not).
+    pub fn csrf_ok(&self, submitted: Option<&str>) -> bool {
+        session::csrf_matches(&self.session.csrf, submitted)
     }
 
     /// The page chrome for navigation entry `active`, with an optional notice key from the query string.
@@ -230,6 +226,17 @@ pub struct Chrome {
     pub notice: Option<String>,
     /// The Quick Find text to show in the box.
     pub query: String,
+}
+
+impl Chrome {
+    /// Quick Find: shows only the navigation entries matching `query` (Salesforce narrows its tree the same way).
+    pub fn narrow_to(&mut self, query: &str) {
+        self.query = query.to_owned();
+        for section in &mut self.sections {
+            section.items.retain(|n| n.matches(query));
+        }
+        self.sections.retain(|s| !s.items.is_empty());
+    }
 }
 
 /// The fixed text of a notice key (notices never echo request text).

@@ -67,8 +67,8 @@ pub async fn send_code(
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let app = match load_app(&state, guard.chrome("apps", None), &id).await {
         Ok(a) => a,
@@ -134,8 +134,8 @@ pub async fn verify(
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let app = match load_app(&state, guard.chrome("apps", None), &id).await {
         Ok(a) => a,

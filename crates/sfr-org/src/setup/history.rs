@@ -74,9 +74,18 @@ pub async fn login_history(State(state): State<AppState>, headers: HeaderMap) ->
         Ok(g) => g,
         Err(r) => return r,
     };
-    let events = match state.store_call(|s| s.events(SHOWN)).await {
-        Ok(e) => e,
+    let loaded = state
+        .store_call(|s| Ok((s.events(SHOWN)?, s.list_apps()?)))
+        .await;
+    let (events, apps) = match loaded {
+        Ok(v) => v,
         Err(e) => return internal(e),
+    };
+    let app_name = |key: &str| {
+        apps.iter()
+            .find(|a| a.consumer_key == key)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| key.to_owned())
     };
     let events = events
         .into_iter()
@@ -84,7 +93,7 @@ pub async fn login_history(State(state): State<AppState>, headers: HeaderMap) ->
             at: super::format_time(e.at),
             username: e.username.unwrap_or_default(),
             kind: e.kind.as_text(),
-            app: e.consumer_key.unwrap_or_default(),
+            app: e.consumer_key.as_deref().map(app_name).unwrap_or_default(),
             status: if e.success {
                 "Success".to_owned()
             } else {
@@ -190,8 +199,8 @@ pub async fn revoke(State(state): State<AppState>, form: FormRequest) -> Respons
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let ids = (
         SfId::parse(form.params.get("user").unwrap_or_default()),

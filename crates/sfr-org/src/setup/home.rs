@@ -80,6 +80,6 @@ pub async fn quick_find(
     };
     let hits: Vec<Nav> = NAV.iter().filter(|n| n.matches(&query)).copied().collect();
     let mut chrome = guard.chrome("", None);
-    chrome.query = query;
+    chrome.narrow_to(&query);
     page(StatusCode::OK, &QuickFindPage { chrome, hits })
 }

@@ -78,8 +78,8 @@ pub async fn create(State(state): State<AppState>, form: FormRequest) -> Respons
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let label = form
         .params
@@ -119,8 +119,8 @@ pub async fn assign(State(state): State<AppState>, form: FormRequest) -> Respons
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let user = form.params.get("user").unwrap_or_default().to_owned();
     let set = form

@@ -293,8 +293,8 @@ pub async fn save(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let update = match read_policies(&form.params, state.now()) {
         Ok(u) => u,
@@ -385,8 +385,8 @@ async fn assign_save(state: AppState, id: String, form: FormRequest, kind: Kind)
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let chosen: Vec<String> = form
         .params

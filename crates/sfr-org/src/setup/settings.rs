@@ -58,8 +58,8 @@ pub async fn save(State(state): State<AppState>, form: FormRequest) -> Response 
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let allow = form.params.get("allow_creation") == Some("on");
     if allow && !guard.org.connected_apps_permission {

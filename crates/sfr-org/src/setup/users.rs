@@ -145,8 +145,8 @@ pub async fn create(State(state): State<AppState>, form: FormRequest) -> Respons
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let p = &form.params;
     let get = |k: &str| p.get(k).unwrap_or_default().trim().to_owned();
@@ -297,8 +297,8 @@ pub async fn update(
         Ok(g) => g,
         Err(r) => return r,
     };
-    if let Err(r) = guard.check_csrf(form.params.get("sfr_csrf")) {
-        return r;
+    if !guard.csrf_ok(form.params.get("sfr_csrf")) {
+        return super::chrome::forbidden_form();
     }
     let user = match load_user(&state, &id).await {
         Ok(Some(u)) => u,

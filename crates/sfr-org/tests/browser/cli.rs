@@ -230,11 +230,9 @@ impl Cli {
             .stdin(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-        if let Some(mut stdin) = child.stdin.take() {
-            if let Some(line) = stdin_line {
-                let _ = writeln!(stdin, "{line}");
-            }
-            // Dropping stdin closes it: a prompt reads EOF instead of waiting.
+        // Answer the prompt (if any); dropping stdin closes it, so a prompt reads EOF instead of waiting.
+        if let (Some(mut stdin), Some(line)) = (child.stdin.take(), stdin_line) {
+            let _ = writeln!(stdin, "{line}");
         }
         Running {
             child,

@@ -252,7 +252,10 @@ impl Browser {
             .call(
                 "POST",
                 "/execute/sync",
-                Some(json!({"script": "return document.documentElement.scrollHeight", "args": []})),
+                Some(json!({
+                    "script": "window.scrollTo(0, 0); return document.documentElement.scrollHeight",
+                    "args": [],
+                })),
             )
             .as_i64()
             .unwrap_or(900)
