@@ -86,10 +86,11 @@ fn system_user(names: &[&str]) -> Option<(String, u32, u32)> {
     for wanted in names {
         for line in passwd.lines() {
             let fields: Vec<&str> = line.split(':').collect();
-            if fields.len() > 3 && fields[0] == *wanted {
-                if let (Ok(uid), Ok(gid)) = (fields[2].parse(), fields[3].parse()) {
-                    return Some(((*wanted).to_owned(), uid, gid));
-                }
+            if fields.len() > 3
+                && fields[0] == *wanted
+                && let (Ok(uid), Ok(gid)) = (fields[2].parse(), fields[3].parse())
+            {
+                return Some(((*wanted).to_owned(), uid, gid));
             }
         }
     }
