@@ -508,3 +508,46 @@ fn quick_find_finds_the_guides_pages() {
     let off = b.get("/setup/external-client-apps/settings");
     assert!(off.body.contains("must be enabled first"));
 }
+
+#[test]
+fn a_verification_code_is_dropped_after_five_wrong_tries() {
+    use sfr_org::model::{CodeCheck, VerificationCode};
+    let org = org();
+    let user = org.user(ADMIN);
+    let now = org.clock_now();
+    let store = org.store();
+    store
+        .issue_verification_code(&VerificationCode {
+            user_id: user.id.clone(),
+            purpose: "p".into(),
+            code_hash: sfr_org::keys::hash_token("123456"),
+            expires_at: now + 60_000,
+        })
+        .unwrap();
+    let wrong = sfr_org::keys::hash_token("654321");
+    for left in (0..5).rev() {
+        assert_eq!(
+            store
+                .consume_verification_code(&user.id, "p", &wrong, now)
+                .unwrap(),
+            CodeCheck::Wrong {
+                attempts_left: left
+            }
+        );
+    }
+    let right = sfr_org::keys::hash_token("123456");
+    assert_eq!(
+        store
+            .consume_verification_code(&user.id, "p", &right, now)
+            .unwrap(),
+        CodeCheck::Missing,
+        "the right code no longer works once the tries are used up"
+    );
+    // Another purpose never shares a code.
+    assert_eq!(
+        store
+            .consume_verification_code(&user.id, "other", &right, now)
+            .unwrap(),
+        CodeCheck::Missing
+    );
+}
