@@ -80,14 +80,14 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 /// Web login with a custom app on a free port; returns (home, project dir, consumer key, username).
-struct WebLogin {
-    home: tempfile::TempDir,
-    project: PathBuf,
-    username: String,
-    out: Output,
+pub(crate) struct WebLogin {
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) project: PathBuf,
+    pub(crate) username: String,
+    pub(crate) out: Output,
 }
 
-fn web_login(
+pub(crate) fn web_login(
     org: &TestOrg,
     username: &str,
     extra: &[&str],

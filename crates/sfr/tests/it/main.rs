@@ -4,6 +4,7 @@ mod harness;
 
 mod alias_config;
 mod cli_surface;
+mod hostile_store;
 mod keychain;
 mod locking;
 mod login_e2e;
