@@ -17,13 +17,18 @@ struct Served {
 }
 
 fn spawn(db: &std::path::Path) -> Served {
+    spawn_logging(db, "warn", Stdio::null())
+}
+
+/// Starts the binary with `RUST_LOG=filter`, its log (stderr) going to `log`.
+fn spawn_logging(db: &std::path::Path, filter: &str, log: Stdio) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sfr-org"))
         .arg("--database")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", filter)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start sfr-org");
     let stdout = child.stdout.take().expect("stdout");
@@ -49,12 +54,10 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-#[test]
-fn sigkill_under_load_loses_no_issued_token() {
-    let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("org.sqlite");
-    // Set the org up in-process (user and client-credentials app), then let the binary serve it.
-    let (key, secret) = {
+/// Sets an org up in-process on `db` (a run-as user and a client-credentials app "Load"); returns its key and
+/// secret. The binary then serves the same file.
+fn prepare(db: &std::path::Path) -> (String, String) {
+    {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -62,7 +65,7 @@ fn sigkill_under_load_loses_no_issued_token() {
             .expect("rt");
         let server = rt
             .block_on(RunningServer::start(ServeConfig::for_tests(
-                DatabaseUrl::Sqlite(db.clone()),
+                DatabaseUrl::Sqlite(db.to_path_buf()),
             )))
             .expect("bootstrap");
         let store = server.state.store.clone();
@@ -94,7 +97,14 @@ fn sigkill_under_load_loses_no_issued_token() {
         let (created, secret) = store.create_app(&app).expect("app");
         rt.block_on(server.shutdown());
         (created.consumer_key, secret)
-    };
+    }
+}
+
+#[test]
+fn sigkill_under_load_loses_no_issued_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("org.sqlite");
+    let (key, secret) = prepare(&db);
 
     let mut first = spawn(&db);
     let received: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -177,4 +187,85 @@ fn sigkill_under_load_loses_no_issued_token() {
         lost.first()
     );
     assert_eq!(rest.status, 200, "{}", rest.body);
+}
+
+/// With the most verbose log, neither the consumer secret nor any token (nor a token's hash) appears in a log line,
+/// whether the request succeeds or fails.
+#[test]
+fn no_secret_or_token_in_any_log_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("org.sqlite");
+    let (key, secret) = prepare(&db);
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut server = spawn_logging(&db, "trace", Stdio::from(log));
+    let agent = agent();
+    let token_url = format!("{}/services/oauth2/token", server.base);
+    let issued = Resp::from(agent.post(&token_url).send_form([
+        ("grant_type", "client_credentials"),
+        ("client_id", key.as_str()),
+        ("client_secret", secret.as_str()),
+    ]));
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let access = s(&issued.json(), "access_token");
+    // Wrong secrets, a made-up refresh token and a garbage assertion: the failure paths log too.
+    let wrong_secret = format!("{}x", secret);
+    let _ = Resp::from(agent.post(&token_url).send_form([
+        ("grant_type", "client_credentials"),
+        ("client_id", key.as_str()),
+        ("client_secret", wrong_secret.as_str()),
+    ]));
+    let fake_refresh = "5Aep861ThisIsAMadeUpRefreshTokenValue";
+    let _ = Resp::from(agent.post(&token_url).send_form([
+        ("grant_type", "refresh_token"),
+        ("client_id", key.as_str()),
+        ("refresh_token", fake_refresh),
+    ]));
+    let assertion = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2VjcmV0LWFzc2VydGlvbi1zaWduYXR1cmU";
+    let _ = Resp::from(agent.post(&token_url).send_form([
+        ("grant_type", sfr_wire::JWT_BEARER_GRANT),
+        ("assertion", assertion),
+    ]));
+    let _ = Resp::from(
+        agent
+            .post(&format!("{}/services/oauth2/introspect", server.base))
+            .send_form([
+                ("token", access.as_str()),
+                ("client_id", key.as_str()),
+                ("client_secret", secret.as_str()),
+            ]),
+    );
+    let _ = Resp::from(
+        agent
+            .get(&format!("{}/services/oauth2/userinfo", server.base))
+            .header("authorization", &format!("Bearer {access}"))
+            .call(),
+    );
+    let _ = Resp::from(
+        agent
+            .post(&format!("{}/services/oauth2/revoke", server.base))
+            .send_form([("token", access.as_str())]),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        text.contains("DEBUG") || text.contains("TRACE"),
+        "the trace log was not captured: {text}"
+    );
+    for (what, needle) in [
+        ("consumer secret", secret.as_str()),
+        ("wrong secret", wrong_secret.as_str()),
+        ("access token", access.as_str()),
+        (
+            "access token's session part",
+            access.split('!').nth(1).unwrap_or("-"),
+        ),
+        ("refresh token", fake_refresh),
+        ("assertion signature", "c2VjcmV0LWFzc2VydGlvbi1zaWduYXR1cmU"),
+        ("token hash", sfr_org::keys::hash_token(&access).as_str()),
+    ] {
+        assert!(!text.contains(needle), "the log shows the {what}");
+    }
 }
