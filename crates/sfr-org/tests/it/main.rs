@@ -24,6 +24,8 @@ mod store;
 mod multinode;
 mod pg;
 mod pg_harness;
+// BENCHMARK helper's suite:
+mod query_count;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -170,12 +172,14 @@ impl Default for TestOrg {
 }
 
 impl TestOrg {
-    /// A fresh org on a temp SQLite file, app creation allowed, clock under test control.
+    /// A fresh org on a temp SQLite file (or PostgreSQL database, with `SFR_TEST_BACKEND=postgres`), app
+    /// creation allowed, clock under test control.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = DatabaseUrl::Sqlite(dir.path().join("org.sqlite"));
+        let (db, key_file) = pg_harness::test_database(dir.path());
         let clock = Arc::new(TestClock::starting_now());
         let mut config = ServeConfig::for_tests(db);
+        config.key_file = key_file;
         config.clock = clock.clone();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -281,6 +281,21 @@ mod on_postgres {
         assert_eq!(store.list_apps().unwrap().len(), 1, "one PlatformCLI");
     }
 
+    /// The last handle to a store may go away on a thread that drives async tasks (a server shutting down);
+    /// closing its connections must not panic there.
+    #[test]
+    fn a_store_can_be_dropped_inside_an_async_runtime() {
+        let Some(db) = crate::store::postgres() else {
+            return;
+        };
+        db.store.org().expect("a pooled connection");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let store = db.store;
+        rt.block_on(async move { drop(store) });
+    }
+
     /// A server that is not there is named in the error, without the password.
     #[test]
     fn an_unreachable_server_is_a_clear_error() {

@@ -252,3 +252,25 @@ impl PgServer {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 }
+
+/// Set to `postgres` to run the HTTP suites (every `TestOrg`) on PostgreSQL instead of SQLite.
+pub const BACKEND_ENV: &str = "SFR_TEST_BACKEND";
+
+/// The database a `TestOrg` runs on, and the key file to use: a SQLite file in `dir` (key file next to it), or,
+/// with `SFR_TEST_BACKEND=postgres`, a fresh database on the shared test server (key file in `dir`). A missing
+/// PostgreSQL fails here even with `SFR_SKIP_POSTGRES=1`: the run asked for PostgreSQL.
+pub fn test_database(dir: &Path) -> (sfr_org::store::DatabaseUrl, Option<PathBuf>) {
+    use sfr_org::store::DatabaseUrl;
+    match std::env::var(BACKEND_ENV).as_deref() {
+        Ok("postgres") => {
+            let server = match SERVER.get_or_init(start) {
+                Ok(s) => s,
+                Err(e) => panic!("{BACKEND_ENV}=postgres, but {e}"),
+            };
+            let url = DatabaseUrl::parse(&server.create_database()).expect("test database URL");
+            (url, Some(dir.join("org.key")))
+        }
+        Ok("sqlite") | Ok("") | Err(_) => (DatabaseUrl::Sqlite(dir.join("org.sqlite")), None),
+        Ok(other) => panic!("{BACKEND_ENV}={other:?}: expected sqlite or postgres"),
+    }
+}

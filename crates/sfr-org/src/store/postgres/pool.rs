@@ -48,11 +48,41 @@ impl Drop for Pooled<'_> {
         let mut slots = self.pool.lock();
         if client.is_closed() {
             slots.open -= 1;
+            drop(slots);
+            discard(vec![client]);
         } else {
             slots.idle.push(client);
+            drop(slots);
         }
-        drop(slots);
         self.pool.freed.notify_one();
+    }
+}
+
+/// Closes connections on a thread of their own. Closing one blocks on the driver's runtime, which panics on a
+/// thread that drives async tasks — and the last handle to a store may well be dropped on such a thread (a
+/// server shutting down).
+fn discard(clients: Vec<Client>) {
+    if clients.is_empty() {
+        return;
+    }
+    let handed = std::sync::Arc::new(Mutex::new(Some(clients)));
+    let theirs = std::sync::Arc::clone(&handed);
+    let spawned = std::thread::Builder::new()
+        .name("sfr-org-pg-close".into())
+        .spawn(move || drop(theirs.lock().ok().and_then(|mut c| c.take())));
+    if let Err(e) = spawned {
+        // Without a thread, leave the sockets to the OS rather than risk the panic.
+        tracing::warn!(error = %e, "cannot close database connections cleanly");
+        if let Some(clients) = handed.lock().ok().and_then(|mut c| c.take()) {
+            std::mem::forget(clients);
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        discard(idle);
     }
 }
 
@@ -133,10 +163,10 @@ impl Pool {
     /// Drops every idle connection (after one broke: the others very likely did too).
     pub(super) fn clear_idle(&self) {
         let mut slots = self.lock();
-        let n = slots.idle.len();
-        slots.idle.clear();
-        slots.open -= n;
+        let idle = std::mem::take(&mut slots.idle);
+        slots.open -= idle.len();
         drop(slots);
+        discard(idle);
         self.freed.notify_all();
     }
 }
