@@ -254,6 +254,13 @@ pub trait Store: Send + Sync {
     /// Deletes codes past expiry (plus a day kept for replay detection), dead sessions, dead refresh tokens and
     /// login history beyond the newest `LOGIN_HISTORY_KEPT` events.
     fn purge_expired(&self, now: i64) -> StoreResult<Purged>;
+
+    // ---- instrumentation ----
+    /// SQL statements this store has run since it was opened (BEGIN and COMMIT included), when the backend
+    /// counts them (SQLite does); the benchmark and the queries-per-grant test read it.
+    fn statements_executed(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A parsed `--database` value.

@@ -12,7 +12,7 @@ mod tokens;
 mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +39,8 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     keys: Arc<Keys>,
+    /// SQL statements run on this store's connections (BEGIN and COMMIT included), for `statements_executed`.
+    statements: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -78,6 +80,17 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Counts every statement the connection starts into `counter` (SQLite's statement trace).
+fn count_statements(conn: &mut Connection, counter: &Arc<AtomicU64>) -> rusqlite::Result<()> {
+    let counter = Arc::clone(counter);
+    conn.trace_v2(
+        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+        Some(move |_: rusqlite::trace::TraceEvent<'_>| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }),
+    )
+}
+
 /// Creates an empty database file readable only by its owner (SQLite gives its -wal and -shm files the same
 /// mode). An existing file is left as it is.
 fn create_private(path: &Path) -> std::io::Result<()> {
@@ -112,15 +125,18 @@ impl SqliteStore {
             StoreError::Database(message) => open_err(message),
             other => other,
         })?;
+        let statements = Arc::new(AtomicU64::new(0));
+        count_statements(&mut writer, &statements).map_err(|e| open_err(e.to_string()))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let conn = Connection::open_with_flags(
+            let mut conn = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|e| open_err(e.to_string()))?;
             conn.busy_timeout(BUSY_TIMEOUT)
                 .map_err(|e| open_err(e.to_string()))?;
+            count_statements(&mut conn, &statements).map_err(|e| open_err(e.to_string()))?;
             readers.push(Mutex::new(conn));
         }
         Ok(Self {
@@ -129,6 +145,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             keys,
+            statements,
         })
     }
 
@@ -360,5 +377,9 @@ impl Store for SqliteStore {
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
         self.write(|c| tokens::purge(c, now))
+    }
+
+    fn statements_executed(&self) -> Option<u64> {
+        Some(self.statements.load(Ordering::Relaxed))
     }
 }

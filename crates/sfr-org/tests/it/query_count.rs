@@ -1,0 +1,162 @@
+//! Queries per grant, counted by the SQLite store itself (`Store::statements_executed`: every statement SQLite
+//! starts on the store's connections, BEGIN and COMMIT included). Each endpoint has a budget; a change that adds
+//! statements to a hot path fails here and has to raise the budget on purpose. The numbers are steady-state:
+//! every request is made once before it is counted, and the smallest of three counts is taken (the server's purge
+//! task runs once at start and could otherwise land inside a count).
+
+use sfr_wire::JWT_BEARER_GRANT;
+use sfr_wire::jwt::{OutgoingClaims, sign_rs256};
+
+use super::jwt::make_cert;
+use super::*;
+
+/// Statements per request, at most (BEGIN/COMMIT included): what the store ran when this test was written.
+/// Lower them when the store gets leaner.
+const BUDGET: &[(&str, u64)] = &[
+    ("jwt_bearer", 21),
+    ("client_credentials", 24),
+    ("refresh_token", 29),
+    ("authorization_code", 30),
+    ("introspect", 18),
+    ("identity", 10),
+];
+
+fn budget(name: &str) -> u64 {
+    BUDGET
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+        .unwrap_or_else(|| panic!("no budget for {name}"))
+}
+
+fn statements(org: &TestOrg) -> u64 {
+    org.store()
+        .statements_executed()
+        .expect("the SQLite store counts its statements")
+}
+
+/// The statements one call of `request` makes: the least of three counts, after one uncounted call.
+fn count(org: &TestOrg, mut request: impl FnMut() -> Resp) -> u64 {
+    let first = request();
+    assert_eq!(first.status, 200, "{}", first.body);
+    (0..3)
+        .map(|_| {
+            let before = statements(org);
+            let resp = request();
+            assert_eq!(resp.status, 200, "{}", resp.body);
+            statements(org) - before
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+#[test]
+fn statements_per_grant_stay_within_budget() {
+    let cert = make_cert();
+    let org = TestOrg::new()
+        .with_user(TestUser::admin("boss@example.com"))
+        .with_user(TestUser::standard("std@example.com"))
+        .with_app(
+            TestApp::web("Bench")
+                .scopes("api refresh_token")
+                .certificate(&cert.pem)
+                .admin_approved(&["System Administrator", "Standard User"], &[])
+                .run_as("boss@example.com"),
+        );
+    let app = org.app("Bench");
+    let mut measured = Vec::new();
+
+    let jwt = sign_rs256(
+        &OutgoingClaims {
+            iss: &app.key,
+            sub: "boss@example.com",
+            aud: &org.base,
+            exp: org.clock_now() / 1000 + 300,
+            iat: org.clock_now() / 1000,
+        },
+        &cert.key,
+    )
+    .expect("sign");
+    measured.push((
+        "jwt_bearer",
+        count(&org, || {
+            org.token(&[("grant_type", JWT_BEARER_GRANT), ("assertion", &jwt)])
+        }),
+    ));
+
+    let cc = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app.key.as_str()),
+        ("client_secret", app.secret.as_str()),
+    ];
+    measured.push(("client_credentials", count(&org, || org.token(&cc))));
+
+    let login = org.web_login("Bench", "std@example.com");
+    let refresh_token = s(&login, "refresh_token");
+    let access_token = s(&login, "access_token");
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+        ("client_id", app.key.as_str()),
+        ("client_secret", app.secret.as_str()),
+    ];
+    measured.push(("refresh_token", count(&org, || org.token(&refresh))));
+
+    // Codes are single-use: fresh ones from the browser flow, made before any counting starts.
+    let mut codes = (0..4)
+        .map(|_| org.code_for("Bench", "std@example.com"))
+        .collect::<Vec<_>>()
+        .into_iter();
+    measured.push((
+        "authorization_code",
+        count(&org, || {
+            let (code, verifier) = codes.next().expect("a fresh code");
+            org.token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", &app.key),
+                ("client_secret", &app.secret),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", &verifier),
+            ])
+        }),
+    ));
+
+    let introspect = [
+        ("token", access_token.as_str()),
+        ("token_type_hint", "access_token"),
+        ("client_id", app.key.as_str()),
+        ("client_secret", app.secret.as_str()),
+    ];
+    measured.push((
+        "introspect",
+        count(&org, || {
+            org.post_form("/services/oauth2/introspect", &introspect, &[])
+        }),
+    ));
+
+    let id_path = url::Url::parse(&s(&login, "id"))
+        .expect("identity URL")
+        .path()
+        .to_owned();
+    let bearer = format!("Bearer {access_token}");
+    measured.push((
+        "identity",
+        count(&org, || org.get(&id_path, &[("authorization", &bearer)])),
+    ));
+
+    let report: Vec<String> = measured
+        .iter()
+        .map(|(n, c)| format!("{n}={c} (budget {})", budget(n)))
+        .collect();
+    eprintln!("statements per request: {}", report.join(", "));
+    for (name, n) in &measured {
+        assert!(*n > 0, "{name}: the store counted no statement at all");
+        assert!(
+            *n <= budget(name),
+            "{name} ran {n} SQL statements, over its budget of {}; all: {}",
+            budget(name),
+            report.join(", ")
+        );
+    }
+}
