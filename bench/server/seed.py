@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Seeding helper of scripts/bench-server.sh: writes credential pools straight into an sfr-org SQLite database.
+
+Rows are shaped exactly as the store writes them (tokens keyed on the hex SHA-256 of the plaintext, scopes
+space-separated, times in epoch milliseconds), so the server cannot tell them from tokens it issued itself.
+
+  seed.py refresh DB CONSUMER_KEY USERNAME COUNT OUT      refresh tokens; OUT gets one plaintext per line
+  seed.py codes DB CONSUMER_KEY USERNAME COUNT OUT        unused authorization codes (no PKCE), valid 15 minutes
+  seed.py growth DB CONSUMER_KEY COUNT                    COUNT issued tokens over synthetic users: half of them
+                                                          live (4/5 access, 1/5 refresh), half expired sessions
+  seed.py apps DB TEMPLATE_APP COUNT                      COUNT more connected apps, copies of TEMPLATE_APP
+  seed.py count DB                                        live/expired/total rows of the token tables
+"""
+import hashlib
+import secrets
+import sqlite3
+import sys
+import time
+
+CALLBACK = "http://localhost:1717/OauthRedirect"
+CODE_LIFETIME_MS = 15 * 60 * 1000
+SESSION_MS = 2 * 3600 * 1000
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def sha(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ids(con, consumer_key, username=None):
+    row = con.execute("SELECT id FROM apps WHERE consumer_key = ?", (consumer_key,)).fetchone()
+    if row is None:
+        sys.exit(f"seed: no app with consumer key {consumer_key}")
+    if username is None:
+        return row[0], None
+    user = con.execute("SELECT id FROM users WHERE username_key = lower(?) OR username = ?",
+                       (username, username)).fetchone()
+    if user is None:
+        sys.exit(f"seed: no user {username}")
+    return row[0], user[0]
+
+
+def connect(db):
+    con = sqlite3.connect(db, timeout=30)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    return con
+
+
+def refresh(db, key, username, count, out):
+    con = connect(db)
+    app, user = ids(con, key, username)
+    now = now_ms()
+    seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM refresh_tokens").fetchone()[0]
+    tokens = ["5Aep861" + secrets.token_urlsafe(66) for _ in range(count)]
+    con.executemany(
+        "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
+        " revoked_at, seq) VALUES (?, ?, ?, 'api refresh_token', NULL, ?, ?, NULL, ?)",
+        ((sha(t), app, user, now, now, seq + i + 1) for i, t in enumerate(tokens)))
+    con.commit()
+    con.close()
+    with open(out, "w") as f:
+        f.write("\n".join(tokens) + "\n")
+
+
+def codes(db, key, username, count, out):
+    con = connect(db)
+    app, user = ids(con, key, username)
+    now = now_ms()
+    plain = ["aPrx" + secrets.token_urlsafe(48) for _ in range(count)]
+    con.executemany(
+        "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
+        " code_challenge_method, nonce, created_at, expires_at, used_at)"
+        " VALUES (?, ?, ?, ?, 'api refresh_token', NULL, NULL, NULL, ?, ?, NULL)",
+        ((sha(c), app, user, CALLBACK, now, now + CODE_LIFETIME_MS) for c in plain))
+    con.commit()
+    con.close()
+    with open(out, "w") as f:
+        f.write("\n".join(plain) + "\n")
+
+
+def synthetic_user(n):
+    return "005" + format(n, "012d") + "BNC"
+
+
+def growth(db, key, count):
+    con = connect(db)
+    app, _ = ids(con, key)
+    now = now_ms()
+    live, dead = count // 2, count - count // 2
+    seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM refresh_tokens").fetchone()[0]
+    users = max(1, count // 10)
+
+    def access_rows():
+        for i in range(live * 4 // 5):
+            yield (sha(f"growth-live-access-{i}"), app, synthetic_user(i % users), now, now, SESSION_MS)
+        for i in range(dead):
+            # An idle session long past its timeout: purge_expired deletes it.
+            old = now - 10 * SESSION_MS
+            yield (sha(f"growth-dead-access-{i}"), app, synthetic_user(i % users), old, old, SESSION_MS)
+
+    con.executemany(
+        "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,"
+        " last_used_at, session_timeout_ms, revoked_at) VALUES (?, ?, ?, 'api', NULL, NULL, ?, ?, ?, NULL)",
+        access_rows())
+    con.executemany(
+        "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
+        " revoked_at, seq) VALUES (?, ?, ?, 'api refresh_token', NULL, ?, ?, NULL, ?)",
+        ((sha(f"growth-live-refresh-{i}"), app, synthetic_user(i % users), now, now, seq + i + 1)
+         for i in range(live - live * 4 // 5)))
+    con.commit()
+    con.close()
+
+
+def apps(db, template, count):
+    con = connect(db)
+    con.row_factory = sqlite3.Row
+    row = con.execute("SELECT * FROM apps WHERE name = ?", (template,)).fetchone()
+    if row is None:
+        sys.exit(f"seed: no app named {template}")
+    cols = row.keys()
+    base = dict(row)
+    new = []
+    for i in range(count):
+        r = dict(base)
+        name = f"BenchApp{i:05d}"
+        r.update(id="0H4" + format(900000000 + i, "012d") + "BNC", name=name, name_key=name.lower(),
+                 api_name=name, api_name_key=name.lower(),
+                 consumer_key="3MVG9bench" + secrets.token_urlsafe(60).replace("-", "A").replace("_", "B"))
+        new.append(tuple(r[c] for c in cols))
+    con.executemany(f"INSERT INTO apps ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", new)
+    con.commit()
+    con.close()
+
+
+def count(db):
+    con = connect(db)
+    now = now_ms()
+    access = con.execute("SELECT COUNT(*) FROM access_tokens").fetchone()[0]
+    expired = con.execute(
+        "SELECT COUNT(*) FROM access_tokens WHERE revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?",
+        (now,)).fetchone()[0]
+    refresh_rows = con.execute("SELECT COUNT(*) FROM refresh_tokens").fetchone()[0]
+    app_rows = con.execute("SELECT COUNT(*) FROM apps").fetchone()[0]
+    print(f"access={access} access_dead={expired} refresh={refresh_rows} apps={app_rows}")
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = argv[1], argv[2:]
+    if cmd == "refresh" and len(args) == 5:
+        refresh(args[0], args[1], args[2], int(args[3]), args[4])
+    elif cmd == "codes" and len(args) == 5:
+        codes(args[0], args[1], args[2], int(args[3]), args[4])
+    elif cmd == "growth" and len(args) == 3:
+        growth(args[0], args[1], int(args[2]))
+    elif cmd == "apps" and len(args) == 3:
+        apps(args[0], args[1], int(args[2]))
+    elif cmd == "count" and len(args) == 1:
+        count(args[0])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
