@@ -31,7 +31,7 @@ pub use permitted_users::PermittedUsers;
 pub use profile::{Profile, STANDARD_USER, SYSTEM_ADMINISTRATOR};
 pub use refresh_policy::{PolicyDuration, RefreshPolicy};
 pub use scope::Scope;
-pub use signing_key::SigningKey;
+pub use signing_key::{RETIRED_KEY_PUBLISHED_MS, SigningKey, SigningKeys};
 pub use token::{
     AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshToken, RefreshUse, Revoked,
 };

@@ -16,7 +16,7 @@ use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
     LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
-    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, User, VerificationCode,
+    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -246,9 +246,15 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<CodeCheck>;
 
     // ---- signing key ----
+    /// The key in force now (system clock); a key added with a later `activates_at` is not returned before then.
     fn signing_key(&self) -> StoreResult<Option<SigningKey>>;
     /// Stores the key unless one exists; returns the key now in force.
     fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey>;
+    /// Rotation: adds the next key, published from now on and signing from `activates_at` (publish first, sign
+    /// later, so every relying party has fetched the key before it sees a token signed with it).
+    fn add_signing_key(&self, key: &SigningKey, activates_at: i64) -> StoreResult<()>;
+    /// The key that signs at `now` and the keys to publish then (`None`: no key yet).
+    fn signing_keys(&self, now: i64) -> StoreResult<Option<SigningKeys>>;
 
     // ---- housekeeping ----
     /// Deletes codes past expiry (plus a day kept for replay detection), dead sessions, dead refresh tokens and

@@ -833,6 +833,46 @@ pub fn signing_key_is_kept(store: &dyn Store) {
     assert!(existing.key_pair().is_ok());
 }
 
+/// Rotation: the next key is published as soon as it is added, signs only from its start time, and the
+/// replaced key stays published for a day.
+pub fn signing_keys_rotate_after_publishing(store: &dyn Store) {
+    let first = store.signing_key().unwrap().expect("bootstrap made one");
+    let at = |now: i64| {
+        let keys = store.signing_keys(now).unwrap().expect("keys");
+        let published: Vec<String> = keys.published.iter().map(|k| k.kid.clone()).collect();
+        (keys.signing.kid, published)
+    };
+    assert_eq!(at(T0), (first.kid.clone(), vec![first.kid.clone()]));
+    let mut next = signing_key();
+    next.kid = format!("{}-next", first.kid);
+    let starts = T0 + 60 * MINUTE;
+    store.add_signing_key(&next, starts).unwrap();
+    assert_eq!(
+        at(T0 + 1),
+        (first.kid.clone(), vec![first.kid.clone(), next.kid.clone()]),
+        "published before it signs"
+    );
+    assert_eq!(
+        at(starts),
+        (next.kid.clone(), vec![next.kid.clone(), first.kid.clone()]),
+        "signs from its start; the old key is still published"
+    );
+    assert_eq!(
+        at(starts + sfr_org::model::RETIRED_KEY_PUBLISHED_MS),
+        (next.kid.clone(), vec![next.kid.clone()])
+    );
+    let keys = store.signing_keys(starts).unwrap().unwrap();
+    assert_eq!(keys.signing.pkcs8_der, next.pkcs8_der, "stored intact");
+    // `signing_key` answers for the real clock: the test's next key starts in the (real) future.
+    if starts > sfr_org::clock::Clock::now_ms(&sfr_org::clock::SystemClock) {
+        assert_eq!(store.signing_key().unwrap().unwrap().kid, first.kid);
+    }
+    assert!(
+        store.add_signing_key(&next, starts).is_err(),
+        "a kid is stored once"
+    );
+}
+
 /// Many threads issue, read, touch, refresh and revoke at once; nothing fails and every write lands.
 pub fn concurrent_use_is_safe(store: Arc<dyn Store>) {
     let (user, app) = user_and_app(store.as_ref());
@@ -922,6 +962,7 @@ macro_rules! storage_suite {
             purge_removes_only_dead_credentials,
             login_history_keeps_reasons,
             signing_key_is_kept,
+            signing_keys_rotate_after_publishing,
         );
         storage_suite!(@arc $open;
             code_redemption_race_has_one_winner,

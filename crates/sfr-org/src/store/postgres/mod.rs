@@ -29,7 +29,7 @@ use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
     LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
-    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, User, VerificationCode,
+    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
 };
 use pool::Pool;
 
@@ -406,6 +406,14 @@ impl Store for PostgresStore {
 
     fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey> {
         self.write(|c| signing::store(c, &self.keys, key))
+    }
+
+    fn add_signing_key(&self, key: &SigningKey, activates_at: i64) -> StoreResult<()> {
+        self.write(|c| signing::add(c, &self.keys, key, activates_at))
+    }
+
+    fn signing_keys(&self, now: i64) -> StoreResult<Option<SigningKeys>> {
+        self.read(|c| signing::signing_keys(c, &self.keys, now))
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {

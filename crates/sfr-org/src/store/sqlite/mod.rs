@@ -24,7 +24,7 @@ use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
     LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
-    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, User, VerificationCode,
+    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -80,11 +80,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Counts every statement the connection starts into `counter` (SQLite's statement trace).
+/// Counts every statement the connection runs into `counter`. SQLite's profile event (once per finished
+/// statement) is used rather than its statement event, which would copy the SQL text on every call.
 fn count_statements(conn: &mut Connection, counter: &Arc<AtomicU64>) -> rusqlite::Result<()> {
     let counter = Arc::clone(counter);
     conn.trace_v2(
-        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_PROFILE,
         Some(move |_: rusqlite::trace::TraceEvent<'_>| {
             counter.fetch_add(1, Ordering::Relaxed);
         }),
@@ -373,6 +374,14 @@ impl Store for SqliteStore {
 
     fn store_signing_key(&self, key: &SigningKey) -> StoreResult<SigningKey> {
         self.write(|c| signing::store(c, &self.keys, key))
+    }
+
+    fn add_signing_key(&self, key: &SigningKey, activates_at: i64) -> StoreResult<()> {
+        self.write(|c| signing::add(c, &self.keys, key, activates_at))
+    }
+
+    fn signing_keys(&self, now: i64) -> StoreResult<Option<SigningKeys>> {
+        self.read(|c| signing::signing_keys(c, &self.keys, now))
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {

@@ -177,11 +177,17 @@ CREATE TABLE verification_codes (
 );
 "#;
 
+/// Signing-key rotation: when a key starts signing (NULL: from the start). A key is published from the moment
+/// it is stored.
+const V3: &str = r#"
+ALTER TABLE signing_keys ADD COLUMN activates_at BIGINT;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
