@@ -68,9 +68,12 @@ fn with_tag(file: &str, tag: &str) -> String {
     serde_json::to_string_pretty(&v).unwrap()
 }
 
+/// Rewrites an auth file's text.
+type Tamper = Box<dyn Fn(&str) -> String>;
+
 #[test]
 fn a_tampered_or_foreign_ciphertext_never_decrypts_and_is_left_alone() {
-    let tampered: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    let tampered: Vec<(&str, Tamper)> = vec![
         ("zero tag", Box::new(|f| with_tag(f, &"0".repeat(32)))),
         (
             "flipped tag bit",
