@@ -115,8 +115,13 @@ pub async fn respond(
         (None, None)
     };
     let id_token = if shape.id_token && scopes.contains(&Scope::OpenId) {
-        let key = state
-            .signing_key
+        // The key in force now, from the store: after a rotation every node switches at the same moment.
+        let signing = state
+            .store_call(move |s| s.signing_keys(now))
+            .await?
+            .map(|k| k.signing)
+            .unwrap_or_else(|| (*state.signing_key).clone());
+        let key = signing
             .key_pair()
             .map_err(|e| Failure::Internal(format!("signing key unusable: {e}")))?;
         let claims = IdClaims {
@@ -132,7 +137,7 @@ pub async fn respond(
         }
         .to_json();
         Some(
-            id_token::sign(&claims, &key, &state.signing_key.kid)
+            id_token::sign(&claims, &key, &signing.kid)
                 .map_err(|e| Failure::Internal(e.to_string()))?,
         )
     } else {

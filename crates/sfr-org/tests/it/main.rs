@@ -21,6 +21,7 @@ mod admin;
 mod serve;
 mod store;
 // POSTGRES helper's suites:
+mod key_rotation;
 mod multinode;
 mod pg;
 mod pg_harness;
