@@ -32,7 +32,7 @@ fn the_next_key_is_published_before_it_signs() {
         .with_user(TestUser::standard("rot@example.com"))
         .with_app(TestApp::web("Rotating"));
     let first = org.state().signing_key.kid.clone();
-    assert_eq!(published_kids(&org), [first.clone()]);
+    assert_eq!(published_kids(&org), std::slice::from_ref(&first));
     assert_eq!(id_token_kid(&org), first);
 
     let mut next = sfr_org::keys::generate_signing_key(org.clock_now()).expect("key");
