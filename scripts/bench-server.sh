@@ -4,6 +4,7 @@
 #
 #   scripts/bench-server.sh                       # everything, about 10 minutes
 #   DURATION=10 THREADS=2 CONNS=32 PEER=1 GROWTH=1 GROWTH_SIZES="1000 100000 1000000" scripts/bench-server.sh
+#   SKIP_BUILD=1 …                                # use the release binaries already in target/
 #
 # What it does, in order:
 #  1. tools: wrk, sqlite3, openssl and python3 from Debian (`apt-get install -y wrk sqlite3 openssl python3`,
@@ -60,8 +61,10 @@ if [[ "$PEER" == 1 ]]; then
   cp "$SFR_ROOT/bench/peer/server.mjs" "$PEER_DIR/server.mjs"
 fi
 
-echo "bench: cargo build --release -p sfr-org (binary and example bench_tool)"
-cargo build --release -q -p sfr-org --bin sfr-org --example bench_tool
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  echo "bench: cargo build --release -p sfr-org (binary and example bench_tool)"
+  cargo build --release -q -p sfr-org --bin sfr-org --example bench_tool
+fi
 ORG="$SFR_ROOT/target/release/sfr-org"
 TOOL="$SFR_ROOT/target/release/examples/bench_tool"
 SEED="$SFR_ROOT/bench/server/seed.py"
