@@ -178,6 +178,17 @@ impl TestOrg {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (db, key_file) = pg_harness::test_database(dir.path());
+        Self::on(dir, db, key_file)
+    }
+
+    /// A fresh org on a temp SQLite file whatever `SFR_TEST_BACKEND` says (for tests of the SQLite store itself).
+    pub fn on_sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = DatabaseUrl::Sqlite(dir.path().join("org.sqlite"));
+        Self::on(dir, db, None)
+    }
+
+    fn on(dir: tempfile::TempDir, db: DatabaseUrl, key_file: Option<std::path::PathBuf>) -> Self {
         let clock = Arc::new(TestClock::starting_now());
         let mut config = ServeConfig::for_tests(db);
         config.key_file = key_file;

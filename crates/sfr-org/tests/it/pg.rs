@@ -296,6 +296,40 @@ mod on_postgres {
         rt.block_on(async move { drop(store) });
     }
 
+    /// Connections cut by the server (a restart, a failover, an administrator) are replaced: the next use cases
+    /// succeed on fresh connections instead of failing on the dead ones in the pool.
+    #[test]
+    fn cut_connections_are_replaced_without_failing_a_request() {
+        let Some(db) = crate::store::postgres() else {
+            return;
+        };
+        let DatabaseUrl::Postgres(pg) = &db.url else {
+            unreachable!("a PostgreSQL URL")
+        };
+        // Fill the pool with several idle connections.
+        let nodes = [Arc::clone(&db.store), Arc::clone(&db.store)];
+        race(&nodes, 6, |_, s| s.org().unwrap());
+        let server = crate::pg_harness::server().expect("running");
+        let mut admin = postgres::Client::connect(&server.admin_url(), postgres::NoTls).unwrap();
+        let cut = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&pg.database()],
+            )
+            .unwrap();
+        assert!(cut >= 2, "the pool held connections: {cut}");
+        for n in 0..5 {
+            db.store.org().expect("a read after the cut");
+            db.store
+                .create_user(&new_user(
+                    &format!("after-cut-{n}@example.com"),
+                    "Standard User",
+                ))
+                .expect("a write after the cut");
+        }
+    }
+
     /// A server that is not there is named in the error, without the password.
     #[test]
     fn an_unreachable_server_is_a_clear_error() {

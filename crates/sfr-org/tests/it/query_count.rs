@@ -53,7 +53,7 @@ fn count(org: &TestOrg, mut request: impl FnMut() -> Resp) -> u64 {
 #[test]
 fn statements_per_grant_stay_within_budget() {
     let cert = make_cert();
-    let org = TestOrg::new()
+    let org = TestOrg::on_sqlite()
         .with_user(TestUser::admin("boss@example.com"))
         .with_user(TestUser::standard("std@example.com"))
         .with_app(
