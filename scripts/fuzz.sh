@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t" "corpus/$t"
   log="$scratch/$t.log"
   cargo fuzz run "${flags[@]}" "$t" "$scratch/$t" "corpus/$t" -- \
-    -max_total_time="$seconds" -workers=1 -jobs=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || { tail -40 "$log"; echo "fuzz: $t FAILED (see fuzz/artifacts/$t/)"; exit 1; }
   runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)"
   total=$((total + ${runs:-0}))
