@@ -333,7 +333,10 @@ impl Store {
         let crypto = self.crypto()?;
         encrypt_tree(&mut merged, crypto)?;
         let text = json::pretty2(&Value::Object(merged));
-        atomic::write(&path, text.as_bytes(), None).map_err(|e| StoreError::io(&path, &e))
+        // A new auth file is created owner-only (sf reads it either way; it holds encrypted tokens and the key's
+        // path); an existing one keeps whatever mode it has, as sf's in-place write does.
+        let new_file_mode = (!path.exists()).then_some(0o600);
+        atomic::write(&path, text.as_bytes(), new_file_mode).map_err(|e| StoreError::io(&path, &e))
     }
 
     /// sf's `AuthRemover.removeAuth`: unsets every local and global config key naming the user or one of its aliases,

@@ -460,6 +460,12 @@ fn jwt_login_with_a_cert_from_sfr_cert_create_then_refresh_and_logout() {
     );
     assert_eq!(file["privateKey"], key.display().to_string());
     assert!(file.get("refreshToken").is_none());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = home.path().join(".sfdx/jwt.user@example.com.json");
+        let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a new auth file is owner-only");
+    }
     let global = fs::read_to_string(home.path().join(".sf/config.json")).unwrap();
     assert!(global.contains(r#""target-org": "j1""#), "{global}");
 
