@@ -60,8 +60,18 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client from the environment (`NODE_EXTRA_CA_CERTS`, `SFDX_SET_CLIENT_IDS`).
+    /// The process's client, built from the environment once (`NODE_EXTRA_CA_CERTS`, `SFDX_SET_CLIENT_IDS`) and
+    /// shared: `org list` probes every org in parallel, and a CA bundle parsed per org cost ~0.5 MB each.
     pub fn from_env() -> Result<Self, HttpError> {
+        static SHARED: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
+        if let Some(client) = SHARED.get() {
+            return Ok(client.clone());
+        }
+        let client = Self::build_from_env()?;
+        Ok(SHARED.get_or_init(|| client).clone())
+    }
+
+    fn build_from_env() -> Result<Self, HttpError> {
         let extra_ca = std::env::var("NODE_EXTRA_CA_CERTS")
             .ok()
             .filter(|p| !p.is_empty());
