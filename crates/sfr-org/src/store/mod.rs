@@ -367,8 +367,8 @@ mod tests {
     #[test]
     fn database_urls() {
         assert_eq!(
-            DatabaseUrl::parse("sqlite:///tmp/x.sqlite").unwrap(),
-            DatabaseUrl::Sqlite("/tmp/x.sqlite".into())
+            DatabaseUrl::parse("sqlite:///var/lib/sfr-org/x.sqlite").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/sfr-org/x.sqlite".into())
         );
         assert_eq!(
             DatabaseUrl::parse("org.sqlite").unwrap(),
