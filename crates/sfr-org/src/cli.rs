@@ -648,7 +648,8 @@ fn print_banner(ctx: &Context, server: &RunningServer) {
         ));
     }
     text.push_str(&format!(
-        "\nNext steps:\n  Log in with the built-in PlatformCLI app (user {}):\n    \
+        "\nNext steps:\n  Setup, in a browser (log in as {admin}): {base}/setup\n  \
+         Log in with the built-in PlatformCLI app (user {admin}):\n    \
          sf org login web --instance-url {base} --alias local\n    \
          sfr org login web --instance-url {base} --alias local\n  \
          Add a user:\n    \
@@ -659,7 +660,7 @@ fn print_banner(ctx: &Context, server: &RunningServer) {
          sfr-org app create{db} --name \"My App\" --contact-email you@example.com \\\n        \
          --callback-url http://localhost:1717/OauthRedirect --scopes \"api web refresh_token\"\n    \
          sf org login web --instance-url {base} --client-id <consumerKey from app create>\n",
-        bootstrap::ADMIN_USERNAME,
+        admin = bootstrap::ADMIN_USERNAME,
     ));
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

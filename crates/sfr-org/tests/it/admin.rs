@@ -809,6 +809,7 @@ fn serve_prints_the_real_port_and_admin_commands_work_alongside() {
         "{text}"
     );
     assert!(text.contains("sfr-org app create"), "{text}");
+    assert!(text.contains(&format!("{base}/setup")), "{text}");
 
     // The server answers HTTP.
     let agent: ureq::Agent = ureq::Agent::config_builder()
