@@ -1190,6 +1190,25 @@ mod on_sqlite {
         }
     }
 
+    /// The next refresh-token `seq` is read on every insert; it must come from an index, not a scan, or the
+    /// grants slow down as tokens accumulate.
+    #[test]
+    fn the_next_refresh_token_seq_is_read_from_an_index() {
+        let db = sqlite();
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        let plan: Vec<String> = raw
+            .prepare("EXPLAIN QUERY PLAN SELECT COALESCE(MAX(seq), 0) + 1 FROM refresh_tokens")
+            .unwrap()
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("refresh_tokens_seq")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn an_empty_database_has_no_org() {
         let dir = tempfile::tempdir().unwrap();
