@@ -4,6 +4,7 @@
 //! handlers call it through `AppState::store_call` (a `spawn_blocking`). A PostgreSQL implementation can sit
 //! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
+mod app_rules;
 pub mod postgres;
 pub mod sqlite;
 

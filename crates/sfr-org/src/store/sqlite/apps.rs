@@ -5,12 +5,10 @@ use sfr_wire::SfId;
 
 use super::{db_err, is_unique_violation, org, parse_id, parse_scopes, users};
 use crate::keys::{self, Keys};
-use crate::model::connected_app::api_name_from;
 use crate::model::{
     AppUpdate, Approval, ConnectedApp, IpRelaxation, NewApp, PermittedUsers, RefreshPolicy, Scope,
-    certificate,
 };
-use crate::store::{MissingStep, StoreError, StoreResult};
+use crate::store::{MissingStep, StoreError, StoreResult, app_rules};
 
 const APP_COLUMNS: &str = "id, name, api_name, contact_email, oauth_enabled, callback_urls, scopes,
      certificate_pem, consumer_key, require_secret_web, require_secret_refresh, require_pkce, permitted_users,
@@ -199,66 +197,6 @@ pub(super) fn secret(conn: &Connection, keys: &Keys, app_id: &SfId) -> StoreResu
 
 // ---- validation ----
 
-fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Invalid {
-        field,
-        message: message.into(),
-    }
-}
-
-fn validate_email(email: &str) -> StoreResult<()> {
-    if email.contains('@') && !email.contains(char::is_whitespace) {
-        Ok(())
-    } else {
-        Err(invalid(
-            "contact e-mail",
-            format!("{email:?} is not an e-mail address"),
-        ))
-    }
-}
-
-fn validate_callbacks(urls: &[String]) -> StoreResult<()> {
-    if urls.is_empty() {
-        return Err(invalid(
-            "callback URL",
-            "at least one is required, e.g. http://localhost:1717/OauthRedirect",
-        ));
-    }
-    for u in urls {
-        if u.contains('\n') || url::Url::parse(u).is_err() {
-            return Err(invalid(
-                "callback URL",
-                format!("{u:?} is not an absolute URL (e.g. http://localhost:1717/OauthRedirect)"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn validate_scopes(scopes: &[Scope]) -> StoreResult<()> {
-    if scopes.is_empty() {
-        return Err(invalid(
-            "scopes",
-            "at least one is required, e.g. \"api web refresh_token\"",
-        ));
-    }
-    Ok(())
-}
-
-fn validate_certificate(pem: Option<&str>) -> StoreResult<()> {
-    if let Some(pem) = pem {
-        certificate::parse_pem(pem).map_err(|e| invalid("certificate", e.to_string()))?;
-    }
-    Ok(())
-}
-
-fn validate_timeout(minutes: Option<u32>) -> StoreResult<()> {
-    if minutes == Some(0) {
-        return Err(invalid("session timeout", "must be at least 1 minute"));
-    }
-    Ok(())
-}
-
 fn resolve_run_as(conn: &Connection, username: Option<&str>) -> StoreResult<Option<SfId>> {
     username
         .map(|u| users::require_by_username(conn, u).map(|user| user.id))
@@ -328,32 +266,7 @@ pub(super) fn create(
             return Err(StoreError::AppCreationBlocked(MissingStep::CreationSetting));
         }
     }
-    let name = app.name.trim();
-    if name.is_empty() || name.contains(['\n', '\r']) {
-        return Err(invalid("app name", "must be a non-empty single line"));
-    }
-    let api_name = app
-        .api_name
-        .as_deref()
-        .map(str::trim)
-        .map(str::to_owned)
-        .unwrap_or_else(|| api_name_from(name));
-    if api_name.is_empty()
-        || !api_name.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !api_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(invalid(
-            "API name",
-            format!("{api_name:?}: use letters, digits and _, starting with a letter"),
-        ));
-    }
-    validate_email(&app.contact_email)?;
-    validate_callbacks(&app.callback_urls)?;
-    validate_scopes(&app.scopes)?;
-    validate_certificate(app.certificate_pem.as_deref())?;
-    validate_timeout(app.session_timeout_minutes)?;
+    let (name, api_name) = app_rules::validate_new(app)?;
     let run_as = resolve_run_as(conn, app.client_credentials_username.as_deref())?;
     // Resolve names before inserting anything, so an unknown name leaves no half-made app.
     for p in &app.profiles {
@@ -419,50 +332,7 @@ pub(super) fn create(
 
 pub(super) fn update(conn: &Connection, name: &str, u: &AppUpdate) -> StoreResult<ConnectedApp> {
     let mut app = require_by_name(conn, name)?;
-    if let Some(v) = &u.contact_email {
-        validate_email(v)?;
-        app.contact_email = v.trim().to_owned();
-    }
-    if let Some(v) = &u.callback_urls {
-        validate_callbacks(v)?;
-        app.callback_urls = v.clone();
-    }
-    if let Some(v) = &u.scopes {
-        validate_scopes(v)?;
-        app.scopes = v.clone();
-    }
-    if let Some(v) = &u.certificate_pem {
-        validate_certificate(v.as_deref())?;
-        app.certificate_pem = v.clone();
-    }
-    if let Some(v) = u.require_secret_web {
-        app.require_secret_web = v;
-    }
-    if let Some(v) = u.require_secret_refresh {
-        app.require_secret_refresh = v;
-    }
-    if let Some(v) = u.require_pkce {
-        app.require_pkce = v;
-    }
-    if let Some(v) = u.permitted_users {
-        app.permitted_users = v;
-    }
-    if let Some(v) = u.refresh_policy {
-        app.refresh_policy = v;
-    }
-    if let Some(v) = u.session_timeout_minutes {
-        validate_timeout(v)?;
-        app.session_timeout_minutes = v;
-    }
-    if let Some(v) = u.ip_relaxation {
-        app.ip_relaxation = v;
-    }
-    if let Some(v) = &u.client_credentials_username {
-        app.client_credentials_user = resolve_run_as(conn, v.as_deref())?;
-    }
-    if let Some(v) = u.oauth_enabled {
-        app.oauth_enabled = v;
-    }
+    app_rules::apply_update(&mut app, u, |run_as| resolve_run_as(conn, run_as))?;
     conn.execute(
         "UPDATE apps SET contact_email = ?2, oauth_enabled = ?3, callback_urls = ?4, scopes = ?5,
                 certificate_pem = ?6, require_secret_web = ?7, require_secret_refresh = ?8, require_pkce = ?9,
