@@ -7,6 +7,7 @@
 mod app_rules;
 pub mod postgres;
 pub mod sqlite;
+mod user_rules;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

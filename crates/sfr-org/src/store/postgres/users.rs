@@ -5,7 +5,7 @@ use sfr_wire::SfId;
 
 use super::{Fail, R, Tx, is_unique_violation, org, parse_id, to_u32, tokens};
 use crate::model::{LockState, NewUser, PermissionSet, Profile, User};
-use crate::store::StoreError;
+use crate::store::{StoreError, user_rules};
 
 const USER_COLUMNS: &str =
     "u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, u.active,
@@ -101,39 +101,8 @@ fn require_by_id(c: Tx<'_, '_>, id: &SfId) -> R<User> {
     })
 }
 
-fn validate(user: &NewUser) -> Result<(), StoreError> {
-    let invalid = |field, message: &str| StoreError::Invalid {
-        field,
-        message: message.to_owned(),
-    };
-    let username = user.username.trim();
-    match username.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') => {}
-        _ => {
-            return Err(invalid(
-                "username",
-                "must look like an e-mail address with a dotted domain, e.g. jane@example.com \
-                 (sf only lists auth files whose username domain has a dot)",
-            ));
-        }
-    }
-    if username.chars().any(char::is_whitespace) || username.len() > 80 {
-        return Err(invalid(
-            "username",
-            "must have no spaces and at most 80 characters",
-        ));
-    }
-    if !user.email.contains('@') {
-        return Err(invalid("email", "must be an e-mail address"));
-    }
-    if user.last_name.trim().is_empty() {
-        return Err(invalid("last name", "must not be empty"));
-    }
-    Ok(())
-}
-
 pub(super) fn create(c: Tx<'_, '_>, user: &NewUser) -> R<User> {
-    validate(user)?;
+    user_rules::validate_new(user)?;
     let profile = require_profile(c, &user.profile)?;
     let permission_sets = user
         .permission_sets

@@ -5,7 +5,7 @@ use sfr_wire::SfId;
 
 use super::{db_err, is_unique_violation, org, parse_id, tokens};
 use crate::model::{LockState, NewUser, PermissionSet, Profile, User};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult, user_rules};
 
 const USER_COLUMNS: &str =
     "u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, u.active,
@@ -144,39 +144,8 @@ fn require_by_id(conn: &Connection, id: &SfId) -> StoreResult<User> {
     })
 }
 
-fn validate(user: &NewUser) -> StoreResult<()> {
-    let invalid = |field, message: &str| StoreError::Invalid {
-        field,
-        message: message.to_owned(),
-    };
-    let username = user.username.trim();
-    match username.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') => {}
-        _ => {
-            return Err(invalid(
-                "username",
-                "must look like an e-mail address with a dotted domain, e.g. jane@example.com \
-                 (sf only lists auth files whose username domain has a dot)",
-            ));
-        }
-    }
-    if username.chars().any(char::is_whitespace) || username.len() > 80 {
-        return Err(invalid(
-            "username",
-            "must have no spaces and at most 80 characters",
-        ));
-    }
-    if !user.email.contains('@') {
-        return Err(invalid("email", "must be an e-mail address"));
-    }
-    if user.last_name.trim().is_empty() {
-        return Err(invalid("last name", "must not be empty"));
-    }
-    Ok(())
-}
-
 pub(super) fn create(conn: &Connection, user: &NewUser) -> StoreResult<User> {
-    validate(user)?;
+    user_rules::validate_new(user)?;
     let profile = require_profile(conn, &user.profile)?;
     let permission_sets = user
         .permission_sets
