@@ -101,6 +101,15 @@ pub struct ServeArgs {
     /// Private key (PEM) for --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Token-endpoint limit per client id: BURST requests at once, PER_MINUTE at a steady pace, or `off`.
+    /// Shared by every node on the database (within about nodes x rate x 100 ms).
+    #[arg(long, value_name = "BURST/PER_MINUTE", env = "SFR_ORG_RATE_LIMIT_PER_CLIENT",
+          default_value_t = crate::http::rate_limit::RateLimits::default().per_client)]
+    pub rate_limit_per_client: crate::http::rate_limit::Rate,
+    /// Token-endpoint limit per source address, like --rate-limit-per-client.
+    #[arg(long, value_name = "BURST/PER_MINUTE", env = "SFR_ORG_RATE_LIMIT_PER_ADDRESS",
+          default_value_t = crate::http::rate_limit::RateLimits::default().per_address)]
+    pub rate_limit_per_address: crate::http::rate_limit::Rate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -593,7 +602,10 @@ fn serve(ctx: Context, args: ServeArgs) -> ExitCode {
                 _ => None,
             },
             clock: Arc::new(SystemClock),
-            rate_limits: crate::http::rate_limit::RateLimits::default(),
+            rate_limits: crate::http::rate_limit::RateLimits {
+                per_address: args.rate_limit_per_address,
+                per_client: args.rate_limit_per_client,
+            },
             header_read_timeout: crate::server::HEADER_READ_TIMEOUT,
         };
         let server = match RunningServer::start(config).await {

@@ -37,7 +37,8 @@ pub struct ServeConfig {
     pub key_file: Option<PathBuf>,
     pub tls: Option<TlsFiles>,
     pub clock: Arc<dyn Clock>,
-    /// Token-endpoint rate limits (in memory, per node).
+    /// Token-endpoint rate limits, shared by every node on the database (counted in memory, flushed every
+    /// `rate_limit::SYNC_EVERY`).
     pub rate_limits: crate::http::rate_limit::RateLimits,
     /// How long a client may take to send a request's head before the connection is closed (slow clients).
     pub header_read_timeout: Duration,
@@ -221,7 +222,8 @@ impl RunningServer {
             clock: config.clock,
             signing_key: Arc::new(opened.signing_key),
         };
-        let router = crate::http::router_with_limits(state.clone(), config.rate_limits);
+        let limiter = crate::http::rate_limit::TokenRateLimiter::new(config.rate_limits);
+        let router = crate::http::router_with_limiter(state.clone(), Arc::clone(&limiter));
         let header_read_timeout = config.header_read_timeout;
         let (shutdown, watcher) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -242,6 +244,11 @@ impl RunningServer {
             ));
             tasks.push(task);
         }
+        tasks.push(tokio::spawn(crate::http::rate_limit::sync_loop(
+            limiter,
+            Arc::clone(&state.store),
+            watcher.clone(),
+        )));
         tasks.push(tokio::spawn(purge_loop(state.clone(), watcher)));
         Ok(Self {
             base_url,

@@ -24,9 +24,13 @@ pub fn router(state: AppState) -> Router {
     router_with_limits(state, rate_limit::RateLimits::default())
 }
 
-/// [`router`] with the token endpoint's rate limits given.
+/// [`router`] with the token endpoint's rate limits given (counted on this node only: nothing flushes them).
 pub fn router_with_limits(state: AppState, limits: rate_limit::RateLimits) -> Router {
-    let limiter = rate_limit::TokenRateLimiter::new(limits);
+    router_with_limiter(state, rate_limit::TokenRateLimiter::new(limits))
+}
+
+/// [`router`] with the token endpoint's limiter given; `rate_limit::sync_loop` shares its counts with other nodes.
+pub fn router_with_limiter(state: AppState, limiter: Arc<rate_limit::TokenRateLimiter>) -> Router {
     let usage = Arc::new(rest::data::ApiUsage::default());
     Router::new()
         .route(

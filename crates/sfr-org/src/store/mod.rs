@@ -135,6 +135,20 @@ pub struct Purged {
 /// How many login-history events `purge_expired` keeps.
 pub const LOGIN_HISTORY_KEPT: i64 = 20_000;
 
+/// One node's requests for one shared rate-limit counter (a key in one time window), added to it by
+/// [`Store::add_rate_counts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCount {
+    /// What is counted: limit kind, window length and key, e.g. `client:1000:3MVG9…`.
+    pub key: String,
+    /// Start of the time window, ms since the epoch.
+    pub window_start: i64,
+    /// When the counter is no longer needed; a later `add_rate_counts` deletes it.
+    pub expires_at: i64,
+    /// Requests counted since this node's last flush (0 only reads the total).
+    pub delta: u64,
+}
+
 /// What `bootstrap` creates on an empty database.
 #[derive(Debug, Clone)]
 pub struct Bootstrap {
@@ -257,6 +271,13 @@ pub trait Store: Send + Sync {
     fn add_signing_key(&self, key: &SigningKey, activates_at: i64) -> StoreResult<()>;
     /// The key that signs at `now` and the keys to publish then (`None`: no key yet).
     fn signing_keys(&self, now: i64) -> StoreResult<Option<SigningKeys>>;
+
+    // ---- rate limits ----
+    /// Adds each count to its shared counter (created at 0 when missing) and returns each counter's total after
+    /// the addition — every node's counts — in the order given; one transaction for the whole batch (one flush
+    /// of a node's rate limiter). Counters whose `expires_at` is at or before `now` are deleted in the same
+    /// transaction. Concurrent calls from several nodes lose no increment.
+    fn add_rate_counts(&self, counts: &[RateCount], now: i64) -> StoreResult<Vec<u64>>;
 
     // ---- housekeeping ----
     /// Deletes codes past expiry (plus a day kept for replay detection), dead sessions, dead refresh tokens and

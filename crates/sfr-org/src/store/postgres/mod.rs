@@ -11,6 +11,7 @@ mod events;
 mod org;
 mod outbox;
 mod pool;
+mod rate_counters;
 mod schema;
 mod signing;
 mod tokens;
@@ -24,7 +25,7 @@ use postgres::error::SqlState;
 use postgres::{IsolationLevel, Transaction};
 use sfr_wire::SfId;
 
-use super::{Bootstrap, Purged, Store, StoreError, StoreResult};
+use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult};
 use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
@@ -414,6 +415,10 @@ impl Store for PostgresStore {
 
     fn signing_keys(&self, now: i64) -> StoreResult<Option<SigningKeys>> {
         self.read(|c| signing::signing_keys(c, &self.keys, now))
+    }
+
+    fn add_rate_counts(&self, counts: &[RateCount], now: i64) -> StoreResult<Vec<u64>> {
+        self.write(|c| rate_counters::add(c, counts, now))
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {

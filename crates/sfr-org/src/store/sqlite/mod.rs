@@ -6,6 +6,7 @@ mod apps;
 mod events;
 mod org;
 mod outbox;
+mod rate_counters;
 mod schema;
 mod signing;
 mod tokens;
@@ -19,7 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use sfr_wire::SfId;
 
-use super::{Bootstrap, Purged, Store, StoreError, StoreResult};
+use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult};
 use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
@@ -382,6 +383,10 @@ impl Store for SqliteStore {
 
     fn signing_keys(&self, now: i64) -> StoreResult<Option<SigningKeys>> {
         self.read(|c| signing::signing_keys(c, &self.keys, now))
+    }
+
+    fn add_rate_counts(&self, counts: &[RateCount], now: i64) -> StoreResult<Vec<u64>> {
+        self.write(|c| rate_counters::add(c, counts, now))
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {

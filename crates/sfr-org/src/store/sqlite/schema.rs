@@ -189,11 +189,24 @@ const V4: &str = r#"
 CREATE INDEX refresh_tokens_seq ON refresh_tokens (seq);
 "#;
 
+/// Token-endpoint rate-limit counters shared by every node: one row per counted key and time window, added to
+/// by each node's periodic flush and deleted once `expires_at` has passed (`rate_counters.rs`).
+const V5: &str = r#"
+CREATE TABLE rate_counters (
+    key TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (key, window_start)
+);
+CREATE INDEX rate_counters_expires ON rate_counters (expires_at);
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
