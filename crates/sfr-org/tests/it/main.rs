@@ -27,6 +27,9 @@ mod pg;
 mod pg_harness;
 // BENCHMARK helper's suite:
 mod query_count;
+// RATE-LIMIT helper's suites:
+mod rate_counters;
+mod rate_limits;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -13,6 +13,10 @@ use sfr_org::model::{
 use sfr_org::store::{self, Bootstrap, DatabaseUrl, MissingStep, Store, StoreError};
 use sfr_wire::SfId;
 
+use crate::rate_counters::{
+    concurrent_rate_flushes_add_up, expired_rate_counters_are_deleted, rate_counts_add_up,
+};
+
 pub(crate) const T0: i64 = 1_800_000_000_000;
 pub(crate) const MINUTE: i64 = 60_000;
 
@@ -963,10 +967,13 @@ macro_rules! storage_suite {
             login_history_keeps_reasons,
             signing_key_is_kept,
             signing_keys_rotate_after_publishing,
+            rate_counts_add_up,
+            expired_rate_counters_are_deleted,
         );
         storage_suite!(@arc $open;
             code_redemption_race_has_one_winner,
             concurrent_use_is_safe,
+            concurrent_rate_flushes_add_up,
         );
     };
     (@ref $open:path; $($name:ident),* $(,)?) => {
