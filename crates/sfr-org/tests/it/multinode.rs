@@ -27,7 +27,14 @@ struct Node {
 }
 
 impl Node {
-    fn start(name: &'static str, dir: &Path, database: &str, key_file: &Path) -> Self {
+    /// Starts `sfr-org serve` with `serve_args` after the listen address.
+    fn start_with(
+        name: &'static str,
+        dir: &Path,
+        database: &str,
+        key_file: &Path,
+        serve_args: &[&str],
+    ) -> Self {
         let out = dir.join(format!("{name}.out"));
         let log = dir.join(format!("{name}.log"));
         let child = Command::new(BIN)
@@ -39,6 +46,7 @@ impl Node {
             .arg("--key-file")
             .arg(key_file)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).expect("stdout file"))
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -192,12 +200,17 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`Cluster::start`] with more `serve` arguments for both nodes.
+    fn start_with(serve_args: &[&str]) -> Option<Self> {
         let database = crate::pg_harness::fresh_database()?;
         let dir = tempfile::tempdir().expect("temp dir");
         let key_file = dir.path().join("org.key");
         // Node A creates the org (and the key file); node B then starts on the same database and key.
-        let a = Node::start("A", dir.path(), &database, &key_file);
-        let b = Node::start("B", dir.path(), &database, &key_file);
+        let a = Node::start_with("A", dir.path(), &database, &key_file, serve_args);
+        let b = Node::start_with("B", dir.path(), &database, &key_file, serve_args);
         let (keys, created) = Keys::load_or_create_file(&key_file).expect("key file");
         assert!(!created, "node A made the key file");
         let url = DatabaseUrl::parse(&database).expect("URL");
@@ -537,4 +550,58 @@ fn a_node_killed_under_load_loses_no_issued_token() {
         None,
     );
     assert_eq!(page.status, 200);
+}
+
+/// Both nodes run with a per-client limit of 20 (`--rate-limit-per-client 20/0`): token requests alternating
+/// between A and B get through about 20 times in all — within the flush slack, not 40 — and then both refuse.
+#[test]
+fn two_nodes_share_one_rate_limit() {
+    let limit = 20;
+    let Some(c) = Cluster::start_with(&["--rate-limit-per-client", "20/0"]) else {
+        return;
+    };
+    let mut client = Client::new();
+    let mut through = 0;
+    let mut refused_on = [0; 2];
+    for n in 0..(2 * limit + 10) {
+        let node = if n % 2 == 0 { &c.a } else { &c.b };
+        let resp = client.post(
+            node,
+            "/services/oauth2/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &c.key),
+                ("client_secret", "not-the-secret"),
+            ],
+        );
+        if resp.body.contains("rate_limit_exceeded") {
+            resp.assert_oauth_error(400, "rate_limit_exceeded", "number of logins exceeded");
+            refused_on[n % 2] += 1;
+        } else {
+            assert_eq!(resp.status, 400, "a wrong secret: {}", resp.body);
+            through += 1;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(
+        // The slack: about nodes x rate x flush interval = 2 x (1 per 30 ms) x 100 ms ≈ 7, plus timing jitter.
+        (limit..=limit + 10).contains(&through),
+        "{through} requests got through two nodes sharing a limit of {limit}"
+    );
+    assert!(
+        refused_on[0] > 0 && refused_on[1] > 0,
+        "both nodes refused: {refused_on:?}"
+    );
+    // Another client is not limited, on either node.
+    for node in [&c.a, &c.b] {
+        let resp = client.post(
+            node,
+            "/services/oauth2/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "3MVG9other"),
+            ],
+        );
+        resp.assert_oauth_error(400, "invalid_client_id", "client identifier invalid");
+    }
 }

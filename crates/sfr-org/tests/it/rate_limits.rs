@@ -174,7 +174,8 @@ fn two_nodes_on_one_database_share_one_limit() {
         std::thread::sleep(Duration::from_millis(30));
     }
     assert!(
-        (limit..=limit + 8).contains(&through),
+        // The slack: about nodes x rate x flush interval = 2 x (1 per 30 ms) x 100 ms ≈ 7, plus timing jitter.
+        (limit..=limit + 10).contains(&through),
         "{through} requests got through two nodes with a shared limit of {limit}"
     );
     a_few_flushes();
