@@ -2,7 +2,7 @@
 
 use sfr_wire::SfId;
 
-use super::Scope;
+use super::{LoginEvent, Scope};
 
 /// A session. Lifetime is idle-based: alive while `now < last_used_at + session_timeout_ms`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,8 @@ pub struct IssueTokens {
     pub refresh: Option<NewRefreshToken>,
     /// Hash of the authorization code these tokens come from (so a replay can revoke them).
     pub from_code: Option<String>,
+    /// The grant's login-history event, stored in the same transaction as the tokens.
+    pub event: Option<LoginEvent>,
 }
 
 /// A refresh-token grant: mark the refresh token used and store the new session, in one transaction.
@@ -82,6 +84,8 @@ pub struct RefreshUse {
     pub refresh_hash: String,
     pub now: i64,
     pub new_access: NewAccessToken,
+    /// The grant's login-history event, stored with the new session when the refresh token was usable.
+    pub event: Option<LoginEvent>,
 }
 
 /// What `revoke_by_hash` found and revoked.

@@ -6,7 +6,9 @@ use sfr_wire::TokenResponse;
 use super::Failure;
 use super::id_token::{self, IdClaims};
 use crate::keys;
-use crate::model::{ConnectedApp, IssueTokens, NewAccessToken, NewRefreshToken, Scope, User};
+use crate::model::{
+    ConnectedApp, IssueTokens, LoginEvent, NewAccessToken, NewRefreshToken, Scope, User,
+};
 use crate::state::AppState;
 
 /// How a grant's response looks.
@@ -26,90 +28,85 @@ pub struct Minted {
     pub record: NewAccessToken,
 }
 
+/// Who gets a token, for what, and how the answer looks.
+pub struct Grantee<'a> {
+    pub app: &'a ConnectedApp,
+    pub user: &'a User,
+    /// The app's consumer secret when the grant already read it (signs `signature`; read again if absent).
+    pub secret: Option<&'a str>,
+    pub scopes: &'a [Scope],
+    pub shape: Shape,
+}
+
 /// Mints an access token for `user` on `app` with the app's (else the org's) session timeout.
-pub async fn mint_access(
-    state: &AppState,
-    app: &ConnectedApp,
-    user: &User,
-    scopes: &[Scope],
-    now: i64,
-) -> Result<Minted, Failure> {
-    let org = state.store_call(|s| s.org()).await?;
+pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minted, Failure> {
+    let org = state.store.org()?;
     let plaintext = keys::generate_access_token(state.config.org_id.to_15());
     Ok(Minted {
         record: NewAccessToken {
             token_hash: keys::hash_token(&plaintext),
-            app_id: app.id.clone(),
-            user_id: user.id.clone(),
-            scopes: scopes.to_vec(),
+            app_id: to.app.id.clone(),
+            user_id: to.user.id.clone(),
+            scopes: to.scopes.to_vec(),
             issued_at: now,
-            session_timeout_ms: app.session_timeout_ms(org.session_timeout_minutes),
+            session_timeout_ms: to.app.session_timeout_ms(org.session_timeout_minutes),
         },
         plaintext,
     })
 }
 
-/// Stores the tokens of a fresh grant (access + optional refresh) in one transaction and answers.
-#[allow(clippy::too_many_arguments)]
-pub async fn issue(
+/// Stores the tokens of a fresh grant (access + optional refresh) and its login-history event in one
+/// transaction, and answers.
+pub fn issue(
     state: &AppState,
-    app: &ConnectedApp,
-    user: &User,
-    scopes: Vec<Scope>,
+    to: &Grantee<'_>,
     with_refresh: bool,
     from_code: Option<String>,
-    nonce: Option<String>,
-    shape: Shape,
+    nonce: Option<&str>,
+    event: LoginEvent,
 ) -> Result<TokenResponse, Failure> {
     let now = state.now();
-    let access = mint_access(state, app, user, &scopes, now).await?;
+    let access = mint_access(state, to, now)?;
     let refresh_plain = with_refresh.then(keys::generate_refresh_token);
     let issue = IssueTokens {
-        access: access.record.clone(),
+        access: access.record,
         refresh: refresh_plain.as_ref().map(|r| NewRefreshToken {
             token_hash: keys::hash_token(r),
-            app_id: app.id.clone(),
-            user_id: user.id.clone(),
-            scopes: scopes.clone(),
+            app_id: to.app.id.clone(),
+            user_id: to.user.id.clone(),
+            scopes: to.scopes.to_vec(),
             issued_at: now,
         }),
         from_code,
+        event: Some(event),
     };
-    state.store_call(move |s| s.issue_tokens(&issue)).await?;
-    respond(
-        state,
-        app,
-        user,
-        &scopes,
-        &access.plaintext,
-        refresh_plain,
-        nonce.as_deref(),
-        now,
-        shape,
-    )
-    .await
+    state.store.issue_tokens(&issue)?;
+    respond(state, to, &access.plaintext, refresh_plain, nonce, now)
 }
 
 /// Builds the response body for an access token already stored.
-#[allow(clippy::too_many_arguments)]
-pub async fn respond(
+pub fn respond(
     state: &AppState,
-    app: &ConnectedApp,
-    user: &User,
-    scopes: &[Scope],
+    to: &Grantee<'_>,
     access_token: &str,
     refresh_token: Option<String>,
     nonce: Option<&str>,
     now: i64,
-    shape: Shape,
 ) -> Result<TokenResponse, Failure> {
+    let (app, user, scopes, shape) = (to.app, to.user, to.scopes, to.shape);
     let id = state.config.identity_url(&user.id);
     let base = state.config.base_url.clone();
     let (issued_at, signature) = if shape.signed {
-        let app_id = app.id.clone();
-        let secret = state.store_call(move |s| s.app_secret(&app_id)).await?;
+        let read;
+        let secret = match to.secret {
+            Some(s) => s,
+            None => {
+                read = state.store.app_secret(&app.id)?;
+                &read
+            }
+        };
         let issued_at = now.to_string();
-        let sig = sfr_wire::token::signature(&secret, &id, &issued_at);
+        let sig = sfr_wire::token::signature(secret, &id, &issued_at);
         (Some(issued_at), Some(sig))
     } else {
         (None, None)
@@ -117,8 +114,8 @@ pub async fn respond(
     let id_token = if shape.id_token && scopes.contains(&Scope::OpenId) {
         // The key in force now, from the store: after a rotation every node switches at the same moment.
         let signing = state
-            .store_call(move |s| s.signing_keys(now))
-            .await?
+            .store
+            .signing_keys(now)?
             .map(|k| k.signing)
             .unwrap_or_else(|| (*state.signing_key).clone());
         let key = signing

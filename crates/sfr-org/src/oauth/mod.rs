@@ -61,18 +61,18 @@ pub fn refuse<T>(wire: sfr_wire::OAuthError, reason: impl Into<String>) -> Resul
     Err(Failure::Refused(Refusal::new(wire, reason)))
 }
 
-/// Records one login-history event. A failure to record is logged, never shown to the client.
-pub async fn record(
+/// The login-history event of one outcome.
+pub fn login_event(
     state: &AppState,
     trace: &Trace,
     kind: LoginKind,
     outcome: Result<&str, (&str, &str)>,
-) {
+) -> LoginEvent {
     let (success, error_code, reason) = match outcome {
         Ok(reason) => (true, None, reason.to_owned()),
         Err((code, reason)) => (false, Some(code.to_owned()), reason.to_owned()),
     };
-    let event = LoginEvent {
+    LoginEvent {
         at: state.now(),
         username: trace.username.clone(),
         user_id: trace.user_id.clone(),
@@ -82,9 +82,43 @@ pub async fn record(
         error_code,
         reason,
         source_ip: trace.source_ip.clone(),
-    };
+    }
+}
+
+/// Records one login-history event. A failure to record is logged, never shown to the client.
+pub async fn record(
+    state: &AppState,
+    trace: &Trace,
+    kind: LoginKind,
+    outcome: Result<&str, (&str, &str)>,
+) {
+    let event = login_event(state, trace, kind, outcome);
     if let Err(e) = state.store_call(move |s| s.record_event(&event)).await {
         tracing::warn!(error = %e, "could not record a login-history event");
+    }
+}
+
+/// `record` for code already on a blocking thread (the token endpoint).
+pub fn record_blocking(
+    state: &AppState,
+    trace: &Trace,
+    kind: LoginKind,
+    outcome: Result<&str, (&str, &str)>,
+) {
+    let event = login_event(state, trace, kind, outcome);
+    if let Err(e) = state.store.record_event(&event) {
+        tracing::warn!(error = %e, "could not record a login-history event");
+    }
+}
+
+/// The wire error and the recorded outcome of a failure (`None` on the wire: a fault of ours, answered 500).
+fn failure_outcome(failure: &Failure) -> (Option<sfr_wire::OAuthError>, (&str, &str)) {
+    match failure {
+        Failure::Refused(r) => (Some(r.wire), (r.wire.code(), &r.reason)),
+        Failure::Internal(message) => {
+            tracing::error!(error = %message, "request failed inside the server");
+            (None, ("server_error", message))
+        }
     }
 }
 
@@ -95,17 +129,21 @@ pub async fn record_failure(
     kind: LoginKind,
     failure: &Failure,
 ) -> Result<sfr_wire::OAuthError, ()> {
-    match failure {
-        Failure::Refused(r) => {
-            record(state, trace, kind, Err((r.wire.code(), &r.reason))).await;
-            Ok(r.wire)
-        }
-        Failure::Internal(message) => {
-            tracing::error!(error = %message, "request failed inside the server");
-            record(state, trace, kind, Err(("server_error", message))).await;
-            Err(())
-        }
-    }
+    let (wire, outcome) = failure_outcome(failure);
+    record(state, trace, kind, Err(outcome)).await;
+    wire.ok_or(())
+}
+
+/// `record_failure` for code already on a blocking thread.
+pub fn record_failure_blocking(
+    state: &AppState,
+    trace: &Trace,
+    kind: LoginKind,
+    failure: &Failure,
+) -> Result<sfr_wire::OAuthError, ()> {
+    let (wire, outcome) = failure_outcome(failure);
+    record_blocking(state, trace, kind, Err(outcome));
+    wire.ok_or(())
 }
 
 /// 500 in the shape OAuth clients parse.

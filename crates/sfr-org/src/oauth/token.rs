@@ -1,5 +1,9 @@
 //! `POST /services/oauth2/token`: parse the grant, load app and user, let `policy` decide, commit through the
-//! store, answer with `sfr-wire`'s response. Every outcome goes to the login history with its precise reason.
+//! store, answer with `sfr-wire`'s response. Every outcome goes to the login history with its precise reason;
+//! a grant's success event is stored in the same transaction as its tokens.
+//!
+//! The whole grant runs on one blocking thread (one hop off the async workers per request, not one per store
+//! call): the store is synchronous, and each hop costs a thread wake-up.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -9,7 +13,7 @@ use sfr_wire::{OAuthError, TokenResponse};
 
 use super::grant::Grant;
 use super::issue::{self, Shape};
-use super::{Failure, Trace, record, record_failure, refuse, server_error};
+use super::{Failure, Trace, login_event, record_blocking, record_failure_blocking, refuse, server_error};
 use crate::http::client_auth::{self, ClientCredentials};
 use crate::http::params::FormRequest;
 use crate::http::reply;
@@ -19,6 +23,15 @@ use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
 
 pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response {
+    tokio::task::spawn_blocking(move || token_blocking(&state, &form))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "token request task failed");
+            server_error()
+        })
+}
+
+fn token_blocking(state: &AppState, form: &FormRequest) -> Response {
     let mut trace = Trace {
         source_ip: form.source_ip.clone(),
         ..Trace::default()
@@ -36,7 +49,7 @@ pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response
                 _ => "a parameter the grant needs is missing".to_owned(),
             };
             let kind = LoginKind::Token(form.params.get("grant_type").unwrap_or("?").to_owned());
-            record(&state, &trace, kind, Err((e.code(), &reason))).await;
+            record_blocking(state, &trace, kind, Err((e.code(), &reason)));
             return reply::oauth_error(e);
         }
     };
@@ -48,34 +61,40 @@ pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response
         ))),
         Ok(creds) => {
             trace.consumer_key = creds.client_id.clone();
-            run(&state, grant, &creds, &mut trace).await
+            run(state, grant, &creds, &kind, &mut trace)
         }
     };
     match outcome {
-        Ok(body) => {
-            let reason = format!(
-                "issued an access token{} for scopes [{}]",
-                if body.refresh_token.is_some() {
-                    " and a refresh token"
-                } else {
-                    ""
-                },
-                body.scope.as_deref().unwrap_or_default()
-            );
-            record(&state, &trace, kind, Ok(&reason)).await;
-            reply::json_no_store(&body)
-        }
-        Err(failure) => match record_failure(&state, &trace, kind, &failure).await {
+        // The success event went to the login history with the tokens.
+        Ok(body) => reply::json_no_store(&body),
+        Err(failure) => match record_failure_blocking(state, &trace, kind, &failure) {
             Ok(wire) => reply::oauth_error(wire),
             Err(()) => server_error(),
         },
     }
 }
 
-async fn run(
+/// The login-history event of a successful grant.
+fn success_event(
+    state: &AppState,
+    trace: &Trace,
+    kind: &LoginKind,
+    with_refresh: bool,
+    scopes: &[Scope],
+) -> crate::model::LoginEvent {
+    let reason = format!(
+        "issued an access token{} for scopes [{}]",
+        if with_refresh { " and a refresh token" } else { "" },
+        Scope::join(scopes)
+    );
+    login_event(state, trace, kind.clone(), Ok(&reason))
+}
+
+fn run(
     state: &AppState,
     grant: Grant,
     creds: &ClientCredentials,
+    kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
     match grant {
@@ -83,14 +102,14 @@ async fn run(
             code,
             redirect_uri,
             code_verifier,
-        } => authorization_code(state, creds, &code, redirect_uri, code_verifier, trace).await,
+        } => authorization_code(state, creds, &code, redirect_uri, code_verifier, kind, trace),
         Grant::RefreshToken {
             refresh_token,
             scope,
-        } => refresh(state, creds, &refresh_token, scope.as_deref(), trace).await,
-        Grant::JwtBearer { assertion } => jwt_bearer(state, &assertion, trace).await,
+        } => refresh(state, creds, &refresh_token, scope.as_deref(), kind, trace),
+        Grant::JwtBearer { assertion } => jwt_bearer(state, &assertion, kind, trace),
         Grant::ClientCredentials { scope } => {
-            client_credentials(state, creds, scope.as_deref(), trace).await
+            client_credentials(state, creds, scope.as_deref(), kind, trace)
         }
         Grant::Password { username } => {
             trace.username = Some(username).filter(|u| !u.is_empty());
@@ -103,14 +122,11 @@ async fn run(
 }
 
 /// The app named by `client_id`, or `invalid_client_id`.
-async fn client_app(state: &AppState, client_id: Option<&str>) -> Result<ConnectedApp, Failure> {
+fn client_app(state: &AppState, client_id: Option<&str>) -> Result<ConnectedApp, Failure> {
     let Some(id) = client_id else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
     };
-    let key = id.to_owned();
-    match state
-        .store_call(move |s| s.app_by_consumer_key(&key))
-        .await?
+    match state.store.app_by_consumer_key(id)?
     {
         Some(app) if app.oauth_enabled => Ok(app),
         Some(_) => refuse(
@@ -124,14 +140,12 @@ async fn client_app(state: &AppState, client_id: Option<&str>) -> Result<Connect
     }
 }
 
-async fn app_secret(state: &AppState, app: &ConnectedApp) -> Result<String, Failure> {
-    let id = app.id.clone();
-    Ok(state.store_call(move |s| s.app_secret(&id)).await?)
+fn app_secret(state: &AppState, app: &ConnectedApp) -> Result<String, Failure> {
+    Ok(state.store.app_secret(&app.id)?)
 }
 
-async fn user_by_id(state: &AppState, id: &sfr_wire::SfId) -> Result<Option<User>, Failure> {
-    let id = id.clone();
-    Ok(state.store_call(move |s| s.user_by_id(&id)).await?)
+fn user_by_id(state: &AppState, id: &sfr_wire::SfId) -> Result<Option<User>, Failure> {
+    Ok(state.store.user_by_id(id)?)
 }
 
 fn require_active(user: &User) -> Result<(), Failure> {
@@ -153,23 +167,19 @@ fn shape(signed: bool) -> Shape {
     }
 }
 
-async fn authorization_code(
+fn authorization_code(
     state: &AppState,
     creds: &ClientCredentials,
     code: &str,
     redirect_uri: Option<String>,
     verifier: Option<String>,
+    kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let app = client_app(state, creds.client_id.as_deref()).await?;
+    let app = client_app(state, creds.client_id.as_deref())?;
     let now = state.now();
     let code_hash = keys::hash_token(code);
-    let redeemed = state
-        .store_call({
-            let h = code_hash.clone();
-            move |s| s.redeem_code(&h, now)
-        })
-        .await?;
+    let redeemed = state.store.redeem_code(&code_hash, now)?;
     let code = match redeemed {
         Redeemed::Unknown => {
             return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");
@@ -212,7 +222,7 @@ async fn authorization_code(
             ),
         );
     }
-    let secret = app_secret(state, &app).await?;
+    let secret = app_secret(state, &app)?;
     policy::check_secret(
         app.require_secret_web,
         creds.client_secret.as_deref(),
@@ -227,7 +237,7 @@ async fn authorization_code(
         (None, _) => None,
     };
     policy::check_verifier(stored, verifier.as_deref())?;
-    let Some(user) = user_by_id(state, &code.user_id).await? else {
+    let Some(user) = user_by_id(state, &code.user_id)? else {
         return refuse(
             OAuthError::InvalidAuthCode,
             "the code's user no longer exists",
@@ -237,34 +247,35 @@ async fn authorization_code(
     require_active(&user)?;
     policy::token_access(&AccessFacts::of(&app, &user))?;
     let with_refresh = policy::grants_refresh_token(&code.scopes);
+    let to = issue::Grantee {
+        app: &app,
+        user: &user,
+        secret: Some(&secret),
+        scopes: &code.scopes,
+        shape: shape(true),
+    };
+    let event = success_event(state, trace, kind, with_refresh, &code.scopes);
     issue::issue(
         state,
-        &app,
-        &user,
-        code.scopes.clone(),
+        &to,
         with_refresh,
         Some(code_hash),
-        code.nonce.clone(),
-        shape(true),
+        code.nonce.as_deref(),
+        event,
     )
-    .await
 }
 
-async fn refresh(
+fn refresh(
     state: &AppState,
     creds: &ClientCredentials,
     refresh_token: &str,
     scope: Option<&str>,
+    kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let app = client_app(state, creds.client_id.as_deref()).await?;
+    let app = client_app(state, creds.client_id.as_deref())?;
     let hash = keys::hash_token(refresh_token);
-    let found = state
-        .store_call({
-            let h = hash.clone();
-            move |s| s.refresh_token(&h)
-        })
-        .await?;
+    let found = state.store.refresh_token(&hash)?;
     let Some(rt) = found else {
         return refuse(OAuthError::ExpiredToken, "unknown refresh token");
     };
@@ -281,7 +292,7 @@ async fn refresh(
             ),
         );
     }
-    let secret = app_secret(state, &app).await?;
+    let secret = app_secret(state, &app)?;
     policy::check_secret(
         app.require_secret_refresh,
         creds.client_secret.as_deref(),
@@ -290,7 +301,7 @@ async fn refresh(
     )?;
     let now = state.now();
     policy::refresh_token_alive(app.refresh_policy, rt.issued_at, rt.last_used_at, now)?;
-    let Some(user) = user_by_id(state, &rt.user_id).await? else {
+    let Some(user) = user_by_id(state, &rt.user_id)? else {
         return refuse(
             OAuthError::ExpiredToken,
             "the token's user no longer exists",
@@ -300,32 +311,30 @@ async fn refresh(
     require_active(&user)?;
     policy::token_access(&AccessFacts::of(&app, &user))?;
     let scopes = policy::refresh_scopes(scope, &rt.scopes)?;
-    let access = issue::mint_access(state, &app, &user, &scopes, now).await?;
+    let to = issue::Grantee {
+        app: &app,
+        user: &user,
+        secret: Some(&secret),
+        scopes: &scopes,
+        shape: shape(true),
+    };
+    let access = issue::mint_access(state, &to, now)?;
     let use_ = RefreshUse {
         refresh_hash: hash,
         now,
         new_access: access.record,
+        event: Some(success_event(state, trace, kind, false, &scopes)),
     };
-    if state.store_call(move |s| s.refresh(&use_)).await?.is_none() {
+    if state.store.refresh(&use_)?.is_none() {
         return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
     }
-    issue::respond(
-        state,
-        &app,
-        &user,
-        &scopes,
-        &access.plaintext,
-        None,
-        None,
-        now,
-        shape(true),
-    )
-    .await
+    issue::respond(state, &to, &access.plaintext, None, None, now)
 }
 
-async fn jwt_bearer(
+fn jwt_bearer(
     state: &AppState,
     assertion: &str,
+    kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
     let parsed = match Assertion::parse(assertion) {
@@ -335,7 +344,7 @@ async fn jwt_bearer(
     let claims = parsed.claims.clone();
     trace.consumer_key = Some(claims.iss.clone());
     trace.username = Some(claims.sub.clone());
-    let app = client_app(state, Some(&claims.iss)).await?;
+    let app = client_app(state, Some(&claims.iss))?;
     let Some(pem) = app.certificate_pem.as_deref() else {
         return refuse(
             OAuthError::InvalidAssertion,
@@ -371,9 +380,7 @@ async fn jwt_bearer(
     let now = state.now();
     policy::check_assertion_expiry(claims.exp_ms, now)?;
     let username = claims.sub.clone();
-    let Some(user) = state
-        .store_call(move |s| s.user_by_username(&username))
-        .await?
+    let Some(user) = state.store.user_by_username(&username)?
     else {
         return refuse(
             OAuthError::NotApproved,
@@ -388,28 +395,32 @@ async fn jwt_bearer(
         );
     }
     require_active(&user)?;
-    let approval = state
-        .store_call({
-            let (u, a) = (user.id.clone(), app.id.clone());
-            move |s| s.approval(&u, &a)
-        })
-        .await?;
+    let approval = state.store.approval(&user.id, &app.id)?;
     policy::jwt_access(&AccessFacts::of(&app, &user), approval.is_some())?;
     let scopes: Vec<Scope> = policy::canonical_scopes(&app.scopes)
         .into_iter()
         .filter(|s| *s != Scope::RefreshToken)
         .collect();
-    issue::issue(state, &app, &user, scopes, false, None, None, shape(false)).await
+    let to = issue::Grantee {
+        app: &app,
+        user: &user,
+        secret: None,
+        scopes: &scopes,
+        shape: shape(false),
+    };
+    let event = success_event(state, trace, kind, false, &scopes);
+    issue::issue(state, &to, false, None, None, event)
 }
 
-async fn client_credentials(
+fn client_credentials(
     state: &AppState,
     creds: &ClientCredentials,
     scope: Option<&str>,
+    kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let app = client_app(state, creds.client_id.as_deref()).await?;
-    let secret = app_secret(state, &app).await?;
+    let app = client_app(state, creds.client_id.as_deref())?;
+    let secret = app_secret(state, &app)?;
     policy::check_secret(
         true,
         creds.client_secret.as_deref(),
@@ -422,7 +433,7 @@ async fn client_credentials(
             format!("app {} has no client-credentials run-as user", app.name),
         );
     };
-    let Some(user) = user_by_id(state, &run_as).await? else {
+    let Some(user) = user_by_id(state, &run_as)? else {
         return refuse(
             OAuthError::NoClientCredentialsUser,
             format!("run-as user {run_as} no longer exists"),
@@ -431,19 +442,17 @@ async fn client_credentials(
     trace.user(&user);
     require_active(&user)?;
     let scopes = policy::client_credentials_scopes(scope, &app.scopes)?;
-    issue::issue(
-        state,
-        &app,
-        &user,
-        scopes,
-        false,
-        None,
-        None,
-        Shape {
+    let to = issue::Grantee {
+        app: &app,
+        user: &user,
+        secret: Some(&secret),
+        scopes: &scopes,
+        shape: Shape {
             signed: true,
             id_token: false,
             api_instance_url: true,
         },
-    )
-    .await
+    };
+    let event = success_event(state, trace, kind, false, &scopes);
+    issue::issue(state, &to, false, None, None, event)
 }

@@ -67,6 +67,7 @@ pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
             access: access(&user, &app, "first-session", T0),
             refresh: Some(refresh(&user, &app, "shared-rt", T0)),
             from_code: None,
+            event: None,
         })
         .unwrap();
     let threads = 8;
@@ -76,6 +77,7 @@ pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
             refresh_hash: keys::hash_token("shared-rt"),
             now: T0 + 1 + i as i64,
             new_access: access(&u, &a, &format!("refreshed-{i}"), T0 + 1 + i as i64),
+            event: None,
         })
         .unwrap()
     });
@@ -130,6 +132,7 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
                 access: access(&user, &app, &format!("raced-at-{round}"), T0),
                 refresh: Some(refresh(&user, &app, &rt, T0)),
                 from_code: None,
+                event: None,
             })
             .unwrap();
         let (u, a, rt2) = (user.clone(), app.clone(), rt.clone());
@@ -142,6 +145,7 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
                         refresh_hash: keys::hash_token(&rt2),
                         now: T0 + 1,
                         new_access: access(&u, &a, &format!("raced-{round}-{i}"), T0 + 1),
+                        event: None,
                     })
                     .unwrap();
                 (i, got.is_some())

@@ -560,6 +560,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             access: access(&user, &app, "at-from-code", T0),
             refresh: Some(refresh(&user, &app, "rt-from-code", T0)),
             from_code: Some(keys::hash_token("code-r")),
+            event: None,
         })
         .unwrap();
     // A session obtained later with the refresh token descends from the code too.
@@ -568,6 +569,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             refresh_hash: keys::hash_token("rt-from-code"),
             now: T0 + MINUTE,
             new_access: access(&user, &app, "at-from-refresh", T0 + MINUTE),
+            event: None,
         })
         .unwrap()
         .expect("refresh works");
@@ -578,6 +580,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             access: access(&user, &app, "at-unrelated", T0),
             refresh: None,
             from_code: None,
+            event: None,
         })
         .unwrap();
     let now = T0 + 2 * MINUTE;
@@ -597,6 +600,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
                 refresh_hash: keys::hash_token("rt-from-code"),
                 now,
                 new_access: access(&user, &app, "at-never", now),
+                event: None,
             })
             .unwrap()
             .is_none(),
@@ -618,6 +622,7 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
                 access: access(&user, &app, &format!("at-{n}"), T0 + n),
                 refresh: Some(refresh(&user, &app, &format!("rt-{n}"), T0 + n)),
                 from_code: None,
+                event: None,
             })
             .unwrap();
     }
@@ -634,6 +639,7 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
             access: access(&user, &other.id, "at-other", T0 + 7),
             refresh: Some(refresh(&user, &other.id, "rt-other", T0 + 7)),
             from_code: None,
+            event: None,
         })
         .unwrap();
     assert!(refresh_live(store, "rt-1"));
@@ -646,6 +652,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             access: access(&user, &app, "at-a", T0),
             refresh: Some(refresh(&user, &app, "rt-a", T0)),
             from_code: None,
+            event: None,
         })
         .unwrap();
     store
@@ -653,6 +660,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             refresh_hash: keys::hash_token("rt-a"),
             now: T0 + 1,
             new_access: access(&user, &app, "at-a2", T0 + 1),
+            event: None,
         })
         .unwrap()
         .unwrap();
@@ -661,6 +669,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             access: access(&user, &app, "at-b", T0),
             refresh: None,
             from_code: None,
+            event: None,
         })
         .unwrap();
 
@@ -699,6 +708,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             access: access(&user, &app, "at-c", T0),
             refresh: Some(refresh(&user, &app, "rt-c", T0)),
             from_code: None,
+            event: None,
         })
         .unwrap();
     assert_eq!(
@@ -715,6 +725,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             access: access(&user, &app, "at-d", T0),
             refresh: Some(refresh(&user, &app, "rt-d", T0)),
             from_code: None,
+            event: None,
         })
         .unwrap();
     let user = store.set_user_active(&user.id, false, T0 + 8).unwrap();
@@ -729,6 +740,7 @@ pub fn sessions_are_idle_based(store: &dyn Store) {
             access: access(&user, &app, "at-idle", T0),
             refresh: None,
             from_code: None,
+            event: None,
         })
         .unwrap();
     assert!(alive(store, "at-idle", T0 + 119 * MINUTE));
@@ -765,6 +777,7 @@ pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
                 access: access(&user, app, at, when),
                 refresh: rt.map(|rt| refresh(&user, app, rt, when)),
                 from_code: None,
+                event: None,
             })
             .unwrap();
     };
@@ -897,6 +910,7 @@ pub fn concurrent_use_is_safe(store: Arc<dyn Store>) {
                             access: access(&user, &app, &at, T0),
                             refresh: None,
                             from_code: None,
+                            event: None,
                         })
                         .unwrap();
                     assert!(alive(store.as_ref(), &at, T0 + 1));
@@ -1133,6 +1147,7 @@ mod on_sqlite {
                 access: access(&user, &app, &access_token, T0),
                 refresh: Some(refresh(&user, &app, &refresh_token, T0)),
                 from_code: None,
+                event: None,
             })
             .unwrap();
         let bytes = db.raw_bytes();

@@ -344,7 +344,10 @@ impl Store for PostgresStore {
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
-        self.write(|c| tokens::issue(c, issue))
+        self.write(|c| {
+            tokens::issue(c, issue)?;
+            issue.event.as_ref().map_or(Ok(()), |e| events::record(c, e))
+        })
     }
 
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
@@ -360,7 +363,13 @@ impl Store for PostgresStore {
     }
 
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
-        self.write(|c| tokens::refresh(c, refresh))
+        self.write(|c| {
+            let used = tokens::refresh(c, refresh)?;
+            if let (Some(_), Some(e)) = (&used, &refresh.event) {
+                events::record(c, e)?;
+            }
+            Ok(used)
+        })
     }
 
     fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked> {

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
 
+use super::cached::CachedStatements as _;
 use super::{db_err, is_unique_violation, org, parse_id, parse_scopes, users};
 use crate::keys::{self, Keys};
 use crate::model::{
@@ -125,7 +126,7 @@ fn finish(conn: &Connection, row: AppRow) -> StoreResult<ConnectedApp> {
 
 fn one(conn: &Connection, filter: &str, value: &str) -> StoreResult<Option<ConnectedApp>> {
     let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE {filter}");
-    conn.query_row(&sql, [value], app_row)
+    conn.query_row_cached(&sql, [value], app_row)
         .optional()
         .map_err(db_err)?
         .map(|row| finish(conn, row))
@@ -175,7 +176,7 @@ fn secret_context(app_id: &SfId) -> String {
 
 pub(super) fn secret(conn: &Connection, keys: &Keys, app_id: &SfId) -> StoreResult<String> {
     let sealed: String = conn
-        .query_row(
+        .query_row_cached(
             "SELECT consumer_secret_enc FROM apps WHERE substr(id, 1, 15) = ?1",
             [app_id.to_15()],
             |r| r.get(0),
@@ -215,13 +216,13 @@ fn set_preauthorized(
             .iter()
             .map(|n| users::require_profile(conn, n))
             .collect::<StoreResult<Vec<_>>>()?;
-        conn.execute(
+        conn.execute_cached(
             "DELETE FROM app_profiles WHERE app_id = ?1",
             [app_id.as_str()],
         )
         .map_err(db_err)?;
         for p in resolved {
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO app_profiles (app_id, profile_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![app_id.as_str(), p.id.as_str()],
             )
@@ -233,13 +234,13 @@ fn set_preauthorized(
             .iter()
             .map(|n| users::require_permission_set(conn, n))
             .collect::<StoreResult<Vec<_>>>()?;
-        conn.execute(
+        conn.execute_cached(
             "DELETE FROM app_permission_sets WHERE app_id = ?1",
             [app_id.as_str()],
         )
         .map_err(db_err)?;
         for ps in resolved {
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO app_permission_sets (app_id, permission_set_id) VALUES (?1, ?2)
                  ON CONFLICT DO NOTHING",
                 params![app_id.as_str(), ps.id.as_str()],
@@ -285,7 +286,7 @@ pub(super) fn create(
     let sealed = keys
         .encrypt(secret.as_bytes(), &secret_context(&id))
         .map_err(|e| StoreError::Internal(e.to_string()))?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO apps (id, name, name_key, api_name, api_name_key, contact_email, oauth_enabled, callback_urls,
                            scopes, certificate_pem, consumer_key, consumer_secret_enc, require_secret_web,
                            require_secret_refresh, require_pkce, permitted_users, refresh_policy,
@@ -333,7 +334,7 @@ pub(super) fn create(
 pub(super) fn update(conn: &Connection, name: &str, u: &AppUpdate) -> StoreResult<ConnectedApp> {
     let mut app = require_by_name(conn, name)?;
     app_rules::apply_update(&mut app, u, |run_as| resolve_run_as(conn, run_as))?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE apps SET contact_email = ?2, oauth_enabled = ?3, callback_urls = ?4, scopes = ?5,
                 certificate_pem = ?6, require_secret_web = ?7, require_secret_refresh = ?8, require_pkce = ?9,
                 permitted_users = ?10, refresh_policy = ?11, session_timeout_minutes = ?12, ip_relaxation = ?13,
@@ -376,7 +377,7 @@ pub(super) fn approve(
     scopes: &[Scope],
     now: i64,
 ) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO approvals (user_id, app_id, scopes, approved_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, app_id) DO UPDATE SET scopes = excluded.scopes, approved_at = excluded.approved_at",
         params![user.as_str(), app.as_str(), Scope::join(scopes), now],
@@ -391,7 +392,7 @@ pub(super) fn approval(
     app: &SfId,
 ) -> StoreResult<Option<Approval>> {
     let row: Option<(String, String, String, i64)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT user_id, app_id, scopes, approved_at FROM approvals
              WHERE substr(user_id, 1, 15) = ?1 AND substr(app_id, 1, 15) = ?2",
             params![user.to_15(), app.to_15()],

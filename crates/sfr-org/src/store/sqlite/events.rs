@@ -2,12 +2,13 @@
 
 use rusqlite::{Connection, params};
 
+use super::cached::CachedStatements as _;
 use super::{db_err, parse_id};
 use crate::model::{LoginEvent, LoginKind};
 use crate::store::StoreResult;
 
 pub(super) fn record(conn: &Connection, e: &LoginEvent) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
                                    source_ip)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -3,7 +3,9 @@
 //! connections. Other processes (the admin commands) may use the same file while the server runs.
 
 mod apps;
+mod cached;
 mod events;
+mod group_commit;
 mod org;
 mod outbox;
 mod rate_counters;
@@ -42,6 +44,8 @@ pub struct SqliteStore {
     keys: Arc<Keys>,
     /// SQL statements run on this store's connections (BEGIN and COMMIT included), for `statements_executed`.
     statements: Arc<AtomicU64>,
+    /// Token grants waiting to share the next commit.
+    group: group_commit::GroupCommit,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -78,6 +82,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(cached::CACHE_CAPACITY);
     Ok(())
 }
 
@@ -138,6 +143,7 @@ impl SqliteStore {
             .map_err(|e| open_err(e.to_string()))?;
             conn.busy_timeout(BUSY_TIMEOUT)
                 .map_err(|e| open_err(e.to_string()))?;
+            conn.set_prepared_statement_cache_capacity(cached::CACHE_CAPACITY);
             count_statements(&mut conn, &statements).map_err(|e| open_err(e.to_string()))?;
             readers.push(Mutex::new(conn));
         }
@@ -148,6 +154,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             keys,
             statements,
+            group: group_commit::GroupCommit::default(),
         })
     }
 
@@ -167,6 +174,15 @@ impl SqliteStore {
         let out = f(&tx)?;
         tx.commit().map_err(db_err)?;
         Ok(out)
+    }
+
+    /// Runs `f` in a write transaction shared with the other grants queued meanwhile (see `group_commit`).
+    fn write_grouped<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.group.write(&self.writer, f)
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
@@ -308,11 +324,16 @@ impl Store for SqliteStore {
     }
 
     fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-        self.write(|c| tokens::redeem_code(c, code_hash, now))
+        let code_hash = code_hash.to_owned();
+        self.write_grouped(move |c| tokens::redeem_code(c, &code_hash, now))
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
-        self.write(|c| tokens::issue(c, issue))
+        let issue = issue.clone();
+        self.write_grouped(move |c| {
+            tokens::issue(c, &issue)?;
+            issue.event.as_ref().map_or(Ok(()), |e| events::record(c, e))
+        })
     }
 
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
@@ -320,7 +341,8 @@ impl Store for SqliteStore {
     }
 
     fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
-        self.write(|c| tokens::touch(c, token_hash, now))
+        let token_hash = token_hash.to_owned();
+        self.write_grouped(move |c| tokens::touch(c, &token_hash, now))
     }
 
     fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
@@ -328,7 +350,14 @@ impl Store for SqliteStore {
     }
 
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
-        self.write(|c| tokens::refresh(c, refresh))
+        let refresh = refresh.clone();
+        self.write_grouped(move |c| {
+            let used = tokens::refresh(c, &refresh)?;
+            if let (Some(_), Some(e)) = (&used, &refresh.event) {
+                events::record(c, e)?;
+            }
+            Ok(used)
+        })
     }
 
     fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked> {
@@ -340,7 +369,8 @@ impl Store for SqliteStore {
     }
 
     fn record_event(&self, event: &LoginEvent) -> StoreResult<()> {
-        self.write(|c| events::record(c, event))
+        let event = event.clone();
+        self.write_grouped(move |c| events::record(c, &event))
     }
 
     fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>> {

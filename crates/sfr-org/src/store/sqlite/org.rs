@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
 
+use super::cached::CachedStatements as _;
 use super::{apps, db_err, parse_id, signing, users};
 use crate::keys::Keys;
 use crate::model::{Org, OrgSettingsUpdate, STANDARD_USER, SYSTEM_ADMINISTRATOR};
@@ -11,7 +12,7 @@ use crate::store::{Bootstrap, StoreError, StoreResult};
 /// The next record id under a key prefix (`005`, `0H4`…), from a per-prefix counter.
 pub(super) fn next_id(conn: &Connection, prefix: &str) -> StoreResult<SfId> {
     let n: i64 = conn
-        .query_row(
+        .query_row_cached(
             "INSERT INTO id_sequences (prefix, next) VALUES (?1, 1)
              ON CONFLICT (prefix) DO UPDATE SET next = next + 1
              RETURNING next",
@@ -43,7 +44,7 @@ fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Org)> {
 
 fn load_optional(conn: &Connection) -> StoreResult<Option<Org>> {
     let row = conn
-        .query_row(
+        .query_row_cached(
             "SELECT id, name, dev_hub, connected_apps_permission, allow_connected_app_creation,
                     session_timeout_minutes, lockout_threshold, lockout_minutes, created_at
              FROM orgs LIMIT 1",
@@ -106,7 +107,7 @@ pub(super) fn update(conn: &Connection, u: &OrgSettingsUpdate) -> StoreResult<Or
     if let Some(v) = u.lockout_minutes {
         org.lockout_minutes = v;
     }
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orgs SET name = ?2, dev_hub = ?3, connected_apps_permission = ?4,
                 allow_connected_app_creation = ?5, session_timeout_minutes = ?6, lockout_threshold = ?7,
                 lockout_minutes = ?8
@@ -149,7 +150,7 @@ pub(super) fn bootstrap(conn: &Connection, keys: &Keys, init: &Bootstrap) -> Sto
         lockout_minutes: Org::DEFAULT_LOCKOUT_MINUTES,
         created_at: init.now,
     };
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO orgs (id, name, dev_hub, connected_apps_permission, allow_connected_app_creation,
                            session_timeout_minutes, lockout_threshold, lockout_minutes, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -168,7 +169,7 @@ pub(super) fn bootstrap(conn: &Connection, keys: &Keys, init: &Bootstrap) -> Sto
     .map_err(db_err)?;
     for name in [SYSTEM_ADMINISTRATOR, STANDARD_USER] {
         let id = next_id(conn, "00e")?;
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO profiles (id, name) VALUES (?1, ?2)",
             params![id.as_str(), name],
         )

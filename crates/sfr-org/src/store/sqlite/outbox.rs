@@ -3,12 +3,13 @@
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
 
+use super::cached::CachedStatements as _;
 use super::db_err;
 use crate::model::{CodeCheck, Mail, VERIFICATION_CODE_ATTEMPTS, VerificationCode};
 use crate::store::StoreResult;
 
 pub(super) fn record(conn: &Connection, mail: &Mail) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO outbox (at, recipient, subject, body) VALUES (?1, ?2, ?3, ?4)",
         params![mail.at, mail.to, mail.subject, mail.body],
     )
@@ -36,7 +37,7 @@ pub(super) fn recent(conn: &Connection, limit: u32) -> StoreResult<Vec<Mail>> {
 }
 
 pub(super) fn issue_code(conn: &Connection, code: &VerificationCode) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO verification_codes (user_id, purpose, code_hash, expires_at, attempts)
          VALUES (?1, ?2, ?3, ?4, 0)
          ON CONFLICT (user_id, purpose) DO UPDATE
@@ -60,7 +61,7 @@ pub(super) fn consume_code(
     now: i64,
 ) -> StoreResult<CodeCheck> {
     let row: Option<(String, i64, u32)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT code_hash, expires_at, attempts FROM verification_codes
              WHERE user_id = ?1 AND purpose = ?2",
             params![user.as_str(), purpose],
@@ -72,7 +73,7 @@ pub(super) fn consume_code(
         return Ok(CodeCheck::Missing);
     };
     let delete = || {
-        conn.execute(
+        conn.execute_cached(
             "DELETE FROM verification_codes WHERE user_id = ?1 AND purpose = ?2",
             params![user.as_str(), purpose],
         )
@@ -91,7 +92,7 @@ pub(super) fn consume_code(
         delete()?;
         return Ok(CodeCheck::Wrong { attempts_left: 0 });
     }
-    conn.execute(
+    conn.execute_cached(
         "UPDATE verification_codes SET attempts = ?3 WHERE user_id = ?1 AND purpose = ?2",
         params![user.as_str(), purpose, attempts],
     )

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, params};
 
+use super::cached::CachedStatements as _;
 use super::db_err;
 use crate::clock::{Clock as _, SystemClock};
 use crate::keys::Keys;
@@ -70,7 +71,7 @@ fn insert(
     let sealed = keys
         .encrypt(&key.pkcs8_der, &context(&key.kid))
         .map_err(|e| StoreError::Internal(e.to_string()))?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO signing_keys (kid, pkcs8_enc, created_at, activates_at) VALUES (?1, ?2, ?3, ?4)",
         params![key.kid, sealed, key.created_at, activates_at],
     )

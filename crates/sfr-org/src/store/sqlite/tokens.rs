@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
 
+use super::cached::CachedStatements as _;
 use super::{db_err, parse_id, parse_scopes};
 use crate::model::{
     AccessToken, AuthCode, IssueTokens, NewAccessToken, Redeemed, RefreshPolicy, RefreshToken,
@@ -20,7 +21,7 @@ const CODE_RETENTION_MS: i64 = 24 * 3_600_000;
 // ---- codes ----
 
 pub(super) fn insert_code(conn: &Connection, code: &AuthCode) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,
                                  code_challenge_method, nonce, created_at, expires_at, used_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
@@ -57,7 +58,7 @@ type CodeRow = (
 
 fn load_code(conn: &Connection, code_hash: &str) -> StoreResult<Option<AuthCode>> {
     let row: Option<CodeRow> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
                     nonce, created_at, expires_at, used_at
              FROM auth_codes WHERE code_hash = ?1",
@@ -104,7 +105,7 @@ pub(super) fn redeem_code(conn: &Connection, code_hash: &str, now: i64) -> Store
     };
     // The guard `used_at IS NULL` makes the claim atomic even across processes.
     let claimed = conn
-        .execute(
+        .execute_cached(
             "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
             params![code_hash, now],
         )
@@ -124,7 +125,7 @@ pub(super) fn redeem_code(conn: &Connection, code_hash: &str, now: i64) -> Store
 /// Revokes every token that descends from a code: its refresh tokens, their sessions, and its own sessions.
 fn revoke_from_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult<u64> {
     let sessions = conn
-        .execute(
+        .execute_cached(
             "UPDATE access_tokens SET revoked_at = ?2
              WHERE revoked_at IS NULL AND (from_code = ?1 OR refresh_hash IN
                    (SELECT token_hash FROM refresh_tokens WHERE from_code = ?1))",
@@ -132,7 +133,7 @@ fn revoke_from_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult
         )
         .map_err(db_err)?;
     let refresh = conn
-        .execute(
+        .execute_cached(
             "UPDATE refresh_tokens SET revoked_at = ?2 WHERE from_code = ?1 AND revoked_at IS NULL",
             params![code_hash, now],
         )
@@ -148,7 +149,7 @@ fn insert_access(
     refresh_hash: Option<&str>,
     from_code: Option<&str>,
 ) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
                                     last_used_at, session_timeout_ms, revoked_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, NULL)",
@@ -170,7 +171,7 @@ fn insert_access(
 pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
     let from_code = issue.from_code.as_deref();
     if let Some(r) = &issue.refresh {
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,
                                          revoked_at, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL,
@@ -235,7 +236,7 @@ type AccessRow = (
 
 pub(super) fn access_token(conn: &Connection, hash: &str) -> StoreResult<Option<AccessToken>> {
     let row: Option<AccessRow> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at, last_used_at,
                     session_timeout_ms, revoked_at
              FROM access_tokens WHERE token_hash = ?1",
@@ -275,7 +276,7 @@ pub(super) fn access_token(conn: &Connection, hash: &str) -> StoreResult<Option<
 }
 
 pub(super) fn touch(conn: &Connection, hash: &str, now: i64) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE access_tokens SET last_used_at = ?2
          WHERE token_hash = ?1 AND revoked_at IS NULL AND last_used_at < ?2
                AND last_used_at + session_timeout_ms > ?2",
@@ -298,7 +299,7 @@ type RefreshRow = (
 
 pub(super) fn refresh_token(conn: &Connection, hash: &str) -> StoreResult<Option<RefreshToken>> {
     let row: Option<RefreshRow> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
              FROM refresh_tokens WHERE token_hash = ?1",
             [hash],
@@ -339,7 +340,7 @@ pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<R
     if token.revoked_at.is_some() {
         return Ok(None);
     }
-    conn.execute(
+    conn.execute_cached(
         "UPDATE refresh_tokens SET last_used_at = ?2 WHERE token_hash = ?1",
         params![u.refresh_hash, u.now],
     )
@@ -360,12 +361,12 @@ pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<R
 
 fn revoke_refresh(conn: &Connection, hash: &str, now: i64) -> StoreResult<bool> {
     let n = conn
-        .execute(
+        .execute_cached(
             "UPDATE refresh_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
             params![hash, now],
         )
         .map_err(db_err)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE access_tokens SET revoked_at = ?2 WHERE refresh_hash = ?1 AND revoked_at IS NULL",
         params![hash, now],
     )
@@ -375,7 +376,7 @@ fn revoke_refresh(conn: &Connection, hash: &str, now: i64) -> StoreResult<bool> 
 
 pub(super) fn revoke_by_hash(conn: &Connection, hash: &str, now: i64) -> StoreResult<Revoked> {
     let sessions = conn
-        .execute(
+        .execute_cached(
             "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
             params![hash, now],
         )
@@ -396,14 +397,14 @@ pub(super) fn revoke_user_app(
     now: i64,
 ) -> StoreResult<u64> {
     let a = conn
-        .execute(
+        .execute_cached(
             "UPDATE access_tokens SET revoked_at = ?3
              WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL",
             params![user.as_str(), app.as_str(), now],
         )
         .map_err(db_err)?;
     let r = conn
-        .execute(
+        .execute_cached(
             "UPDATE refresh_tokens SET revoked_at = ?3
              WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL",
             params![user.as_str(), app.as_str(), now],
@@ -415,7 +416,7 @@ pub(super) fn revoke_user_app(
 /// Revokes every token of a user (on deactivation).
 pub(super) fn revoke_user(conn: &Connection, user: &SfId, now: i64) -> StoreResult<()> {
     for table in ["access_tokens", "refresh_tokens"] {
-        conn.execute(
+        conn.execute_cached(
             &format!(
                 "UPDATE {table} SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL"
             ),
@@ -430,20 +431,20 @@ pub(super) fn revoke_user(conn: &Connection, user: &SfId, now: i64) -> StoreResu
 
 pub(super) fn purge(conn: &Connection, now: i64) -> StoreResult<Purged> {
     let codes = conn
-        .execute(
+        .execute_cached(
             "DELETE FROM auth_codes WHERE expires_at + ?2 <= ?1",
             params![now, CODE_RETENTION_MS],
         )
         .map_err(db_err)?;
     let access_tokens = conn
-        .execute(
+        .execute_cached(
             "DELETE FROM access_tokens
              WHERE revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?1",
             [now],
         )
         .map_err(db_err)?;
     let mut refresh_tokens = conn
-        .execute(
+        .execute_cached(
             "DELETE FROM refresh_tokens WHERE revoked_at IS NOT NULL",
             [],
         )
@@ -473,12 +474,12 @@ pub(super) fn purge(conn: &Connection, now: i64) -> StoreResult<Purged> {
             RefreshPolicy::parse(&policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if policy.is_expired(issued_at, last_used_at, now) {
             refresh_tokens += conn
-                .execute("DELETE FROM refresh_tokens WHERE token_hash = ?1", [&hash])
+                .execute_cached("DELETE FROM refresh_tokens WHERE token_hash = ?1", [&hash])
                 .map_err(db_err)?;
         }
     }
     let events = conn
-        .execute(
+        .execute_cached(
             "DELETE FROM login_events WHERE seq <= (SELECT MAX(seq) FROM login_events) - ?1",
             [crate::store::LOGIN_HISTORY_KEPT],
         )

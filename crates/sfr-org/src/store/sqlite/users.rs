@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
 
+use super::cached::CachedStatements as _;
 use super::{db_err, is_unique_violation, org, parse_id, tokens};
 use crate::model::{LockState, NewUser, PermissionSet, Profile, User};
 use crate::store::{StoreError, StoreResult, user_rules};
@@ -87,7 +88,7 @@ fn one_user(conn: &Connection, filter: &str, value: &str) -> StoreResult<Option<
         "SELECT {USER_COLUMNS} FROM users u JOIN profiles p ON p.id = u.profile_id WHERE {filter}"
     );
     let row = conn
-        .query_row(&sql, [value], user_row)
+        .query_row_cached(&sql, [value], user_row)
         .optional()
         .map_err(db_err)?;
     row.map(|row| finish(conn, row)).transpose()
@@ -154,7 +155,7 @@ pub(super) fn create(conn: &Connection, user: &NewUser) -> StoreResult<User> {
         .collect::<StoreResult<Vec<_>>>()?;
     let id = org::next_id(conn, "005")?;
     let username = user.username.trim();
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO users (id, username, username_key, email, first_name, last_name, password_hash, active,
                             profile_id, failed_logins, locked_until, last_login_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, NULL, NULL, ?9)",
@@ -184,7 +185,7 @@ pub(super) fn create(conn: &Connection, user: &NewUser) -> StoreResult<User> {
 }
 
 fn link_permission_set(conn: &Connection, user: &SfId, ps: &PermissionSet) -> StoreResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO user_permission_sets (user_id, permission_set_id) VALUES (?1, ?2)
          ON CONFLICT DO NOTHING",
         params![user.as_str(), ps.id.as_str()],
@@ -201,12 +202,12 @@ pub(super) fn set_active(
 ) -> StoreResult<User> {
     let user = require_by_id(conn, id)?;
     if active {
-        conn.execute(
+        conn.execute_cached(
             "UPDATE users SET active = 1, failed_logins = 0, locked_until = NULL WHERE id = ?1",
             [user.id.as_str()],
         )
     } else {
-        conn.execute(
+        conn.execute_cached(
             "UPDATE users SET active = 0 WHERE id = ?1",
             [user.id.as_str()],
         )
@@ -224,14 +225,14 @@ pub(super) fn record_failure(conn: &Connection, id: &SfId, now: i64) -> StoreRes
     let failures = user.failed_logins.saturating_add(1);
     if failures >= org.lockout_threshold {
         let until = now.saturating_add(org.lockout_ms());
-        conn.execute(
+        conn.execute_cached(
             "UPDATE users SET failed_logins = 0, locked_until = ?2 WHERE id = ?1",
             params![user.id.as_str(), until],
         )
         .map_err(db_err)?;
         Ok(LockState::Locked { until })
     } else {
-        conn.execute(
+        conn.execute_cached(
             "UPDATE users SET failed_logins = ?2 WHERE id = ?1",
             params![user.id.as_str(), failures],
         )
@@ -245,7 +246,7 @@ pub(super) fn record_failure(conn: &Connection, id: &SfId, now: i64) -> StoreRes
 
 pub(super) fn record_success(conn: &Connection, id: &SfId, now: i64) -> StoreResult<()> {
     let user = require_by_id(conn, id)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
         params![user.id.as_str(), now],
     )
@@ -280,7 +281,7 @@ pub(super) fn list_profiles(conn: &Connection) -> StoreResult<Vec<Profile>> {
 
 pub(super) fn profile_by_name(conn: &Connection, name: &str) -> StoreResult<Option<Profile>> {
     let row = conn
-        .query_row(
+        .query_row_cached(
             "SELECT id, name FROM profiles WHERE lower(name) = lower(?1)",
             [name.trim()],
             profile_row,
@@ -338,7 +339,7 @@ pub(super) fn permission_set_by_name(
     conn: &Connection,
     name: &str,
 ) -> StoreResult<Option<PermissionSet>> {
-    conn.query_row(
+    conn.query_row_cached(
         "SELECT id, name, label FROM permission_sets WHERE name_key = ?1",
         [name.trim().to_lowercase()],
         permission_set_row,
@@ -387,7 +388,7 @@ pub(super) fn create_permission_set(
         label.trim()
     };
     let id = org::next_id(conn, "0PS")?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO permission_sets (id, name, name_key, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id.as_str(), name, name.to_lowercase(), label, now],
     )
@@ -415,7 +416,7 @@ pub(super) fn assign_permission_set(
 pub(super) fn set_profile(conn: &Connection, user: &SfId, profile: &str) -> StoreResult<User> {
     let user = require_by_id(conn, user)?;
     let profile = require_profile(conn, profile)?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE users SET profile_id = ?1 WHERE id = ?2",
         params![profile.id.as_str(), user.id.as_str()],
     )
