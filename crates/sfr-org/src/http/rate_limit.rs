@@ -271,8 +271,7 @@ impl Counters {
                 return true;
             }
             if !count {
-                // Nothing known about the key: it fits.
-                return u64::from(self.rate.burst) > 0;
+                return true; // Nothing counted for the key here yet: one request fits.
             }
             map.insert(key.to_owned(), KeyCounts::new(current, self.window));
         }
