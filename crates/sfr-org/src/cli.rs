@@ -33,7 +33,8 @@ Admin commands work on the same database while the server runs.";
 #[command(name = "sfr-org", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Database URL: sqlite://PATH, a plain file path, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several
-    /// nodes may share one; add ?pool_size=N to size each node's pool, default 8). Default:
+    /// nodes may share one; add ?pool_size=N to size each node's pool, default 8; for TLS add
+    /// ?sslmode=verify-full&sslrootcert=CA.pem, see docs/operating-postgres.md). Default:
     /// sqlite://$XDG_DATA_HOME/sfr-org/org.sqlite (~/.local/share when XDG_DATA_HOME is unset).
     #[arg(long, global = true, env = "SFR_ORG_DATABASE", value_name = "URL")]
     pub database: Option<String>,

@@ -28,6 +28,7 @@ mod pg_harness;
 // BENCHMARK helper's suite:
 mod query_count;
 // RATE-LIMIT helper's suites:
+mod pg_tls;
 mod rate_counters;
 mod rate_limits;
 

@@ -22,18 +22,35 @@ pub const SKIP_ENV: &str = "SFR_SKIP_POSTGRES";
 
 pub struct PgServer {
     pub port: u16,
+    /// For the server [`tls_server`] starts: the CA (PEM file) that signed its certificate, which names
+    /// `localhost` only.
+    pub tls_ca: Option<PathBuf>,
     /// Keeps the watchdog's stdin open for the life of the process.
     _watchdog: Mutex<Child>,
     create_lock: Mutex<()>,
 }
 
 static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
+static TLS_SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(1);
 
 /// The shared server, or `None` when PostgreSQL is missing and `SFR_SKIP_POSTGRES=1`. Panics with the cause
 /// (and the fix) when PostgreSQL is missing or does not start.
 pub fn server() -> Option<&'static PgServer> {
     match SERVER.get_or_init(start) {
+        Ok(s) => Some(s),
+        Err(e) if skipping() && e.starts_with(MISSING) => {
+            eprintln!("skipping a PostgreSQL test ({SKIP_ENV}=1): {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A second server, started on first use like [`server`], with `ssl = on` and a certificate for `localhost`
+/// signed by a CA made for this run ([`PgServer::tls_ca`]); plain connections are still accepted.
+pub fn tls_server() -> Option<&'static PgServer> {
+    match TLS_SERVER.get_or_init(|| start_with(true)) {
         Ok(s) => Some(s),
         Err(e) if skipping() && e.starts_with(MISSING) => {
             eprintln!("skipping a PostgreSQL test ({SKIP_ENV}=1): {e}");
@@ -106,6 +123,50 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start() -> Result<PgServer, String> {
+    start_with(false)
+}
+
+/// Makes a CA and a certificate for `localhost` it signs, puts the certificate and key in the data directory
+/// (owned by the server's user, the key 0600) and turns `ssl` on; returns the CA's PEM file.
+fn configure_tls(dir: &Path, data: &Path, owner: Option<(u32, u32)>) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fail = |e: &dyn std::fmt::Display| format!("cannot make the test TLS certificate: {e}");
+    let mut ca_params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| fail(&e))?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sfr test CA");
+    let ca_key = rcgen::KeyPair::generate().map_err(|e| fail(&e))?;
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).map_err(|e| fail(&e))?;
+    let key = rcgen::KeyPair::generate().map_err(|e| fail(&e))?;
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .and_then(|p| p.signed_by(&key, &ca))
+        .map_err(|e| fail(&e))?;
+    for (name, pem, mode) in [
+        ("server.crt", cert.pem(), 0o644),
+        ("server.key", key.serialize_pem(), 0o600),
+    ] {
+        let path = data.join(name);
+        std::fs::write(&path, pem).map_err(|e| fail(&e))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| fail(&e))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).map_err(|e| fail(&e))?;
+        }
+    }
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .map_err(|e| fail(&e))?;
+    conf.write_all(b"\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        .map_err(|e| fail(&e))?;
+    let ca_file = dir.join("ca.crt");
+    std::fs::write(&ca_file, ca.pem()).map_err(|e| fail(&e))?;
+    Ok(ca_file)
+}
+
+fn start_with(tls: bool) -> Result<PgServer, String> {
     let (Some(initdb), Some(postgres)) = (find_binary("initdb"), find_binary("postgres")) else {
         return Err(format!(
             "{MISSING}: initdb and postgres are neither on PATH nor in /usr/lib/postgresql/*/bin. Install it \
@@ -161,6 +222,11 @@ fn start() -> Result<PgServer, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    let tls_ca = if tls {
+        Some(configure_tls(&dir, &data, run_as)?)
+    } else {
+        None
+    };
     let mut last_error = String::new();
     for _ in 0..3 {
         let port = free_port()?;
@@ -168,6 +234,7 @@ fn start() -> Result<PgServer, String> {
             Ok(child) => {
                 return Ok(PgServer {
                     port,
+                    tls_ca,
                     _watchdog: Mutex::new(child),
                     create_lock: Mutex::new(()),
                 });

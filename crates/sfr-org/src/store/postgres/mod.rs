@@ -14,6 +14,7 @@ mod pool;
 mod rate_counters;
 mod schema;
 mod signing;
+mod tls;
 mod tokens;
 mod url;
 mod users;
@@ -35,6 +36,7 @@ use crate::model::{
 use pool::Pool;
 
 pub use schema::LATEST as SCHEMA_VERSION;
+pub use tls::TlsSettings;
 pub use url::{DEFAULT_POOL_SIZE, PostgresUrl};
 
 /// How often a use case is retried after a serialization failure, a deadlock or a broken connection.
@@ -143,9 +145,22 @@ impl PostgresStore {
         }
         config.keepalives(true);
         config.application_name("sfr-org");
+        let tls = url
+            .tls()
+            .map(tls::RustlsConnect::new)
+            .transpose()
+            .map_err(|message| StoreError::Open {
+                path: url.shown().to_owned(),
+                message,
+            })?;
         let store = Self {
             url: url.clone(),
-            pool: Pool::new(config, url.pool_size(), url.shown().display().to_string()),
+            pool: Pool::new(
+                config,
+                tls,
+                url.pool_size(),
+                url.shown().display().to_string(),
+            ),
             keys,
         };
         let open_err = |e: StoreError| match e {

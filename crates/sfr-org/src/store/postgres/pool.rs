@@ -19,6 +19,8 @@ struct Slots {
 
 pub(super) struct Pool {
     config: Config,
+    /// TLS as the URL asks (`sslmode=require`/`verify-ca`/`verify-full`); `None`: plain TCP.
+    tls: Option<super::tls::RustlsConnect>,
     size: usize,
     /// The URL without its password, for messages.
     shown: String,
@@ -86,10 +88,29 @@ impl Drop for Pool {
     }
 }
 
+/// The driver's error with its causes (its `Display` leaves them out: "error performing TLS handshake" alone
+/// does not say that the certificate names another host).
+fn with_causes(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 impl Pool {
-    pub(super) fn new(config: Config, size: usize, shown: String) -> Self {
+    pub(super) fn new(
+        config: Config,
+        tls: Option<super::tls::RustlsConnect>,
+        size: usize,
+        shown: String,
+    ) -> Self {
         Self {
             config,
+            tls,
             size: size.max(1),
             shown,
             slots: Mutex::new(Slots {
@@ -127,7 +148,11 @@ impl Pool {
             if slots.open < self.size {
                 slots.open += 1;
                 drop(slots);
-                return match self.config.connect(NoTls) {
+                let connected = match &self.tls {
+                    Some(tls) => self.config.connect(tls.clone()),
+                    None => self.config.connect(NoTls),
+                };
+                return match connected {
                     Ok(client) => Ok(Pooled {
                         pool: self,
                         client: Some(client),
@@ -136,8 +161,9 @@ impl Pool {
                         self.lock().open -= 1;
                         self.freed.notify_one();
                         Err(StoreError::Database(format!(
-                            "cannot connect to PostgreSQL at {}: {e}",
-                            self.shown
+                            "cannot connect to PostgreSQL at {}: {}",
+                            self.shown,
+                            with_causes(&e)
                         )))
                     }
                 };
