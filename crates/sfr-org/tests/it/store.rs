@@ -1231,6 +1231,43 @@ mod on_sqlite {
         );
     }
 
+    /// The session and refresh-token indexes on `refresh_hash` and `from_code` hold only non-NULL values (a
+    /// client-credentials grant writes no entry in them); the queries that look tokens up by those columns must
+    /// still use them.
+    #[test]
+    fn lookups_by_refresh_token_or_code_use_the_partial_indexes() {
+        let db = sqlite();
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        let plan = |sql: &str| -> String {
+            raw.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["x"], |row| row.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .join("; ")
+        };
+        let by_refresh = plan("SELECT token_hash FROM access_tokens WHERE refresh_hash = ?1");
+        assert!(by_refresh.contains("access_tokens_refresh"), "{by_refresh}");
+        let by_code = plan(
+            "SELECT token_hash FROM access_tokens WHERE from_code = ?1 OR refresh_hash IN
+             (SELECT token_hash FROM refresh_tokens WHERE from_code = ?1)",
+        );
+        assert!(by_code.contains("access_tokens_code"), "{by_code}");
+        assert!(by_code.contains("refresh_tokens_code"), "{by_code}");
+        let events: String = raw
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'login_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            !events.contains("AUTOINCREMENT"),
+            "login history must not write sqlite_sequence on every event: {events}"
+        );
+    }
+
     #[test]
     fn an_empty_database_has_no_org() {
         let dir = tempfile::tempdir().unwrap();

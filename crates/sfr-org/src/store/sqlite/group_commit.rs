@@ -16,7 +16,9 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
+
+use super::cached::CachedStatements as _;
 
 use super::db_err;
 use crate::store::{StoreError, StoreResult};
@@ -72,7 +74,10 @@ where
     }
 }
 
-fn savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+fn savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
     let mut begin = conn.prepare_cached(SAVEPOINT).map_err(db_err)?;
     begin.execute([]).map_err(db_err)?;
     let out = f(conn);
@@ -124,7 +129,7 @@ impl GroupCommit {
     {
         let (reply, result): (_, Receiver<StoreResult<T>>) = sync_channel(1);
         self.lock_queue()?.push(Box::new(Work { f, reply }));
-        let mut conn = writer
+        let conn = writer
             .lock()
             .map_err(|_| StoreError::Internal("writer connection poisoned".into()))?;
         // The previous holder of the writer may have committed our work already.
@@ -132,7 +137,7 @@ impl GroupCommit {
             return done;
         }
         let batch = std::mem::take(&mut *self.lock_queue()?);
-        run_batch(&mut conn, batch);
+        run_batch(&conn, batch);
         drop(conn);
         result
             .recv()
@@ -146,27 +151,31 @@ impl GroupCommit {
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Piece>>) {
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let error = db_err(e);
-            for piece in batch {
-                piece.fail(error.clone());
-            }
-            return;
+fn run_batch(conn: &Connection, batch: Vec<Box<dyn Piece>>) {
+    // BEGIN/COMMIT from the statement cache: `Connection::transaction` parses them anew on every call.
+    if let Err(e) = conn.execute_cached("BEGIN IMMEDIATE", []) {
+        let error = db_err(e);
+        for piece in batch {
+            piece.fail(error.clone());
         }
-    };
+        return;
+    }
     let alone = batch.len() == 1;
-    let ran: Vec<Box<dyn Settle>> = batch.into_iter().map(|p| p.run(&tx, alone)).collect();
+    let ran: Vec<Box<dyn Settle>> = batch.into_iter().map(|p| p.run(conn, alone)).collect();
     // A lone piece that failed must not leave its writes behind.
     let commit = if alone && ran.iter().any(|r| r.failed()) {
-        tx.rollback().map_err(db_err)
+        conn.execute_cached("ROLLBACK", []).map(|_| ())
     } else {
-        tx.commit().map_err(db_err)
+        conn.execute_cached("COMMIT", []).map(|_| ())
     };
-    let commit = commit.as_ref().map(|_| ());
+    let commit = commit.map_err(|e| {
+        // A failed COMMIT can leave the transaction open; end it so the next batch starts clean.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_cached("ROLLBACK", []);
+        }
+        db_err(e)
+    });
     for r in ran {
-        r.settle(commit);
+        r.settle(commit.as_ref().map(|_| ()));
     }
 }

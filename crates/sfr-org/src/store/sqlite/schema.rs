@@ -202,11 +202,42 @@ CREATE TABLE rate_counters (
 CREATE INDEX rate_counters_expires ON rate_counters (expires_at);
 "#;
 
+/// Fewer pages written per grant. A client-credentials or JWT grant wrote seven pages: the session row, its
+/// hash index, three more indexes — two of them on columns that are NULL for every session not born of a code or
+/// a refresh token — the login-history row and `sqlite_sequence` (AUTOINCREMENT). The indexes on `refresh_hash`
+/// and `from_code` now hold only non-NULL values (every query through them compares with `=`, which a partial
+/// index `WHERE … IS NOT NULL` serves), and login history takes plain `INTEGER PRIMARY KEY` ids: the newest row
+/// is never deleted, so ids keep increasing without the sequence table.
+const V6: &str = r#"
+DROP INDEX access_tokens_refresh;
+CREATE INDEX access_tokens_refresh ON access_tokens (refresh_hash) WHERE refresh_hash IS NOT NULL;
+DROP INDEX access_tokens_code;
+CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
+DROP INDEX refresh_tokens_code;
+CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code) WHERE from_code IS NOT NULL;
+CREATE TABLE login_events_v6 (
+    seq INTEGER PRIMARY KEY,
+    at BIGINT NOT NULL,
+    username TEXT,
+    user_id TEXT,
+    consumer_key TEXT,
+    kind TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    error_code TEXT,
+    reason TEXT NOT NULL,
+    source_ip TEXT
+);
+INSERT INTO login_events_v6 (seq, at, username, user_id, consumer_key, kind, success, error_code, reason, source_ip)
+    SELECT seq, at, username, user_id, consumer_key, kind, success, error_code, reason, source_ip FROM login_events;
+DROP TABLE login_events;
+ALTER TABLE login_events_v6 RENAME TO login_events;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
