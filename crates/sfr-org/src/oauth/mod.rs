@@ -134,16 +134,16 @@ pub async fn record_failure(
     wire.ok_or(())
 }
 
-/// `record_failure` for code already on a blocking thread.
+/// `record_failure` for code already on a blocking thread; `None`: a fault of ours, answer 500.
 pub fn record_failure_blocking(
     state: &AppState,
     trace: &Trace,
     kind: LoginKind,
     failure: &Failure,
-) -> Result<sfr_wire::OAuthError, ()> {
+) -> Option<sfr_wire::OAuthError> {
     let (wire, outcome) = failure_outcome(failure);
     record_blocking(state, trace, kind, Err(outcome));
-    wire.ok_or(())
+    wire
 }
 
 /// 500 in the shape OAuth clients parse.

@@ -13,7 +13,9 @@ use sfr_wire::{OAuthError, TokenResponse};
 
 use super::grant::Grant;
 use super::issue::{self, Shape};
-use super::{Failure, Trace, login_event, record_blocking, record_failure_blocking, refuse, server_error};
+use super::{
+    Failure, Trace, login_event, record_blocking, record_failure_blocking, refuse, server_error,
+};
 use crate::http::client_auth::{self, ClientCredentials};
 use crate::http::params::FormRequest;
 use crate::http::reply;
@@ -68,8 +70,8 @@ fn token_blocking(state: &AppState, form: &FormRequest) -> Response {
         // The success event went to the login history with the tokens.
         Ok(body) => reply::json_no_store(&body),
         Err(failure) => match record_failure_blocking(state, &trace, kind, &failure) {
-            Ok(wire) => reply::oauth_error(wire),
-            Err(()) => server_error(),
+            Some(wire) => reply::oauth_error(wire),
+            None => server_error(),
         },
     }
 }
@@ -84,7 +86,11 @@ fn success_event(
 ) -> crate::model::LoginEvent {
     let reason = format!(
         "issued an access token{} for scopes [{}]",
-        if with_refresh { " and a refresh token" } else { "" },
+        if with_refresh {
+            " and a refresh token"
+        } else {
+            ""
+        },
         Scope::join(scopes)
     );
     login_event(state, trace, kind.clone(), Ok(&reason))
@@ -102,7 +108,15 @@ fn run(
             code,
             redirect_uri,
             code_verifier,
-        } => authorization_code(state, creds, &code, redirect_uri, code_verifier, kind, trace),
+        } => authorization_code(
+            state,
+            creds,
+            &code,
+            redirect_uri,
+            code_verifier,
+            kind,
+            trace,
+        ),
         Grant::RefreshToken {
             refresh_token,
             scope,
@@ -126,8 +140,7 @@ fn client_app(state: &AppState, client_id: Option<&str>) -> Result<ConnectedApp,
     let Some(id) = client_id else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
     };
-    match state.store.app_by_consumer_key(id)?
-    {
+    match state.store.app_by_consumer_key(id)? {
         Some(app) if app.oauth_enabled => Ok(app),
         Some(_) => refuse(
             OAuthError::InvalidClientId,
@@ -380,8 +393,7 @@ fn jwt_bearer(
     let now = state.now();
     policy::check_assertion_expiry(claims.exp_ms, now)?;
     let username = claims.sub.clone();
-    let Some(user) = state.store.user_by_username(&username)?
-    else {
+    let Some(user) = state.store.user_by_username(&username)? else {
         return refuse(
             OAuthError::NotApproved,
             format!("no user named {:?} in this org", claims.sub),

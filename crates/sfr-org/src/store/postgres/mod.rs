@@ -361,7 +361,10 @@ impl Store for PostgresStore {
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
         self.write(|c| {
             tokens::issue(c, issue)?;
-            issue.event.as_ref().map_or(Ok(()), |e| events::record(c, e))
+            issue
+                .event
+                .as_ref()
+                .map_or(Ok(()), |e| events::record(c, e))
         })
     }
 
