@@ -7,7 +7,7 @@ use super::Failure;
 use super::id_token::{self, IdClaims};
 use crate::keys;
 use crate::model::{
-    ConnectedApp, IssueTokens, LoginEvent, NewAccessToken, NewRefreshToken, Scope, User,
+    ConnectedApp, IssueTokens, LoginEvent, NewAccessToken, NewRefreshToken, Org, Scope, User,
 };
 use crate::state::AppState;
 
@@ -32,6 +32,8 @@ pub struct Minted {
 pub struct Grantee<'a> {
     pub app: &'a ConnectedApp,
     pub user: &'a User,
+    /// The org's settings (its default session timeout), as the grant read them.
+    pub org: &'a Org,
     /// The app's consumer secret when the grant already read it (signs `signature`; read again if absent).
     pub secret: Option<&'a str>,
     pub scopes: &'a [Scope],
@@ -40,7 +42,6 @@ pub struct Grantee<'a> {
 
 /// Mints an access token for `user` on `app` with the app's (else the org's) session timeout.
 pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minted, Failure> {
-    let org = state.store.org()?;
     let plaintext = keys::generate_access_token(state.config.org_id.to_15());
     Ok(Minted {
         record: NewAccessToken {
@@ -49,7 +50,7 @@ pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minte
             user_id: to.user.id.clone(),
             scopes: to.scopes.to_vec(),
             issued_at: now,
-            session_timeout_ms: to.app.session_timeout_ms(org.session_timeout_minutes),
+            session_timeout_ms: to.app.session_timeout_ms(to.org.session_timeout_minutes),
         },
         plaintext,
     })

@@ -20,7 +20,10 @@ use crate::http::client_auth::{self, ClientCredentials};
 use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
-use crate::model::{ConnectedApp, LoginKind, Redeemed, RefreshUse, Scope, User, certificate};
+use crate::model::{
+    Approval, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse, Scope, User,
+    certificate,
+};
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
 
@@ -135,13 +138,40 @@ fn run(
     }
 }
 
-/// The app named by `client_id`, or `invalid_client_id`.
-fn client_app(state: &AppState, client_id: Option<&str>) -> Result<ConnectedApp, Failure> {
+/// A grant's facts (`Store::grant_facts`, one read) with the client app known and OAuth-enabled.
+struct Facts {
+    org: Org,
+    app: ConnectedApp,
+    secret: Option<String>,
+    user: Option<User>,
+    approval: Option<Approval>,
+}
+
+/// Reads the grant's facts; `invalid_client_id` when `client_id` names no OAuth-enabled app.
+fn facts(
+    state: &AppState,
+    client_id: Option<&str>,
+    user: GrantUser<'_>,
+    secret: bool,
+    approval: bool,
+) -> Result<Facts, Failure> {
     let Some(id) = client_id else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
     };
-    match state.store.app_by_consumer_key(id)? {
-        Some(app) if app.oauth_enabled => Ok(app),
+    let found = state.store.grant_facts(&GrantLookup {
+        consumer_key: id,
+        user,
+        secret,
+        approval,
+    })?;
+    match found.app {
+        Some(app) if app.oauth_enabled => Ok(Facts {
+            org: found.org,
+            app,
+            secret: found.secret,
+            user: found.user,
+            approval: found.approval,
+        }),
         Some(_) => refuse(
             OAuthError::InvalidClientId,
             format!("app {id} has OAuth disabled"),
@@ -153,12 +183,13 @@ fn client_app(state: &AppState, client_id: Option<&str>) -> Result<ConnectedApp,
     }
 }
 
-fn app_secret(state: &AppState, app: &ConnectedApp) -> Result<String, Failure> {
-    Ok(state.store.app_secret(&app.id)?)
-}
-
-fn user_by_id(state: &AppState, id: &sfr_wire::SfId) -> Result<Option<User>, Failure> {
-    Ok(state.store.user_by_id(id)?)
+impl Facts {
+    /// The secret asked for in `facts(…, secret: true, …)`.
+    fn secret(&self) -> Result<&str, Failure> {
+        self.secret
+            .as_deref()
+            .ok_or_else(|| Failure::Internal("the grant read no consumer secret".into()))
+    }
 }
 
 fn require_active(user: &User) -> Result<(), Failure> {
@@ -189,7 +220,8 @@ fn authorization_code(
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let app = client_app(state, creds.client_id.as_deref())?;
+    let f = facts(state, creds.client_id.as_deref(), GrantUser::Unknown, true, false)?;
+    let app = &f.app;
     let now = state.now();
     let code_hash = keys::hash_token(code);
     let redeemed = state.store.redeem_code(&code_hash, now)?;
@@ -235,11 +267,11 @@ fn authorization_code(
             ),
         );
     }
-    let secret = app_secret(state, &app)?;
+    let secret = f.secret()?;
     policy::check_secret(
         app.require_secret_web,
         creds.client_secret.as_deref(),
-        &secret,
+        secret,
         "web server",
     )?;
     let stored = match (&code.code_challenge, &code.code_challenge_method) {
@@ -250,7 +282,7 @@ fn authorization_code(
         (None, _) => None,
     };
     policy::check_verifier(stored, verifier.as_deref())?;
-    let Some(user) = user_by_id(state, &code.user_id)? else {
+    let Some(user) = state.store.user_by_id(&code.user_id)? else {
         return refuse(
             OAuthError::InvalidAuthCode,
             "the code's user no longer exists",
@@ -258,12 +290,13 @@ fn authorization_code(
     };
     trace.user(&user);
     require_active(&user)?;
-    policy::token_access(&AccessFacts::of(&app, &user))?;
+    policy::token_access(&AccessFacts::of(app, &user))?;
     let with_refresh = policy::grants_refresh_token(&code.scopes);
     let to = issue::Grantee {
-        app: &app,
+        app,
         user: &user,
-        secret: Some(&secret),
+        org: &f.org,
+        secret: Some(secret),
         scopes: &code.scopes,
         shape: shape(true),
     };
@@ -286,9 +319,13 @@ fn refresh(
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let app = client_app(state, creds.client_id.as_deref())?;
     let hash = keys::hash_token(refresh_token);
     let found = state.store.refresh_token(&hash)?;
+    let user = found
+        .as_ref()
+        .map_or(GrantUser::Unknown, |rt| GrantUser::Id(&rt.user_id));
+    let f = facts(state, creds.client_id.as_deref(), user, true, false)?;
+    let app = &f.app;
     let Some(rt) = found else {
         return refuse(OAuthError::ExpiredToken, "unknown refresh token");
     };
@@ -305,29 +342,30 @@ fn refresh(
             ),
         );
     }
-    let secret = app_secret(state, &app)?;
+    let secret = f.secret()?;
     policy::check_secret(
         app.require_secret_refresh,
         creds.client_secret.as_deref(),
-        &secret,
+        secret,
         "refresh token",
     )?;
     let now = state.now();
     policy::refresh_token_alive(app.refresh_policy, rt.issued_at, rt.last_used_at, now)?;
-    let Some(user) = user_by_id(state, &rt.user_id)? else {
+    let Some(user) = &f.user else {
         return refuse(
             OAuthError::ExpiredToken,
             "the token's user no longer exists",
         );
     };
-    trace.user(&user);
-    require_active(&user)?;
-    policy::token_access(&AccessFacts::of(&app, &user))?;
+    trace.user(user);
+    require_active(user)?;
+    policy::token_access(&AccessFacts::of(app, user))?;
     let scopes = policy::refresh_scopes(scope, &rt.scopes)?;
     let to = issue::Grantee {
-        app: &app,
-        user: &user,
-        secret: Some(&secret),
+        app,
+        user,
+        org: &f.org,
+        secret: Some(secret),
         scopes: &scopes,
         shape: shape(true),
     };
@@ -357,7 +395,14 @@ fn jwt_bearer(
     let claims = parsed.claims.clone();
     trace.consumer_key = Some(claims.iss.clone());
     trace.username = Some(claims.sub.clone());
-    let app = client_app(state, Some(&claims.iss))?;
+    let f = facts(
+        state,
+        Some(&claims.iss),
+        GrantUser::Username(&claims.sub),
+        false,
+        true,
+    )?;
+    let app = &f.app;
     let Some(pem) = app.certificate_pem.as_deref() else {
         return refuse(
             OAuthError::InvalidAssertion,
@@ -392,30 +437,29 @@ fn jwt_bearer(
     )?;
     let now = state.now();
     policy::check_assertion_expiry(claims.exp_ms, now)?;
-    let username = claims.sub.clone();
-    let Some(user) = state.store.user_by_username(&username)? else {
+    let Some(user) = &f.user else {
         return refuse(
             OAuthError::NotApproved,
             format!("no user named {:?} in this org", claims.sub),
         );
     };
-    trace.user(&user);
+    trace.user(user);
     if user.is_locked(now) {
         return refuse(
             OAuthError::UserLocked,
             format!("user {} is locked out", user.username),
         );
     }
-    require_active(&user)?;
-    let approval = state.store.approval(&user.id, &app.id)?;
-    policy::jwt_access(&AccessFacts::of(&app, &user), approval.is_some())?;
+    require_active(user)?;
+    policy::jwt_access(&AccessFacts::of(app, user), f.approval.is_some())?;
     let scopes: Vec<Scope> = policy::canonical_scopes(&app.scopes)
         .into_iter()
         .filter(|s| *s != Scope::RefreshToken)
         .collect();
     let to = issue::Grantee {
-        app: &app,
-        user: &user,
+        app,
+        user,
+        org: &f.org,
         secret: None,
         scopes: &scopes,
         shape: shape(false),
@@ -431,33 +475,30 @@ fn client_credentials(
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let app = client_app(state, creds.client_id.as_deref())?;
-    let secret = app_secret(state, &app)?;
-    policy::check_secret(
-        true,
-        creds.client_secret.as_deref(),
-        &secret,
-        "client credentials",
-    )?;
+    let f = facts(state, creds.client_id.as_deref(), GrantUser::RunAs, true, false)?;
+    let app = &f.app;
+    let secret = f.secret()?;
+    policy::check_secret(true, creds.client_secret.as_deref(), secret, "client credentials")?;
     let Some(run_as) = app.client_credentials_user.clone() else {
         return refuse(
             OAuthError::NoClientCredentialsUser,
             format!("app {} has no client-credentials run-as user", app.name),
         );
     };
-    let Some(user) = user_by_id(state, &run_as)? else {
+    let Some(user) = &f.user else {
         return refuse(
             OAuthError::NoClientCredentialsUser,
             format!("run-as user {run_as} no longer exists"),
         );
     };
-    trace.user(&user);
-    require_active(&user)?;
+    trace.user(user);
+    require_active(user)?;
     let scopes = policy::client_credentials_scopes(scope, &app.scopes)?;
     let to = issue::Grantee {
-        app: &app,
-        user: &user,
-        secret: Some(&secret),
+        app,
+        user,
+        org: &f.org,
+        secret: Some(secret),
         scopes: &scopes,
         shape: Shape {
             signed: true,

@@ -5,6 +5,7 @@
 //! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
 mod app_rules;
+mod grant_reads;
 pub mod postgres;
 pub mod sqlite;
 mod user_rules;
@@ -16,8 +17,8 @@ use sfr_wire::SfId;
 
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
-    LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
+    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
     RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
 };
 
@@ -211,6 +212,13 @@ pub trait Store: Send + Sync {
     fn list_apps(&self) -> StoreResult<Vec<ConnectedApp>>;
     /// The decrypted consumer secret.
     fn app_secret(&self, app: &SfId) -> StoreResult<String>;
+
+    // ---- what a token grant reads ----
+    /// The app, its secret, the user, the org and the approval a grant needs, in one read. The default makes the
+    /// calls one by one; a backend overrides it to read them in one transaction (one snapshot, one round trip).
+    fn grant_facts(&self, lookup: &GrantLookup<'_>) -> StoreResult<GrantFacts> {
+        grant_reads::read(&mut grant_reads::ByCalls(self), lookup)
+    }
 
     // ---- approvals ----
     /// Records (or replaces) the user's consent to the app.

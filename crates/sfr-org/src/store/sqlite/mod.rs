@@ -24,10 +24,11 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use cached::CachedStatements as _;
 use sfr_wire::SfId;
 
-use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult};
+use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
+    IssueTokens, LockState,
     LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
     RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
 };
@@ -238,6 +239,33 @@ impl SqliteStore {
     }
 }
 
+/// A grant's reads inside one read transaction (`Store::grant_facts`).
+struct InOneRead<'a> {
+    conn: &'a Connection,
+    keys: &'a Keys,
+}
+
+impl grant_reads::GrantReads for InOneRead<'_> {
+    fn org(&mut self) -> StoreResult<Org> {
+        org::load(self.conn)
+    }
+    fn app(&mut self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>> {
+        apps::by_consumer_key(self.conn, consumer_key)
+    }
+    fn secret(&mut self, app: &SfId) -> StoreResult<String> {
+        apps::secret(self.conn, self.keys, app)
+    }
+    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>> {
+        users::by_id(self.conn, id)
+    }
+    fn user_by_username(&mut self, username: &str) -> StoreResult<Option<User>> {
+        users::by_username(self.conn, username)
+    }
+    fn approval(&mut self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>> {
+        apps::approval(self.conn, user, app)
+    }
+}
+
 impl Store for SqliteStore {
     fn bootstrap(&self, init: &Bootstrap) -> StoreResult<bool> {
         self.write(|c| org::bootstrap(c, &self.keys, init))
@@ -338,6 +366,18 @@ impl Store for SqliteStore {
 
     fn app_secret(&self, app: &SfId) -> StoreResult<String> {
         self.read(|c| apps::secret(c, &self.keys, app))
+    }
+
+    fn grant_facts(&self, lookup: &GrantLookup<'_>) -> StoreResult<GrantFacts> {
+        self.read(|conn| {
+            grant_reads::read(
+                &mut InOneRead {
+                    conn,
+                    keys: &self.keys,
+                },
+                lookup,
+            )
+        })
     }
 
     fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()> {

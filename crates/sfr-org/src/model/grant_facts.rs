@@ -1,0 +1,39 @@
+//! What a token grant reads before it decides: the client app (and its secret), the user the grant is for, the
+//! org's settings and, for JWT bearer, the user's approval of the app — read together in one snapshot.
+
+use sfr_wire::SfId;
+
+use super::{Approval, ConnectedApp, Org, User};
+
+/// Which user a grant is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantUser<'a> {
+    /// None yet (the authorization-code grant learns it from the code, after redeeming it).
+    Unknown,
+    /// The app's client-credentials run-as user.
+    RunAs,
+    Id(&'a SfId),
+    /// By username (JWT bearer's `sub`).
+    Username(&'a str),
+}
+
+/// What `GrantLookup` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantLookup<'a> {
+    pub consumer_key: &'a str,
+    pub user: GrantUser<'a>,
+    /// Decrypt the app's consumer secret (to check it and sign the response).
+    pub secret: bool,
+    /// Load the user's approval of the app.
+    pub approval: bool,
+}
+
+/// What the store found. `app` is `None` for an unknown consumer key (then nothing else is loaded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantFacts {
+    pub org: Org,
+    pub app: Option<ConnectedApp>,
+    pub secret: Option<String>,
+    pub user: Option<User>,
+    pub approval: Option<Approval>,
+}

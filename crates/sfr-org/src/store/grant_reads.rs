@@ -1,0 +1,80 @@
+//! How `Store::grant_facts` puts a grant's reads together, written once for every backend: a backend supplies
+//! the six reads (`GrantReads`), one by one through the trait (`ByCalls`) or inside one transaction of its own.
+
+use sfr_wire::SfId;
+
+use super::{Store, StoreResult};
+use crate::model::{Approval, ConnectedApp, GrantFacts, GrantLookup, GrantUser, Org, User};
+
+/// The reads a grant is made of.
+pub(crate) trait GrantReads {
+    fn org(&mut self) -> StoreResult<Org>;
+    fn app(&mut self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>>;
+    fn secret(&mut self, app: &SfId) -> StoreResult<String>;
+    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>>;
+    fn user_by_username(&mut self, username: &str) -> StoreResult<Option<User>>;
+    fn approval(&mut self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>>;
+}
+
+/// The reads as separate store calls (the default of `Store::grant_facts`).
+pub(crate) struct ByCalls<'a, S: ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> GrantReads for ByCalls<'_, S> {
+    fn org(&mut self) -> StoreResult<Org> {
+        self.0.org()
+    }
+    fn app(&mut self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>> {
+        self.0.app_by_consumer_key(consumer_key)
+    }
+    fn secret(&mut self, app: &SfId) -> StoreResult<String> {
+        self.0.app_secret(app)
+    }
+    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>> {
+        self.0.user_by_id(id)
+    }
+    fn user_by_username(&mut self, username: &str) -> StoreResult<Option<User>> {
+        self.0.user_by_username(username)
+    }
+    fn approval(&mut self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>> {
+        self.0.approval(user, app)
+    }
+}
+
+/// Reads what `lookup` asks for; nothing past the app when the consumer key is unknown.
+pub(crate) fn read(r: &mut impl GrantReads, lookup: &GrantLookup<'_>) -> StoreResult<GrantFacts> {
+    let org = r.org()?;
+    let Some(app) = r.app(lookup.consumer_key)? else {
+        return Ok(GrantFacts {
+            org,
+            app: None,
+            secret: None,
+            user: None,
+            approval: None,
+        });
+    };
+    let secret = if lookup.secret {
+        Some(r.secret(&app.id)?)
+    } else {
+        None
+    };
+    let user = match lookup.user {
+        GrantUser::Unknown => None,
+        GrantUser::RunAs => match &app.client_credentials_user {
+            Some(id) => r.user_by_id(id)?,
+            None => None,
+        },
+        GrantUser::Id(id) => r.user_by_id(id)?,
+        GrantUser::Username(name) => r.user_by_username(name)?,
+    };
+    let approval = match (&user, lookup.approval) {
+        (Some(u), true) => r.approval(&u.id, &app.id)?,
+        _ => None,
+    };
+    Ok(GrantFacts {
+        org,
+        app: Some(app),
+        secret,
+        user,
+        approval,
+    })
+}
