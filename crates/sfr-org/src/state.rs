@@ -6,7 +6,7 @@ use sfr_wire::SfId;
 
 use crate::clock::Clock;
 use crate::keys::Keys;
-use crate::model::SigningKey;
+use crate::model::{IssueTokens, LoginEvent, RefreshToken, RefreshUse, SigningKey};
 use crate::store::{Store, StoreError, StoreResult};
 
 /// Server configuration fixed at start-up.
@@ -64,6 +64,55 @@ impl AppState {
     /// Now, in ms since the epoch, from the state's clock.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Runs a store read on this async thread when the store's reads are local (SQLite), else on the blocking
+    /// pool like `store_call`.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.store.reads_are_local() {
+            f(self.store.as_ref())
+        } else {
+            self.store_call(f).await
+        }
+    }
+
+    /// Stores a grant's tokens (and its login-history event), without blocking this thread when the store can.
+    pub async fn issue_tokens(&self, issue: IssueTokens) -> StoreResult<()> {
+        match self.store.issue_tokens_async(&issue) {
+            Some(pending) => pending.await,
+            None => self.store_call(move |s| s.issue_tokens(&issue)).await,
+        }
+    }
+
+    /// `Store::refresh`, without blocking this thread when the store can.
+    pub async fn refresh(&self, refresh: RefreshUse) -> StoreResult<Option<RefreshToken>> {
+        match self.store.refresh_async(&refresh) {
+            Some(pending) => pending.await,
+            None => self.store_call(move |s| s.refresh(&refresh)).await,
+        }
+    }
+
+    /// `Store::record_event`, without blocking this thread when the store can.
+    pub async fn record_event(&self, event: LoginEvent) -> StoreResult<()> {
+        match self.store.record_event_async(&event) {
+            Some(pending) => pending.await,
+            None => self.store_call(move |s| s.record_event(&event)).await,
+        }
+    }
+
+    /// `Store::touch_access_token`, without blocking this thread when the store can.
+    pub async fn touch_access_token(&self, token_hash: String, now: i64) -> StoreResult<()> {
+        match self.store.touch_access_token_async(&token_hash, now) {
+            Some(pending) => pending.await,
+            None => {
+                self.store_call(move |s| s.touch_access_token(&token_hash, now))
+                    .await
+            }
+        }
     }
 
     /// Runs a store use case on the blocking pool: `state.store_call(move |s| s.redeem_code(&hash, now)).await`.

@@ -58,7 +58,7 @@ pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minte
 
 /// Stores the tokens of a fresh grant (access + optional refresh) and its login-history event in one
 /// transaction, and answers.
-pub fn issue(
+pub async fn issue(
     state: &AppState,
     to: &Grantee<'_>,
     with_refresh: bool,
@@ -81,12 +81,12 @@ pub fn issue(
         from_code,
         event: Some(event),
     };
-    state.store.issue_tokens(&issue)?;
-    respond(state, to, &access.plaintext, refresh_plain, nonce, now)
+    state.issue_tokens(issue).await?;
+    respond(state, to, &access.plaintext, refresh_plain, nonce, now).await
 }
 
 /// Builds the response body for an access token already stored.
-pub fn respond(
+pub async fn respond(
     state: &AppState,
     to: &Grantee<'_>,
     access_token: &str,
@@ -102,7 +102,8 @@ pub fn respond(
         let secret = match to.secret {
             Some(s) => s,
             None => {
-                read = state.store.app_secret(&app.id)?;
+                let app_id = app.id.clone();
+                read = state.read(move |s| s.app_secret(&app_id)).await?;
                 &read
             }
         };
@@ -115,8 +116,8 @@ pub fn respond(
     let id_token = if shape.id_token && scopes.contains(&Scope::OpenId) {
         // The key in force now, from the store: after a rotation every node switches at the same moment.
         let signing = state
-            .store
-            .signing_keys(now)?
+            .read(move |s| s.signing_keys(now))
+            .await?
             .map(|k| k.signing)
             .unwrap_or_else(|| (*state.signing_key).clone());
         let key = signing

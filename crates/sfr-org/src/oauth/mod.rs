@@ -93,20 +93,7 @@ pub async fn record(
     outcome: Result<&str, (&str, &str)>,
 ) {
     let event = login_event(state, trace, kind, outcome);
-    if let Err(e) = state.store_call(move |s| s.record_event(&event)).await {
-        tracing::warn!(error = %e, "could not record a login-history event");
-    }
-}
-
-/// `record` for code already on a blocking thread (the token endpoint).
-pub fn record_blocking(
-    state: &AppState,
-    trace: &Trace,
-    kind: LoginKind,
-    outcome: Result<&str, (&str, &str)>,
-) {
-    let event = login_event(state, trace, kind, outcome);
-    if let Err(e) = state.store.record_event(&event) {
+    if let Err(e) = state.record_event(event).await {
         tracing::warn!(error = %e, "could not record a login-history event");
     }
 }
@@ -132,18 +119,6 @@ pub async fn record_failure(
     let (wire, outcome) = failure_outcome(failure);
     record(state, trace, kind, Err(outcome)).await;
     wire.ok_or(())
-}
-
-/// `record_failure` for code already on a blocking thread; `None`: a fault of ours, answer 500.
-pub fn record_failure_blocking(
-    state: &AppState,
-    trace: &Trace,
-    kind: LoginKind,
-    failure: &Failure,
-) -> Option<sfr_wire::OAuthError> {
-    let (wire, outcome) = failure_outcome(failure);
-    record_blocking(state, trace, kind, Err(outcome));
-    wire
 }
 
 /// 500 in the shape OAuth clients parse.
@@ -181,7 +156,7 @@ pub async fn authenticate(
     let hash = crate::keys::hash_token(&token);
     let now = state.now();
     let found = state
-        .store_call({
+        .read({
             let hash = hash.clone();
             move |s| s.access_token(&hash)
         })
@@ -190,13 +165,11 @@ pub async fn authenticate(
         return Ok(None);
     };
     let user_id = access.user_id.clone();
-    let user = state.store_call(move |s| s.user_by_id(&user_id)).await?;
+    let user = state.read(move |s| s.user_by_id(&user_id)).await?;
     let Some(user) = user.filter(|u| u.active) else {
         return Ok(None);
     };
-    state
-        .store_call(move |s| s.touch_access_token(&hash, now))
-        .await?;
+    state.touch_access_token(hash, now).await?;
     Ok(Some(Authenticated {
         token: access,
         user,

@@ -2,8 +2,10 @@
 //! store, answer with `sfr-wire`'s response. Every outcome goes to the login history with its precise reason;
 //! a grant's success event is stored in the same transaction as its tokens.
 //!
-//! The whole grant runs on one blocking thread (one hop off the async workers per request, not one per store
-//! call): the store is synchronous, and each hop costs a thread wake-up.
+//! On SQLite the grant reads on its async worker (reads take microseconds and never wait for the writer) and
+//! queues its write for the store's writer thread, yielding the worker until the commit: no hop to a blocking
+//! thread, whose wake-ups cost more than the reads. A store over the network (PostgreSQL) gets each call on the
+//! blocking pool instead (`AppState::read`).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -13,30 +15,20 @@ use sfr_wire::{OAuthError, TokenResponse};
 
 use super::grant::Grant;
 use super::issue::{self, Shape};
-use super::{
-    Failure, Trace, login_event, record_blocking, record_failure_blocking, refuse, server_error,
-};
+use super::{Failure, Trace, login_event, record, record_failure, refuse, server_error};
 use crate::http::client_auth::{self, ClientCredentials};
 use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
 use crate::model::{
-    Approval, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse, Scope, User,
-    certificate,
+    Approval, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse, Scope,
+    User, certificate,
 };
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
 
 pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response {
-    tokio::task::spawn_blocking(move || token_blocking(&state, &form))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "token request task failed");
-            server_error()
-        })
-}
-
-fn token_blocking(state: &AppState, form: &FormRequest) -> Response {
+    let state = &state;
     let mut trace = Trace {
         source_ip: form.source_ip.clone(),
         ..Trace::default()
@@ -54,7 +46,7 @@ fn token_blocking(state: &AppState, form: &FormRequest) -> Response {
                 _ => "a parameter the grant needs is missing".to_owned(),
             };
             let kind = LoginKind::Token(form.params.get("grant_type").unwrap_or("?").to_owned());
-            record_blocking(state, &trace, kind, Err((e.code(), &reason)));
+            record(state, &trace, kind, Err((e.code(), &reason))).await;
             return reply::oauth_error(e);
         }
     };
@@ -66,15 +58,15 @@ fn token_blocking(state: &AppState, form: &FormRequest) -> Response {
         ))),
         Ok(creds) => {
             trace.consumer_key = creds.client_id.clone();
-            run(state, grant, &creds, &kind, &mut trace)
+            run(state, grant, &creds, &kind, &mut trace).await
         }
     };
     match outcome {
         // The success event went to the login history with the tokens.
         Ok(body) => reply::json_no_store(&body),
-        Err(failure) => match record_failure_blocking(state, &trace, kind, &failure) {
-            Some(wire) => reply::oauth_error(wire),
-            None => server_error(),
+        Err(failure) => match record_failure(state, &trace, kind, &failure).await {
+            Ok(wire) => reply::oauth_error(wire),
+            Err(()) => server_error(),
         },
     }
 }
@@ -99,7 +91,7 @@ fn success_event(
     login_event(state, trace, kind.clone(), Ok(&reason))
 }
 
-fn run(
+async fn run(
     state: &AppState,
     grant: Grant,
     creds: &ClientCredentials,
@@ -111,22 +103,25 @@ fn run(
             code,
             redirect_uri,
             code_verifier,
-        } => authorization_code(
-            state,
-            creds,
-            &code,
-            redirect_uri,
-            code_verifier,
-            kind,
-            trace,
-        ),
+        } => {
+            authorization_code(
+                state,
+                creds,
+                &code,
+                redirect_uri,
+                code_verifier,
+                kind,
+                trace,
+            )
+            .await
+        }
         Grant::RefreshToken {
             refresh_token,
             scope,
-        } => refresh(state, creds, &refresh_token, scope.as_deref(), kind, trace),
-        Grant::JwtBearer { assertion } => jwt_bearer(state, &assertion, kind, trace),
+        } => refresh(state, creds, &refresh_token, scope.as_deref(), kind, trace).await,
+        Grant::JwtBearer { assertion } => jwt_bearer(state, &assertion, kind, trace).await,
         Grant::ClientCredentials { scope } => {
-            client_credentials(state, creds, scope.as_deref(), kind, trace)
+            client_credentials(state, creds, scope.as_deref(), kind, trace).await
         }
         Grant::Password { username } => {
             trace.username = Some(username).filter(|u| !u.is_empty());
@@ -148,7 +143,7 @@ struct Facts {
 }
 
 /// Reads the grant's facts; `invalid_client_id` when `client_id` names no OAuth-enabled app.
-fn facts(
+async fn facts(
     state: &AppState,
     client_id: Option<&str>,
     user: GrantUser<'_>,
@@ -158,12 +153,18 @@ fn facts(
     let Some(id) = client_id else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
     };
-    let found = state.store.grant_facts(&GrantLookup {
-        consumer_key: id,
-        user,
-        secret,
-        approval,
-    })?;
+    let key = id.to_owned();
+    let user = OwnedUser::of(user);
+    let found = state
+        .read(move |s| {
+            s.grant_facts(&GrantLookup {
+                consumer_key: &key,
+                user: user.as_ref(),
+                secret,
+                approval,
+            })
+        })
+        .await?;
     match found.app {
         Some(app) if app.oauth_enabled => Ok(Facts {
             org: found.org,
@@ -180,6 +181,34 @@ fn facts(
             OAuthError::InvalidClientId,
             format!("no app with consumer key {id}"),
         ),
+    }
+}
+
+/// `GrantUser` with what it borrows owned, to cross to another thread.
+enum OwnedUser {
+    Unknown,
+    RunAs,
+    Id(sfr_wire::SfId),
+    Username(String),
+}
+
+impl OwnedUser {
+    fn of(user: GrantUser<'_>) -> Self {
+        match user {
+            GrantUser::Unknown => Self::Unknown,
+            GrantUser::RunAs => Self::RunAs,
+            GrantUser::Id(id) => Self::Id(id.clone()),
+            GrantUser::Username(name) => Self::Username(name.to_owned()),
+        }
+    }
+
+    fn as_ref(&self) -> GrantUser<'_> {
+        match self {
+            Self::Unknown => GrantUser::Unknown,
+            Self::RunAs => GrantUser::RunAs,
+            Self::Id(id) => GrantUser::Id(id),
+            Self::Username(name) => GrantUser::Username(name),
+        }
     }
 }
 
@@ -211,7 +240,7 @@ fn shape(signed: bool) -> Shape {
     }
 }
 
-fn authorization_code(
+async fn authorization_code(
     state: &AppState,
     creds: &ClientCredentials,
     code: &str,
@@ -220,11 +249,23 @@ fn authorization_code(
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let f = facts(state, creds.client_id.as_deref(), GrantUser::Unknown, true, false)?;
+    let f = facts(
+        state,
+        creds.client_id.as_deref(),
+        GrantUser::Unknown,
+        true,
+        false,
+    )
+    .await?;
     let app = &f.app;
     let now = state.now();
     let code_hash = keys::hash_token(code);
-    let redeemed = state.store.redeem_code(&code_hash, now)?;
+    let redeemed = state
+        .store_call({
+            let h = code_hash.clone();
+            move |s| s.redeem_code(&h, now)
+        })
+        .await?;
     let code = match redeemed {
         Redeemed::Unknown => {
             return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");
@@ -282,7 +323,8 @@ fn authorization_code(
         (None, _) => None,
     };
     policy::check_verifier(stored, verifier.as_deref())?;
-    let Some(user) = state.store.user_by_id(&code.user_id)? else {
+    let user_id = code.user_id.clone();
+    let Some(user) = state.read(move |s| s.user_by_id(&user_id)).await? else {
         return refuse(
             OAuthError::InvalidAuthCode,
             "the code's user no longer exists",
@@ -309,9 +351,10 @@ fn authorization_code(
         code.nonce.as_deref(),
         event,
     )
+    .await
 }
 
-fn refresh(
+async fn refresh(
     state: &AppState,
     creds: &ClientCredentials,
     refresh_token: &str,
@@ -320,11 +363,16 @@ fn refresh(
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
     let hash = keys::hash_token(refresh_token);
-    let found = state.store.refresh_token(&hash)?;
+    let found = state
+        .read({
+            let h = hash.clone();
+            move |s| s.refresh_token(&h)
+        })
+        .await?;
     let user = found
         .as_ref()
         .map_or(GrantUser::Unknown, |rt| GrantUser::Id(&rt.user_id));
-    let f = facts(state, creds.client_id.as_deref(), user, true, false)?;
+    let f = facts(state, creds.client_id.as_deref(), user, true, false).await?;
     let app = &f.app;
     let Some(rt) = found else {
         return refuse(OAuthError::ExpiredToken, "unknown refresh token");
@@ -376,13 +424,13 @@ fn refresh(
         new_access: access.record,
         event: Some(success_event(state, trace, kind, false, &scopes)),
     };
-    if state.store.refresh(&use_)?.is_none() {
+    if state.refresh(use_).await?.is_none() {
         return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
     }
-    issue::respond(state, &to, &access.plaintext, None, None, now)
+    issue::respond(state, &to, &access.plaintext, None, None, now).await
 }
 
-fn jwt_bearer(
+async fn jwt_bearer(
     state: &AppState,
     assertion: &str,
     kind: &LoginKind,
@@ -401,7 +449,8 @@ fn jwt_bearer(
         GrantUser::Username(&claims.sub),
         false,
         true,
-    )?;
+    )
+    .await?;
     let app = &f.app;
     let Some(pem) = app.certificate_pem.as_deref() else {
         return refuse(
@@ -465,20 +514,32 @@ fn jwt_bearer(
         shape: shape(false),
     };
     let event = success_event(state, trace, kind, false, &scopes);
-    issue::issue(state, &to, false, None, None, event)
+    issue::issue(state, &to, false, None, None, event).await
 }
 
-fn client_credentials(
+async fn client_credentials(
     state: &AppState,
     creds: &ClientCredentials,
     scope: Option<&str>,
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let f = facts(state, creds.client_id.as_deref(), GrantUser::RunAs, true, false)?;
+    let f = facts(
+        state,
+        creds.client_id.as_deref(),
+        GrantUser::RunAs,
+        true,
+        false,
+    )
+    .await?;
     let app = &f.app;
     let secret = f.secret()?;
-    policy::check_secret(true, creds.client_secret.as_deref(), secret, "client credentials")?;
+    policy::check_secret(
+        true,
+        creds.client_secret.as_deref(),
+        secret,
+        "client credentials",
+    )?;
     let Some(run_as) = app.client_credentials_user.clone() else {
         return refuse(
             OAuthError::NoClientCredentialsUser,
@@ -507,5 +568,5 @@ fn client_credentials(
         },
     };
     let event = success_event(state, trace, kind, false, &scopes);
-    issue::issue(state, &to, false, None, None, event)
+    issue::issue(state, &to, false, None, None, event).await
 }

@@ -18,8 +18,9 @@ use sfr_wire::SfId;
 use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
-    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
-    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
+    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate,
+    PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope, SigningKey,
+    SigningKeys, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -122,6 +123,9 @@ fn gate_message(step: MissingStep) -> String {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A store write in progress, for async callers (`Store::issue_tokens_async` and its siblings).
+pub type Pending<T> = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send>>;
 
 /// What `purge_expired` removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -296,6 +300,30 @@ pub trait Store: Send + Sync {
     /// SQL statements this store has run since it was opened (BEGIN and COMMIT included), when the backend
     /// counts them (SQLite does); the benchmark and the queries-per-grant test read it.
     fn statements_executed(&self) -> Option<u64> {
+        None
+    }
+
+    // ---- without blocking an async thread ----
+    /// Whether reads finish in microseconds on the calling thread (an embedded database, no network): request
+    /// handlers may then read on their async worker instead of hopping to a blocking thread.
+    fn reads_are_local(&self) -> bool {
+        false
+    }
+    /// `issue_tokens` as a future, when the backend can write without blocking the caller's thread (SQLite: its
+    /// writer thread, with group commit). `None`: call `issue_tokens` on a blocking thread.
+    fn issue_tokens_async(&self, _issue: &IssueTokens) -> Option<Pending<()>> {
+        None
+    }
+    /// `refresh` as a future; see `issue_tokens_async`.
+    fn refresh_async(&self, _refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
+        None
+    }
+    /// `record_event` as a future; see `issue_tokens_async`.
+    fn record_event_async(&self, _event: &LoginEvent) -> Option<Pending<()>> {
+        None
+    }
+    /// `touch_access_token` as a future; see `issue_tokens_async`.
+    fn touch_access_token_async(&self, _token_hash: &str, _now: i64) -> Option<Pending<()>> {
         None
     }
 }

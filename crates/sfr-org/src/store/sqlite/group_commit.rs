@@ -3,18 +3,23 @@
 //! Every grant must be durable before its answer is sent (a token whose response was sent survives a crash of
 //! the process), and SQLite has one writer. A commit's cost (taking the write lock, appending the WAL frames of
 //! every page touched) barely depends on how many rows it carries, so committing grants one by one caps the
-//! server at one commit's rate. Here a caller queues its work and then takes the writer; whoever holds the writer
-//! runs everything queued so far in one `BEGIN IMMEDIATE` transaction, each piece under its own savepoint (a
-//! failing piece is rolled back alone, the others commit), commits once, and hands every caller its result
-//! before letting go of the writer. A caller whose work a previous holder already committed finds its result
-//! waiting and returns without touching the database. Under no load a batch is one piece and this is exactly
-//! one transaction per call; under load batches grow by themselves, with no timer and no added latency.
+//! server at one commit's rate. Here callers queue their work for the store's writer thread, which runs
+//! everything queued so far in one `BEGIN IMMEDIATE` transaction, each piece under its own savepoint (a failing
+//! piece is rolled back alone, the others commit), commits once and hands every caller its result. Under no load
+//! a batch is one piece and this is exactly one transaction per call; under load batches grow by themselves,
+//! with no timer and no added latency.
+//!
+//! Callers wait either on a blocking thread (`write`) or as a future (`write_async`): an async request handler
+//! queues its grant and yields its worker thread to other connections until the commit, with no hop to a
+//! blocking thread.
 //!
 //! A result is handed out only after the batch's `COMMIT` returned: nothing is reported done before it is in
 //! the WAL.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Mutex, MutexGuard};
+use std::future::Future;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
@@ -38,14 +43,34 @@ trait Settle: Send {
     fn settle(self: Box<Self>, commit: Result<(), &StoreError>);
 }
 
+/// Where a piece's result goes: a caller blocked on a thread, or a future.
+enum Reply<T> {
+    Blocking(SyncSender<StoreResult<T>>),
+    Future(tokio::sync::oneshot::Sender<StoreResult<T>>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, out: StoreResult<T>) {
+        // A caller that went away (a dropped future: the client hung up) needs no answer; its work stands.
+        match self {
+            Self::Blocking(tx) => {
+                let _ = tx.send(out);
+            }
+            Self::Future(tx) => {
+                let _ = tx.send(out);
+            }
+        }
+    }
+}
+
 struct Work<T, F> {
     f: F,
-    reply: SyncSender<StoreResult<T>>,
+    reply: Reply<T>,
 }
 
 struct Ran<T> {
     out: StoreResult<T>,
-    reply: SyncSender<StoreResult<T>>,
+    reply: Reply<T>,
 }
 
 const SAVEPOINT: &str = "SAVEPOINT grant_piece";
@@ -69,8 +94,7 @@ where
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
-        // The caller is blocked on the other end until it hears back; it cannot have gone away.
-        let _ = self.reply.send(Err(error));
+        self.reply.send(Err(error));
     }
 }
 
@@ -109,45 +133,144 @@ impl<T: Send> Settle for Ran<T> {
             (Ok(_), Err(e)) => Err(e.clone()),
             (Err(e), _) => Err(e),
         };
-        let _ = self.reply.send(out);
+        self.reply.send(out);
     }
 }
 
-/// The queue of work waiting for the writer.
+/// The queue of work waiting for the writer thread.
 #[derive(Default)]
+struct Queue {
+    pieces: Vec<Box<dyn Piece>>,
+    closing: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    /// Transactions the writer thread ran (for tests: fewer than the pieces means grants shared commits).
+    batches: std::sync::atomic::AtomicU64,
+}
+
+/// The store's writer thread and its queue.
 pub(super) struct GroupCommit {
-    queue: Mutex<Vec<Box<dyn Piece>>>,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl GroupCommit {
+    /// Starts the writer thread on `writer` (which other write paths may lock too, between batches).
+    pub(super) fn start(writer: Arc<Mutex<Connection>>) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared::default());
+        let thread = std::thread::Builder::new()
+            .name("sfr-org-writer".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || writer_loop(&shared, &writer)
+            })?;
+        Ok(Self {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
     /// Runs `f` in a write transaction, possibly together with other callers' work, and returns once that
-    /// transaction committed (or `f`'s own error, with `f`'s writes rolled back).
-    pub(super) fn write<T, F>(&self, writer: &Mutex<Connection>, f: F) -> StoreResult<T>
+    /// transaction committed (or `f`'s own error, with `f`'s writes rolled back). Blocks the calling thread.
+    pub(super) fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let (reply, result): (_, Receiver<StoreResult<T>>) = sync_channel(1);
-        self.lock_queue()?.push(Box::new(Work { f, reply }));
-        let conn = writer
-            .lock()
-            .map_err(|_| StoreError::Internal("writer connection poisoned".into()))?;
-        // The previous holder of the writer may have committed our work already.
-        if let Ok(done) = result.try_recv() {
-            return done;
-        }
-        let batch = std::mem::take(&mut *self.lock_queue()?);
-        run_batch(&conn, batch);
-        drop(conn);
+        let (reply, result) = sync_channel(1);
+        self.submit(Box::new(Work {
+            f,
+            reply: Reply::Blocking(reply),
+        }))?;
         result
             .recv()
-            .map_err(|_| StoreError::Internal("a group commit lost a result".into()))?
+            .map_err(|_| StoreError::Internal("the writer thread stopped".into()))?
     }
 
-    fn lock_queue(&self) -> StoreResult<MutexGuard<'_, Vec<Box<dyn Piece>>>> {
-        self.queue
-            .lock()
-            .map_err(|_| StoreError::Internal("group-commit queue poisoned".into()))
+    /// `write` as a future: the caller's thread is free until the commit.
+    pub(super) fn write_async<T, F>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = StoreResult<T>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let submitted = self.submit(Box::new(Work {
+            f,
+            reply: Reply::Future(reply),
+        }));
+        async move {
+            submitted?;
+            result
+                .await
+                .map_err(|_| StoreError::Internal("the writer thread stopped".into()))?
+        }
+    }
+
+    fn submit(&self, piece: Box<dyn Piece>) -> StoreResult<()> {
+        let mut queue = lock(&self.shared.queue)?;
+        if queue.closing {
+            return Err(StoreError::Internal("the store is closing".into()));
+        }
+        queue.pieces.push(piece);
+        drop(queue);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl Drop for GroupCommit {
+    /// Lets the writer thread finish what is queued, then stop.
+    fn drop(&mut self) {
+        if let Ok(mut queue) = self.shared.queue.lock() {
+            queue.closing = true;
+        }
+        self.shared.ready.notify_one();
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> StoreResult<MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| StoreError::Internal("group-commit state poisoned".into()))
+}
+
+fn writer_loop(shared: &Shared, writer: &Mutex<Connection>) {
+    loop {
+        let batch = {
+            let Ok(mut queue) = shared.queue.lock() else {
+                return;
+            };
+            while queue.pieces.is_empty() && !queue.closing {
+                queue = match shared.ready.wait(queue) {
+                    Ok(q) => q,
+                    Err(_) => return,
+                };
+            }
+            if queue.pieces.is_empty() {
+                return; // closing, nothing left
+            }
+            std::mem::take(&mut queue.pieces)
+        };
+        shared
+            .batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match writer.lock() {
+            Ok(conn) => run_batch(&conn, batch),
+            Err(_) => {
+                for piece in batch {
+                    piece.fail(StoreError::Internal("writer connection poisoned".into()));
+                }
+            }
+        }
     }
 }
 
@@ -177,5 +300,118 @@ fn run_batch(conn: &Connection, batch: Vec<Box<dyn Piece>>) {
     });
     for r in ran {
         r.settle(commit.as_ref().map(|_| ()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> (tempfile::TempDir, Arc<Mutex<Connection>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("t.sqlite")).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (v INTEGER PRIMARY KEY);")
+            .unwrap();
+        (dir, Arc::new(Mutex::new(conn)))
+    }
+
+    fn rows(writer: &Mutex<Connection>) -> Vec<i64> {
+        let conn = writer.lock().unwrap();
+        let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> StoreResult<i64> + Send + 'static {
+        move |c| {
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v])
+                .map_err(db_err)?;
+            Ok(v)
+        }
+    }
+
+    #[test]
+    fn pieces_queued_while_the_writer_is_busy_share_one_commit() {
+        let (_dir, writer) = table();
+        let group = GroupCommit::start(Arc::clone(&writer)).unwrap();
+        let held = writer.lock().unwrap();
+        let pending: Vec<_> = (1..=10).map(|v| group.write_async(insert(v))).collect();
+        drop(held);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let results: Vec<i64> = runtime.block_on(async {
+            let mut out = Vec::new();
+            for p in pending {
+                out.push(p.await.unwrap());
+            }
+            out
+        });
+        assert_eq!(results, (1..=10).collect::<Vec<_>>());
+        assert_eq!(rows(&writer), (1..=10).collect::<Vec<_>>());
+        let batches = group
+            .shared
+            .batches
+            .load(std::sync::atomic::Ordering::Relaxed);
+        // The writer may have taken the first piece before the others were queued, never more than that.
+        assert!(
+            (1..=2).contains(&batches),
+            "10 pieces in {batches} transactions"
+        );
+    }
+
+    #[test]
+    fn a_failing_piece_is_rolled_back_alone() {
+        let (_dir, writer) = table();
+        let group = GroupCommit::start(Arc::clone(&writer)).unwrap();
+        let held = writer.lock().unwrap();
+        let ok1 = group.write_async(insert(1));
+        let bad = group.write_async(|c: &Connection| -> StoreResult<()> {
+            c.execute("INSERT INTO t (v) VALUES (2)", [])
+                .map_err(db_err)?;
+            Err(StoreError::Invalid {
+                field: "test",
+                message: "refused after writing".into(),
+            })
+        });
+        let dup = group.write_async(insert(1)); // violates the primary key
+        let ok3 = group.write_async(insert(3));
+        drop(held);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert_eq!(ok1.await.unwrap(), 1);
+            assert!(matches!(bad.await, Err(StoreError::Invalid { .. })));
+            assert!(matches!(dup.await, Err(StoreError::Database(_))));
+            assert_eq!(ok3.await.unwrap(), 3);
+        });
+        assert_eq!(rows(&writer), vec![1, 3]);
+    }
+
+    #[test]
+    fn blocking_callers_and_closing_the_store() {
+        let (_dir, writer) = table();
+        let group = Arc::new(GroupCommit::start(Arc::clone(&writer)).unwrap());
+        let threads: Vec<_> = (1..=8)
+            .map(|v| {
+                let group = Arc::clone(&group);
+                std::thread::spawn(move || group.write(insert(v)).unwrap())
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(rows(&writer), (1..=8).collect::<Vec<_>>());
+        let group = Arc::into_inner(group).unwrap();
+        let late = group.write_async(insert(9));
+        drop(group); // finishes what is queued, then stops
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(runtime.block_on(late).unwrap(), 9);
+        assert_eq!(rows(&writer).last(), Some(&9));
     }
 }

@@ -24,13 +24,13 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use cached::CachedStatements as _;
 use sfr_wire::SfId;
 
-use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
+use super::{Bootstrap, Pending, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
 use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
-    IssueTokens, LockState,
-    LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
-    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
+    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate,
+    PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope, SigningKey,
+    SigningKeys, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -46,7 +46,7 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_000;
 /// A store on one SQLite file.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     keys: Arc<Keys>,
@@ -169,14 +169,17 @@ impl SqliteStore {
             count_statements(&mut conn, &statements).map_err(|e| open_err(e.to_string()))?;
             readers.push(Mutex::new(conn));
         }
+        let writer = Arc::new(Mutex::new(writer));
+        let group = group_commit::GroupCommit::start(Arc::clone(&writer))
+            .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
+            writer,
             readers,
             next_reader: AtomicUsize::new(0),
             keys,
             statements,
-            group: group_commit::GroupCommit::default(),
+            group,
         })
     }
 
@@ -204,7 +207,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.group.write(&self.writer, f)
+        self.group.write(f)
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
@@ -497,5 +500,46 @@ impl Store for SqliteStore {
 
     fn statements_executed(&self) -> Option<u64> {
         Some(self.statements.load(Ordering::Relaxed))
+    }
+
+    fn reads_are_local(&self) -> bool {
+        true
+    }
+
+    fn issue_tokens_async(&self, issue: &IssueTokens) -> Option<Pending<()>> {
+        let issue = issue.clone();
+        Some(Box::pin(self.group.write_async(move |c| {
+            tokens::issue(c, &issue)?;
+            issue
+                .event
+                .as_ref()
+                .map_or(Ok(()), |e| events::record(c, e))
+        })))
+    }
+
+    fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
+        let refresh = refresh.clone();
+        Some(Box::pin(self.group.write_async(move |c| {
+            let used = tokens::refresh(c, &refresh)?;
+            if let (Some(_), Some(e)) = (&used, &refresh.event) {
+                events::record(c, e)?;
+            }
+            Ok(used)
+        })))
+    }
+
+    fn record_event_async(&self, event: &LoginEvent) -> Option<Pending<()>> {
+        let event = event.clone();
+        Some(Box::pin(
+            self.group.write_async(move |c| events::record(c, &event)),
+        ))
+    }
+
+    fn touch_access_token_async(&self, token_hash: &str, now: i64) -> Option<Pending<()>> {
+        let token_hash = token_hash.to_owned();
+        Some(Box::pin(
+            self.group
+                .write_async(move |c| tokens::touch(c, &token_hash, now)),
+        ))
     }
 }
