@@ -1231,6 +1231,42 @@ mod on_sqlite {
         );
     }
 
+    /// The purge deletes in batches (each its own transaction, so grants wait for at most one batch) and goes on
+    /// until nothing expired is left: more rows than one batch takes are all gone, live ones untouched.
+    #[test]
+    fn the_purge_takes_every_expired_row_in_batches() {
+        let db = sqlite();
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        raw.execute_batch("BEGIN").unwrap();
+        for i in 0..12_345 {
+            raw.execute(
+                "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, issued_at, last_used_at,
+                                            session_timeout_ms)
+                 VALUES (?1, 'app', 'user', 'api', 0, 0, 1000)",
+                [format!("dead-{i}")],
+            )
+            .unwrap();
+        }
+        raw.execute(
+            "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, issued_at, last_used_at,
+                                        session_timeout_ms)
+             VALUES ('alive', 'app', 'user', 'api', ?1, ?1, 3600000)",
+            [T0],
+        )
+        .unwrap();
+        raw.execute_batch("COMMIT").unwrap();
+        let purged = db.store.purge_expired(T0).unwrap();
+        assert_eq!(purged.access_tokens, 12_345);
+        let left: Vec<String> = raw
+            .prepare("SELECT token_hash FROM access_tokens")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, vec!["alive".to_owned()]);
+    }
+
     /// The session and refresh-token indexes on `refresh_hash` and `from_code` hold only non-NULL values (a
     /// client-credentials grant writes no entry in them); the queries that look tokens up by those columns must
     /// still use them.

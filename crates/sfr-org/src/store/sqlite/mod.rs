@@ -4,6 +4,7 @@
 
 mod apps;
 mod cached;
+mod checkpointer;
 mod events;
 mod group_commit;
 mod org;
@@ -37,11 +38,11 @@ pub use schema::LATEST as SCHEMA_VERSION;
 
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// WAL pages written before a commit checkpoints them into the database file (SQLite's default is 1,000). A
-/// checkpoint copies each page once however often it was rewritten, and fsyncs: under a steady stream of grants
-/// a larger WAL means fewer copies of the same hot index pages and fewer fsyncs. 16 MB of WAL at most between
-/// checkpoints.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_000;
+/// The writer never checkpoints inside a commit (SQLite's default does, every 1,000 pages, fsync included, with
+/// every queued grant waiting): the store's checkpoint thread does it (`checkpointer`).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 0;
+/// A WAL that grew under a burst is cut back to this size when the log restarts.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 /// A store on one SQLite file.
 pub struct SqliteStore {
@@ -52,8 +53,10 @@ pub struct SqliteStore {
     keys: Arc<Keys>,
     /// SQL statements run on this store's connections (BEGIN and COMMIT included), for `statements_executed`.
     statements: Arc<AtomicU64>,
-    /// Token grants waiting to share the next commit.
+    /// Token grants waiting to share the next commit. Dropped before the checkpointer: queued work commits first.
     group: group_commit::GroupCommit,
+    /// Copies the WAL into the database file off the commit path.
+    _checkpointer: checkpointer::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -85,12 +88,22 @@ pub(crate) fn parse_scopes(s: &str) -> Result<Vec<Scope>, StoreError> {
     Scope::parse_list(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+/// Waits for a lock in short steps, for up to `BUSY_TIMEOUT`: SQLite's own busy timeout sleeps up to 100 ms at
+/// a time, so a lock held for a millisecond (a WAL restart, another process's commit) could cost a whole queue
+/// of grants 100 ms.
+pub(super) fn busy_wait(attempt: i32) -> bool {
+    const STEP: Duration = Duration::from_micros(200);
+    std::thread::sleep(STEP);
+    u128::from(attempt.unsigned_abs()) * STEP.as_micros() < BUSY_TIMEOUT.as_micros()
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_handler(Some(busy_wait))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     tune(conn)
 }
 
@@ -149,7 +162,7 @@ impl SqliteStore {
         }
         create_private(path).map_err(|e| open_err(e.to_string()))?;
         let mut writer = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
-        configure(&writer).map_err(|e| open_err(e.to_string()))?;
+        configure(&mut writer).map_err(|e| open_err(e.to_string()))?;
         schema::migrate(&mut writer, path).map_err(|e| match e {
             StoreError::Database(message) => open_err(message),
             other => other,
@@ -169,6 +182,8 @@ impl SqliteStore {
             count_statements(&mut conn, &statements).map_err(|e| open_err(e.to_string()))?;
             readers.push(Mutex::new(conn));
         }
+        let checkpointer = checkpointer::Checkpointer::start(path)
+            .map_err(|e| open_err(format!("cannot start the checkpoint thread: {e}")))?;
         let writer = Arc::new(Mutex::new(writer));
         let group = group_commit::GroupCommit::start(Arc::clone(&writer))
             .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
@@ -180,6 +195,7 @@ impl SqliteStore {
             keys,
             statements,
             group,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -495,7 +511,10 @@ impl Store for SqliteStore {
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
-        self.write(|c| tokens::purge(c, now))
+        let mut purged = Purged::default();
+        while self.write(|c| tokens::purge_batch(c, now, &mut purged))? {}
+        purged.refresh_tokens += self.write(|c| tokens::purge_policy_expired(c, now))?;
+        Ok(purged)
     }
 
     fn statements_executed(&self) -> Option<u64> {
