@@ -5,6 +5,7 @@
 #   scripts/bench-server.sh                       # everything, about 10 minutes
 #   DURATION=10 THREADS=2 CONNS=32 PEER=1 GROWTH=1 GROWTH_SIZES="1000 100000 1000000" scripts/bench-server.sh
 #   SKIP_BUILD=1 …                                # use the release binaries already in target/
+#   PG=0 …                                        # skip the PostgreSQL runs
 #
 # What it does, in order:
 #  1. tools: wrk, sqlite3, openssl and python3 from Debian (`apt-get install -y wrk sqlite3 openssl python3`,
@@ -20,7 +21,9 @@
 #  5. the peer, one process and then two `cluster` workers: client_credentials, refresh_token over a pool of the
 #     same size, and a bare GET, loaded the same way;
 #  6. the cost floors (bench_tool floors) and a bare GET of sfr-org (GET /services/data, no auth);
-#  7. growth: copies of the seeded database with 10^3, 10^5, 10^6 more issued tokens (half of them expired, which
+#  7. sfr-org on PostgreSQL (initdb/pg_ctl on a temp directory, `fsync` and `synchronous_commit` on): the same
+#     endpoints but the code exchange, on an org set up through the same admin commands;
+#  8. growth: copies of the seeded database with 10^3, 10^5, 10^6 more issued tokens (half of them expired, which
 #     the server's purge deletes when it starts) and one with 1,000 more connected apps; every endpoint again.
 # Load stays on loopback and is bounded by DURATION per run.
 set -euo pipefail
@@ -33,6 +36,7 @@ THREADS="${THREADS:-2}"
 CONNS="${CONNS:-32}"
 PEER="${PEER:-1}"
 GROWTH="${GROWTH:-1}"
+PG="${PG:-1}"
 GROWTH_SIZES="${GROWTH_SIZES:-1000 100000 1000000}"
 GROWTH_DURATION="${GROWTH_DURATION:-5}"
 GROWTH_APPS="${GROWTH_APPS:-1000}"
@@ -76,6 +80,7 @@ peer_pid=""
 cleanup() {
   [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null
   [[ -n "$peer_pid" ]] && kill "$peer_pid" 2>/dev/null
+  [[ -n "${pg_ctl:-}" ]] && "${pg_as[@]}" "$pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -107,10 +112,11 @@ SECRET="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["con
 python3 "$SEED" refresh "$DB" "$KEY" "$ADMIN_USER" "$REFRESH_POOL" "$work/refresh.txt"
 sqlite3 "$DB" ".backup '$work/base.sqlite'" # the seeded org, before any load: the base of the growth runs
 
-start_server() { # start_server DB: serve on a free loopback port; sets server_pid, BASE and CURRENT_DB
-  local log="$work/server.log"
+start_server() { # start_server DB|URL: serve on a free loopback port; sets server_pid, BASE and CURRENT_DB
+  local log="$work/server.log" url="$1"
   CURRENT_DB="$1"
-  "$ORG" serve --listen 127.0.0.1:0 --database "sqlite://$1" --key-file "$work/org.key" >"$log" 2>&1 &
+  [[ "$url" == *://* ]] || url="sqlite://$1"
+  "$ORG" serve --listen 127.0.0.1:0 --database "$url" --key-file "$work/org.key" >"$log" 2>&1 &
   server_pid=$!
   BASE=""
   for _ in $(seq 1 300); do
@@ -223,6 +229,7 @@ run_sfr() {
   local spec
   for spec in "${runs[@]}"; do
     IFS='|' read -r name path pool mode <<<"$spec"
+    [[ "$pool" == CODES && "${SKIP_CODES:-0}" == 1 ]] && continue
     if [[ "$pool" == CODES ]]; then
       pool="$work/pool-code-$section.txt"
       code_pool "$CURRENT_DB" "$pool"
@@ -299,7 +306,51 @@ fi
 echo "bench: cost floors"
 "$TOOL" floors "$work" 2 | tee "$work/floors.txt"
 
-# ---- 4. growth ----
+# ---- 4. PostgreSQL ----
+pg_as=()
+if [[ "$PG" == 1 ]]; then
+  pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+  [[ -x "$pg_bin/initdb" ]] || { install_pkg postgresql && pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"; }
+  [[ -x "$pg_bin/initdb" ]] || { echo "bench: PostgreSQL is required for PG=1 (apt-get install -y postgresql)" >&2; exit 1; }
+  mkdir -p "$work/pg"
+  if [[ $(id -u) == 0 ]]; then # initdb refuses root
+    chown postgres "$work/pg" 2>/dev/null || chown nobody "$work/pg"
+    pg_as=(runuser -u "$(stat -c %U "$work/pg")" --)
+    chmod o+rx "$work"
+  fi
+  pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+  "${pg_as[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U sfr --auth=trust >/dev/null
+  pg_ctl="$pg_bin/pg_ctl"
+  "${pg_as[@]}" "$pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
+    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
+  "${pg_as[@]}" "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U sfr org
+  PG_URL="postgres://sfr@127.0.0.1:$pg_port/org"
+  echo "bench: sfr-org on PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}')"
+  pg_admin() { "$ORG" "$@" --database "$PG_URL" --key-file "$work/org.key" --json; }
+  pg_admin support allow-connected-apps >/dev/null
+  pg_admin setup allow-connected-app-creation >/dev/null
+  pg_admin user create --username "$ADMIN_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
+  pg_admin app create --name Bench --contact-email bench@example.com --callback-url "$CALLBACK" --scopes "api refresh_token" \
+    --certificate "$work/jwt.crt" --permitted-users admin-approved --profile "System Administrator" \
+    --client-credentials-user "$ADMIN_USER" --require-secret-refresh true >"$work/pg-app.json"
+  sqlite_key="$KEY" sqlite_secret="$SECRET"
+  cp "$work/refresh.txt" "$work/sqlite-refresh.txt" # the pools follow the org being measured
+  KEY="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["consumerKey"])' <"$work/pg-app.json")"
+  SECRET="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["consumerSecret"])' <"$work/pg-app.json")"
+  KEY_E="$(enc "$KEY")" SECRET_E="$(enc "$SECRET")"
+  python3 "$SEED" refresh-sql "$KEY" "$ADMIN_USER" "$REFRESH_POOL" "$work/refresh.txt" \
+    | psql -q -h 127.0.0.1 -p "$pg_port" -U sfr -d org -v ON_ERROR_STOP=1 >/dev/null
+  start_server "$PG_URL"
+  make_pools "$BASE"
+  SKIP_CODES=1 NO_HALF=1 run_sfr pg
+  stop_server
+  KEY="$sqlite_key" SECRET="$sqlite_secret" KEY_E="$(enc "$KEY")" SECRET_E="$(enc "$SECRET")"
+  cp "$work/sqlite-refresh.txt" "$work/refresh.txt"
+  "${pg_as[@]}" "$pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null
+  pg_ctl=""
+fi
+
+# ---- 5. growth ----
 if [[ "$GROWTH" == 1 ]]; then
   for size in $GROWTH_SIZES "apps"; do
     rm -f "$work/growth.sqlite" "$work/growth.sqlite-wal" "$work/growth.sqlite-shm"

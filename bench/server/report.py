@@ -77,7 +77,7 @@ def main():
     w("")
     w(f"* machine: {a.machine}; load average {a.load}")
     w(f"* sfr-org: release build of {a.sfr}, SQLite (WAL, `synchronous=NORMAL`, every grant committed before"
-      " the answer)")
+      " the answer; grants that arrive during a commit share the next one) unless a section says PostgreSQL")
     w(f"* peer: {a.peer}, in-memory adapter (tokens live in the process's memory, nothing is written to disk)")
     w(f"* load: {a.wrk} on loopback, {a.threads} threads, {a.conns} connections, {a.duration} s per run (growth runs"
       f" {a.growth_duration} s); wrk shares the machine's cores with the server")
@@ -161,6 +161,25 @@ def main():
             frac = floor / r["cpu_us"] if r["cpu_us"] else 0
             w(f"| {LABEL[name]} | HTTP + {ops} | {floor:.0f} | {r['cpu_us']:.0f} | {frac:.2f} |"
               f" {r['rps'] / bare['rps']:.2f} |")
+        w("")
+
+    if any(s == "pg" for s, _ in runs):
+        w("## 3b. sfr-org on PostgreSQL (same run)")
+        w("")
+        w("The same org set up through the same admin commands on a local PostgreSQL (`fsync` and"
+          " `synchronous_commit` on; one node, the default pool of 8 connections), loaded the same way. The code"
+          " exchange is left out (its pool is seeded into SQLite only). Every store call is a network round trip"
+          " made on the blocking pool; grants are not batched into shared commits as on SQLite.")
+        w("")
+        w("| endpoint | PostgreSQL req/s | p50 ms | p99 ms | CPU µs/req (sfr-org only) | SQLite req/s | PostgreSQL ÷ SQLite |")
+        w("|:---|---:|---:|---:|---:|---:|---:|")
+        for name in ["bare"] + GRANTS:
+            p, q = runs.get(("pg", name)), runs.get(("sfr", name))
+            if not p:
+                continue
+            ratio = f"{p['rps'] / q['rps']:.2f}" if q else "–"
+            w(f"| {LABEL[name]} | {rps(p['rps'])} | {ms(p['p50_us'])} | {ms(p['p99_us'])} | {p['cpu_us']:.0f} |"
+              f" {rps(q['rps']) if q else '–'} | {ratio} |")
         w("")
 
     growth = sorted({s for s, _ in runs if s.startswith("tokens") or s.startswith("apps")},

@@ -10,6 +10,8 @@ space-separated, times in epoch milliseconds), so the server cannot tell them fr
                                                           live (4/5 access, 1/5 refresh), half expired sessions
   seed.py apps DB TEMPLATE_APP COUNT                      COUNT more connected apps, copies of TEMPLATE_APP
   seed.py count DB                                        live/expired/total rows of the token tables
+  seed.py refresh-sql CONSUMER_KEY USERNAME COUNT OUT      refresh tokens as SQL for psql (a PostgreSQL org), on
+                                                          stdout; OUT gets one plaintext per line
 """
 import hashlib
 import secrets
@@ -62,6 +64,20 @@ def refresh(db, key, username, count, out):
         ((sha(t), app, user, now, now, seq + i + 1) for i, t in enumerate(tokens)))
     con.commit()
     con.close()
+    with open(out, "w") as f:
+        f.write("\n".join(tokens) + "\n")
+
+
+def refresh_sql(key, username, count, out):
+    now = now_ms()
+    tokens = ["5Aep861" + secrets.token_urlsafe(66) for _ in range(count)]
+    q = lambda v: "'" + v.replace("'", "''") + "'"
+    values = ",\n".join(f"({q(sha(t))})" for t in tokens)
+    print("INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
+          " revoked_at)")
+    print(f"SELECT v.h, a.id, u.id, 'api refresh_token', NULL, {now}, {now}, NULL")
+    print(f"FROM (VALUES\n{values}\n) AS v(h), apps a, users u")
+    print(f"WHERE a.consumer_key = {q(key)} AND u.username_key = lower({q(username)});")
     with open(out, "w") as f:
         f.write("\n".join(tokens) + "\n")
 
@@ -162,6 +178,8 @@ def main(argv):
         apps(args[0], args[1], int(args[2]))
     elif cmd == "count" and len(args) == 1:
         count(args[0])
+    elif cmd == "refresh-sql" and len(args) == 4:
+        refresh_sql(args[0], args[1], int(args[2]), args[3])
     else:
         sys.exit(__doc__)
 
