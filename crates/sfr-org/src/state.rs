@@ -6,7 +6,7 @@ use sfr_wire::SfId;
 
 use crate::clock::Clock;
 use crate::keys::Keys;
-use crate::model::{IssueTokens, LoginEvent, RefreshToken, RefreshUse, SigningKey};
+use crate::model::{IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, SigningKey};
 use crate::store::{Store, StoreError, StoreResult};
 
 /// Server configuration fixed at start-up.
@@ -85,6 +85,17 @@ impl AppState {
         match self.store.issue_tokens_async(&issue) {
             Some(pending) => pending.await,
             None => self.store_call(move |s| s.issue_tokens(&issue)).await,
+        }
+    }
+
+    /// `Store::redeem_code`, without blocking this thread when the store can.
+    pub async fn redeem_code(&self, code_hash: String, now: i64) -> StoreResult<Redeemed> {
+        match self.store.redeem_code_async(&code_hash, now) {
+            Some(pending) => pending.await,
+            None => {
+                self.store_call(move |s| s.redeem_code(&code_hash, now))
+                    .await
+            }
         }
     }
 

@@ -260,12 +260,7 @@ async fn authorization_code(
     let app = &f.app;
     let now = state.now();
     let code_hash = keys::hash_token(code);
-    let redeemed = state
-        .store_call({
-            let h = code_hash.clone();
-            move |s| s.redeem_code(&h, now)
-        })
-        .await?;
+    let redeemed = state.redeem_code(code_hash.clone(), now).await?;
     let code = match redeemed {
         Redeemed::Unknown => {
             return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");

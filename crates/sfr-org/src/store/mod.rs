@@ -314,6 +314,10 @@ pub trait Store: Send + Sync {
     fn issue_tokens_async(&self, _issue: &IssueTokens) -> Option<Pending<()>> {
         None
     }
+    /// `redeem_code` as a future; see `issue_tokens_async`.
+    fn redeem_code_async(&self, _code_hash: &str, _now: i64) -> Option<Pending<Redeemed>> {
+        None
+    }
     /// `refresh` as a future; see `issue_tokens_async`.
     fn refresh_async(&self, _refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
         None

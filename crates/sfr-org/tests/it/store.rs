@@ -1291,6 +1291,23 @@ mod on_sqlite {
         );
         assert!(by_code.contains("access_tokens_code"), "{by_code}");
         assert!(by_code.contains("refresh_tokens_code"), "{by_code}");
+        // The cap on live refresh tokens per user and app walks live tokens only, already in order.
+        let cap = raw
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT token_hash FROM refresh_tokens
+                 WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL
+                 ORDER BY issued_at DESC, seq DESC LIMIT -1 OFFSET ?3",
+            )
+            .unwrap()
+            .query_map(rusqlite::params!["u", "a", 5], |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .join("; ");
+        assert!(cap.contains("refresh_tokens_live"), "{cap}");
+        assert!(!cap.contains("TEMP B-TREE"), "the cap must not sort: {cap}");
         let events: String = raw
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE name = 'login_events'",

@@ -17,7 +17,7 @@ fn context(kid: &str) -> String {
 /// Every stored key, decrypted, with the time it starts signing.
 fn all(conn: &Connection, keys: &Keys) -> StoreResult<Vec<(SigningKey, Option<i64>)>> {
     let mut stmt = conn
-        .prepare("SELECT kid, pkcs8_enc, created_at, activates_at FROM signing_keys")
+        .prepare_cached("SELECT kid, pkcs8_enc, created_at, activates_at FROM signing_keys")
         .map_err(db_err)?;
     let rows = stmt
         .query_map([], |r| {

@@ -199,7 +199,7 @@ pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
 /// Revokes the oldest live refresh tokens of (user, app) beyond the cap, with their sessions.
 fn enforce_refresh_cap(conn: &Connection, user: &SfId, app: &SfId, now: i64) -> StoreResult<()> {
     let mut stmt = conn
-        .prepare(
+        .prepare_cached(
             "SELECT token_hash FROM refresh_tokens
              WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL
              ORDER BY issued_at DESC, seq DESC LIMIT -1 OFFSET ?3",
