@@ -6,6 +6,7 @@ mod apps;
 mod cached;
 mod checkpointer;
 mod events;
+mod grant_writes;
 mod group_commit;
 mod org;
 mod outbox;
@@ -228,15 +229,6 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Runs `f` in a write transaction shared with the other grants queued meanwhile (see `group_commit`).
-    fn write_grouped<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-    {
-        self.group.write(f)
-    }
-
     /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -423,19 +415,11 @@ impl Store for SqliteStore {
     }
 
     fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-        let code_hash = code_hash.to_owned();
-        self.write_grouped(move |c| tokens::redeem_code(c, &code_hash, now))
+        self.group.write(grant_writes::redeem(code_hash, now))
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
-        let issue = issue.clone();
-        self.write_grouped(move |c| {
-            tokens::issue(c, &issue)?;
-            issue
-                .event
-                .as_ref()
-                .map_or(Ok(()), |e| events::record(c, e))
-        })
+        self.group.write(grant_writes::issue(issue))
     }
 
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
@@ -443,8 +427,7 @@ impl Store for SqliteStore {
     }
 
     fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
-        let token_hash = token_hash.to_owned();
-        self.write_grouped(move |c| tokens::touch(c, &token_hash, now))
+        self.group.write(grant_writes::touch(token_hash, now))
     }
 
     fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
@@ -452,14 +435,7 @@ impl Store for SqliteStore {
     }
 
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
-        let refresh = refresh.clone();
-        self.write_grouped(move |c| {
-            let used = tokens::refresh(c, &refresh)?;
-            if let (Some(_), Some(e)) = (&used, &refresh.event) {
-                events::record(c, e)?;
-            }
-            Ok(used)
-        })
+        self.group.write(grant_writes::refresh(refresh))
     }
 
     fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked> {
@@ -471,8 +447,7 @@ impl Store for SqliteStore {
     }
 
     fn record_event(&self, event: &LoginEvent) -> StoreResult<()> {
-        let event = event.clone();
-        self.write_grouped(move |c| events::record(c, &event))
+        self.group.write(grant_writes::event(event))
     }
 
     fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>> {
@@ -537,46 +512,28 @@ impl Store for SqliteStore {
     }
 
     fn issue_tokens_async(&self, issue: &IssueTokens) -> Option<Pending<()>> {
-        let issue = issue.clone();
-        Some(Box::pin(self.group.write_async(move |c| {
-            tokens::issue(c, &issue)?;
-            issue
-                .event
-                .as_ref()
-                .map_or(Ok(()), |e| events::record(c, e))
-        })))
+        Some(Box::pin(self.group.write_async(grant_writes::issue(issue))))
     }
 
     fn redeem_code_async(&self, code_hash: &str, now: i64) -> Option<Pending<Redeemed>> {
-        let code_hash = code_hash.to_owned();
-        Some(Box::pin(self.group.write_async(move |c| {
-            tokens::redeem_code(c, &code_hash, now)
-        })))
-    }
-
-    fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
-        let refresh = refresh.clone();
-        Some(Box::pin(self.group.write_async(move |c| {
-            let used = tokens::refresh(c, &refresh)?;
-            if let (Some(_), Some(e)) = (&used, &refresh.event) {
-                events::record(c, e)?;
-            }
-            Ok(used)
-        })))
-    }
-
-    fn record_event_async(&self, event: &LoginEvent) -> Option<Pending<()>> {
-        let event = event.clone();
         Some(Box::pin(
-            self.group.write_async(move |c| events::record(c, &event)),
+            self.group.write_async(grant_writes::redeem(code_hash, now)),
         ))
     }
 
-    fn touch_access_token_async(&self, token_hash: &str, now: i64) -> Option<Pending<()>> {
-        let token_hash = token_hash.to_owned();
+    fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
         Some(Box::pin(
-            self.group
-                .write_async(move |c| tokens::touch(c, &token_hash, now)),
+            self.group.write_async(grant_writes::refresh(refresh)),
+        ))
+    }
+
+    fn record_event_async(&self, event: &LoginEvent) -> Option<Pending<()>> {
+        Some(Box::pin(self.group.write_async(grant_writes::event(event))))
+    }
+
+    fn touch_access_token_async(&self, token_hash: &str, now: i64) -> Option<Pending<()>> {
+        Some(Box::pin(
+            self.group.write_async(grant_writes::touch(token_hash, now)),
         ))
     }
 }

@@ -1,0 +1,59 @@
+//! The writes of the token endpoint as jobs for the writer thread (`group_commit`), built once and queued either
+//! by a blocking caller (`Store::issue_tokens`) or by an async one (`Store::issue_tokens_async`).
+
+use rusqlite::Connection;
+
+use super::{events, tokens};
+use crate::model::{IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse};
+use crate::store::StoreResult;
+
+/// A grant's tokens and its login-history event.
+pub(super) fn issue(
+    issue: &IssueTokens,
+) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+    let issue = issue.clone();
+    move |c| {
+        tokens::issue(c, &issue)?;
+        issue
+            .event
+            .as_ref()
+            .map_or(Ok(()), |e| events::record(c, e))
+    }
+}
+
+/// A refresh-token use and its new session; the event only when the refresh token was usable.
+pub(super) fn refresh(
+    refresh: &RefreshUse,
+) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
+    let refresh = refresh.clone();
+    move |c| {
+        let used = tokens::refresh(c, &refresh)?;
+        if let (Some(_), Some(e)) = (&used, &refresh.event) {
+            events::record(c, e)?;
+        }
+        Ok(used)
+    }
+}
+
+pub(super) fn redeem(
+    code_hash: &str,
+    now: i64,
+) -> impl FnOnce(&Connection) -> StoreResult<Redeemed> + Send + 'static {
+    let code_hash = code_hash.to_owned();
+    move |c| tokens::redeem_code(c, &code_hash, now)
+}
+
+pub(super) fn event(
+    event: &LoginEvent,
+) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+    let event = event.clone();
+    move |c| events::record(c, &event)
+}
+
+pub(super) fn touch(
+    token_hash: &str,
+    now: i64,
+) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+    let token_hash = token_hash.to_owned();
+    move |c| tokens::touch(c, &token_hash, now)
+}
