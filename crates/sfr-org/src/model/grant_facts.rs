@@ -5,23 +5,23 @@ use sfr_wire::SfId;
 
 use super::{Approval, ConnectedApp, Org, User};
 
-/// Which user a grant is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantUser<'a> {
+/// Which user a grant is about (owned: a lookup may cross to a blocking thread).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantUser {
     /// None yet (the authorization-code grant learns it from the code, after redeeming it).
     Unknown,
     /// The app's client-credentials run-as user.
     RunAs,
-    Id(&'a SfId),
+    Id(SfId),
     /// By username (JWT bearer's `sub`).
-    Username(&'a str),
+    Username(String),
 }
 
 /// What `GrantLookup` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GrantLookup<'a> {
-    pub consumer_key: &'a str,
-    pub user: GrantUser<'a>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantLookup {
+    pub consumer_key: String,
+    pub user: GrantUser,
     /// Decrypt the app's consumer secret (to check it and sign the response).
     pub secret: bool,
     /// Load the user's approval of the app.

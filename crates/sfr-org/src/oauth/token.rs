@@ -146,25 +146,20 @@ struct Facts {
 async fn facts(
     state: &AppState,
     client_id: Option<&str>,
-    user: GrantUser<'_>,
+    user: GrantUser,
     secret: bool,
     approval: bool,
 ) -> Result<Facts, Failure> {
     let Some(id) = client_id else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
     };
-    let key = id.to_owned();
-    let user = OwnedUser::of(user);
-    let found = state
-        .read(move |s| {
-            s.grant_facts(&GrantLookup {
-                consumer_key: &key,
-                user: user.as_ref(),
-                secret,
-                approval,
-            })
-        })
-        .await?;
+    let lookup = GrantLookup {
+        consumer_key: id.to_owned(),
+        user,
+        secret,
+        approval,
+    };
+    let found = state.read(move |s| s.grant_facts(&lookup)).await?;
     match found.app {
         Some(app) if app.oauth_enabled => Ok(Facts {
             org: found.org,
@@ -181,34 +176,6 @@ async fn facts(
             OAuthError::InvalidClientId,
             format!("no app with consumer key {id}"),
         ),
-    }
-}
-
-/// `GrantUser` with what it borrows owned, to cross to another thread.
-enum OwnedUser {
-    Unknown,
-    RunAs,
-    Id(sfr_wire::SfId),
-    Username(String),
-}
-
-impl OwnedUser {
-    fn of(user: GrantUser<'_>) -> Self {
-        match user {
-            GrantUser::Unknown => Self::Unknown,
-            GrantUser::RunAs => Self::RunAs,
-            GrantUser::Id(id) => Self::Id(id.clone()),
-            GrantUser::Username(name) => Self::Username(name.to_owned()),
-        }
-    }
-
-    fn as_ref(&self) -> GrantUser<'_> {
-        match self {
-            Self::Unknown => GrantUser::Unknown,
-            Self::RunAs => GrantUser::RunAs,
-            Self::Id(id) => GrantUser::Id(id),
-            Self::Username(name) => GrantUser::Username(name),
-        }
     }
 }
 
@@ -366,7 +333,7 @@ async fn refresh(
         .await?;
     let user = found
         .as_ref()
-        .map_or(GrantUser::Unknown, |rt| GrantUser::Id(&rt.user_id));
+        .map_or(GrantUser::Unknown, |rt| GrantUser::Id(rt.user_id.clone()));
     let f = facts(state, creds.client_id.as_deref(), user, true, false).await?;
     let app = &f.app;
     let Some(rt) = found else {
@@ -441,7 +408,7 @@ async fn jwt_bearer(
     let f = facts(
         state,
         Some(&claims.iss),
-        GrantUser::Username(&claims.sub),
+        GrantUser::Username(claims.sub.clone()),
         false,
         true,
     )

@@ -41,9 +41,9 @@ impl<S: Store + ?Sized> GrantReads for ByCalls<'_, S> {
 }
 
 /// Reads what `lookup` asks for; nothing past the app when the consumer key is unknown.
-pub(crate) fn read(r: &mut impl GrantReads, lookup: &GrantLookup<'_>) -> StoreResult<GrantFacts> {
+pub(crate) fn read(r: &mut impl GrantReads, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
     let org = r.org()?;
-    let Some(app) = r.app(lookup.consumer_key)? else {
+    let Some(app) = r.app(&lookup.consumer_key)? else {
         return Ok(GrantFacts {
             org,
             app: None,
@@ -57,7 +57,7 @@ pub(crate) fn read(r: &mut impl GrantReads, lookup: &GrantLookup<'_>) -> StoreRe
     } else {
         None
     };
-    let user = match lookup.user {
+    let user = match &lookup.user {
         GrantUser::Unknown => None,
         GrantUser::RunAs => match &app.client_credentials_user {
             Some(id) => r.user_by_id(id)?,

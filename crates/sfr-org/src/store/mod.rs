@@ -220,7 +220,7 @@ pub trait Store: Send + Sync {
     // ---- what a token grant reads ----
     /// The app, its secret, the user, the org and the approval a grant needs, in one read. The default makes the
     /// calls one by one; a backend overrides it to read them in one transaction (one snapshot, one round trip).
-    fn grant_facts(&self, lookup: &GrantLookup<'_>) -> StoreResult<GrantFacts> {
+    fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
         grant_reads::read(&mut grant_reads::ByCalls(self), lookup)
     }
 

@@ -390,7 +390,7 @@ impl Store for SqliteStore {
         self.read(|c| apps::secret(c, &self.keys, app))
     }
 
-    fn grant_facts(&self, lookup: &GrantLookup<'_>) -> StoreResult<GrantFacts> {
+    fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
         self.read(|conn| {
             grant_reads::read(
                 &mut InOneRead {
