@@ -6,7 +6,7 @@ use sfr_wire::SfId;
 use super::{Approval, ConnectedApp, Org, User};
 
 /// Which user a grant is about (owned: a lookup may cross to a blocking thread).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GrantUser {
     /// None yet (the authorization-code grant learns it from the code, after redeeming it).
     Unknown,
@@ -18,7 +18,7 @@ pub enum GrantUser {
 }
 
 /// What `GrantLookup` asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GrantLookup {
     pub consumer_key: String,
     pub user: GrantUser,

@@ -6,20 +6,22 @@ use sfr_wire::SfId;
 use super::{Store, StoreResult};
 use crate::model::{Approval, ConnectedApp, GrantFacts, GrantLookup, GrantUser, Org, User};
 
-/// The reads a grant is made of.
+/// The reads a grant is made of (`Error`: the backend's, which may carry what it needs to retry).
 pub(crate) trait GrantReads {
-    fn org(&mut self) -> StoreResult<Org>;
-    fn app(&mut self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>>;
-    fn secret(&mut self, app: &SfId) -> StoreResult<String>;
-    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>>;
-    fn user_by_username(&mut self, username: &str) -> StoreResult<Option<User>>;
-    fn approval(&mut self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>>;
+    type Error;
+    fn org(&mut self) -> Result<Org, Self::Error>;
+    fn app(&mut self, consumer_key: &str) -> Result<Option<ConnectedApp>, Self::Error>;
+    fn secret(&mut self, app: &SfId) -> Result<String, Self::Error>;
+    fn user_by_id(&mut self, id: &SfId) -> Result<Option<User>, Self::Error>;
+    fn user_by_username(&mut self, username: &str) -> Result<Option<User>, Self::Error>;
+    fn approval(&mut self, user: &SfId, app: &SfId) -> Result<Option<Approval>, Self::Error>;
 }
 
 /// The reads as separate store calls (the default of `Store::grant_facts`).
 pub(crate) struct ByCalls<'a, S: ?Sized>(pub &'a S);
 
 impl<S: Store + ?Sized> GrantReads for ByCalls<'_, S> {
+    type Error = super::StoreError;
     fn org(&mut self) -> StoreResult<Org> {
         self.0.org()
     }
@@ -41,7 +43,7 @@ impl<S: Store + ?Sized> GrantReads for ByCalls<'_, S> {
 }
 
 /// Reads what `lookup` asks for; nothing past the app when the consumer key is unknown.
-pub(crate) fn read(r: &mut impl GrantReads, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
+pub(crate) fn read<R: GrantReads>(r: &mut R, lookup: &GrantLookup) -> Result<GrantFacts, R::Error> {
     let org = r.org()?;
     let Some(app) = r.app(&lookup.consumer_key)? else {
         return Ok(GrantFacts {

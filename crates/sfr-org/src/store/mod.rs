@@ -5,6 +5,7 @@
 //! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
 mod app_rules;
+mod facts_cache;
 mod grant_reads;
 pub mod postgres;
 pub mod sqlite;

@@ -6,9 +6,9 @@ use std::sync::{Arc, Barrier};
 
 use sfr_org::keys::{self, Keys};
 use sfr_org::model::{
-    AuthCode, CODE_LIFETIME_MS, IssueTokens, LockState, LoginEvent, LoginKind, NewAccessToken,
-    NewApp, NewRefreshToken, NewUser, OrgSettingsUpdate, Redeemed, RefreshPolicy, RefreshUse,
-    Revoked, Scope, SigningKey, User,
+    AppUpdate, AuthCode, CODE_LIFETIME_MS, GrantFacts, GrantLookup, GrantUser, IssueTokens,
+    LockState, LoginEvent, LoginKind, NewAccessToken, NewApp, NewRefreshToken, NewUser,
+    OrgSettingsUpdate, Redeemed, RefreshPolicy, RefreshUse, Revoked, Scope, SigningKey, User,
 };
 use sfr_org::store::{self, Bootstrap, DatabaseUrl, MissingStep, Store, StoreError};
 use sfr_wire::SfId;
@@ -466,6 +466,149 @@ pub fn approvals_are_kept_per_user_and_app(store: &dyn Store) {
     let a = store.approval(&user.id, &app).unwrap().expect("approval");
     assert_eq!(a.scopes, [Scope::Api, Scope::Web]);
     assert_eq!(a.approved_at, T0 + 5);
+}
+
+/// What `grant_facts` must answer: the same reads made one by one, uncached.
+fn uncached_facts(store: &dyn Store, lookup: &GrantLookup) -> GrantFacts {
+    let app = store.app_by_consumer_key(&lookup.consumer_key).unwrap();
+    let user = match &lookup.user {
+        GrantUser::Id(id) => store.user_by_id(id).unwrap(),
+        other => panic!("this check looks users up by id, not {other:?}"),
+    };
+    GrantFacts {
+        org: store.org().unwrap(),
+        secret: app.as_ref().map(|a| store.app_secret(&a.id).unwrap()),
+        approval: match (&user, &app) {
+            (Some(u), Some(a)) => store.approval(&u.id, &a.id).unwrap(),
+            _ => None,
+        },
+        app,
+        user,
+    }
+}
+
+/// Grants' facts are cached between changes (`facts_cache`): every kind of change to what they are read from,
+/// made through `writer`, is in the very next `grant_facts` of `reader` — the same store, or another one on the
+/// same database (an admin command, another node).
+pub fn grant_facts_follow_changes(reader: &dyn Store, writer: &dyn Store) {
+    let (user, app_id) = user_and_app(writer);
+    let app = writer.app_by_id(&app_id).unwrap().unwrap();
+    let lookup = GrantLookup {
+        consumer_key: app.consumer_key.clone(),
+        user: GrantUser::Id(user.id.clone()),
+        secret: true,
+        approval: true,
+    };
+    let mut seen = reader.grant_facts(&lookup).unwrap();
+    assert_eq!(seen, uncached_facts(writer, &lookup));
+    assert_eq!(reader.grant_facts(&lookup).unwrap(), seen, "read again");
+    writer.create_permission_set("Facts_Set", "", T0).unwrap();
+    let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
+        (
+            "user deactivated",
+            Box::new(|| {
+                writer.set_user_active(&user.id, false, T0 + 1).unwrap();
+            }),
+        ),
+        (
+            "failed login",
+            Box::new(|| {
+                writer.record_failed_login(&user.id, T0 + 2).unwrap();
+            }),
+        ),
+        (
+            "successful login",
+            Box::new(|| {
+                writer.record_successful_login(&user.id, T0 + 3).unwrap();
+            }),
+        ),
+        (
+            "permission set assigned",
+            Box::new(|| {
+                writer.assign_permission_set(&user.id, "Facts_Set").unwrap();
+            }),
+        ),
+        (
+            "profile changed",
+            Box::new(|| {
+                writer
+                    .set_user_profile(&user.id, "System Administrator")
+                    .unwrap();
+            }),
+        ),
+        (
+            "approval given",
+            Box::new(|| {
+                writer
+                    .approve(&user.id, &app.id, &[Scope::Api], T0 + 4)
+                    .unwrap();
+            }),
+        ),
+        (
+            "approval widened",
+            Box::new(|| {
+                writer
+                    .approve(&user.id, &app.id, &[Scope::Api, Scope::Web], T0 + 5)
+                    .unwrap();
+            }),
+        ),
+        (
+            "app policy",
+            Box::new(|| {
+                writer
+                    .update_app(
+                        &app.name,
+                        &AppUpdate {
+                            require_secret_refresh: Some(!app.require_secret_refresh),
+                            permission_sets: Some(vec!["Facts_Set".into()]),
+                            updated_at: T0 + 6,
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+            }),
+        ),
+        (
+            "app turned off",
+            Box::new(|| {
+                writer
+                    .update_app(
+                        &app.name,
+                        &AppUpdate {
+                            oauth_enabled: Some(false),
+                            updated_at: T0 + 7,
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+            }),
+        ),
+        (
+            "org settings",
+            Box::new(|| {
+                writer
+                    .update_org(&OrgSettingsUpdate {
+                        session_timeout_minutes: Some(45),
+                        ..Default::default()
+                    })
+                    .unwrap();
+            }),
+        ),
+    ];
+    for (what, change) in changes {
+        change();
+        let now = reader.grant_facts(&lookup).unwrap();
+        assert_ne!(
+            now, seen,
+            "{what}: grant_facts still answers what it read before the change"
+        );
+        assert_eq!(now, uncached_facts(writer, &lookup), "{what}");
+        seen = now;
+    }
+}
+
+pub fn grant_facts_follow_every_change(store: &dyn Store) {
+    grant_facts_follow_changes(store, store);
 }
 
 pub fn codes_redeem_exactly_once(store: &dyn Store) {
@@ -981,6 +1124,7 @@ macro_rules! storage_suite {
             login_history_keeps_reasons,
             signing_key_is_kept,
             signing_keys_rotate_after_publishing,
+            grant_facts_follow_every_change,
             rate_counts_add_up,
             expired_rate_counters_are_deleted,
         );
@@ -1064,6 +1208,14 @@ mod on_postgres {
         assert_eq!(db.store.list_users().unwrap().len(), 41, "admin + 2 × 20");
     }
 
+    /// A change made through one node is in the next grant's facts on another.
+    #[test]
+    fn grant_facts_follow_another_node_s_changes() {
+        let Some(db) = postgres() else { return };
+        let second = store::open(&db.url, Arc::clone(&db.keys)).unwrap();
+        grant_facts_follow_changes(db.store.as_ref(), second.as_ref());
+    }
+
     #[test]
     fn reopening_keeps_data_and_a_wrong_key_cannot_decrypt() {
         let Some(db) = postgres() else { return };
@@ -1127,6 +1279,14 @@ mod on_sqlite {
             w.join().expect("writer finished");
         }
         assert_eq!(db.store.list_users().unwrap().len(), 41, "admin + 2 × 20");
+    }
+
+    /// A change made by another process on the same file (an admin command) is in the server's next grant.
+    #[test]
+    fn grant_facts_follow_another_process_s_changes() {
+        let db = sqlite();
+        let second = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
+        grant_facts_follow_changes(db.store.as_ref(), second.as_ref());
     }
 
     #[test]

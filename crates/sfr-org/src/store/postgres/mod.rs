@@ -8,6 +8,7 @@
 
 mod apps;
 mod events;
+mod facts_version;
 mod org;
 mod outbox;
 mod pool;
@@ -26,12 +27,14 @@ use postgres::error::SqlState;
 use postgres::{IsolationLevel, Transaction};
 use sfr_wire::SfId;
 
-use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult};
+use super::facts_cache::{self, FactsCache};
+use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, IssueTokens, LockState,
-    LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate, PermissionSet, Profile, Redeemed,
-    RefreshToken, RefreshUse, Revoked, Scope, SigningKey, SigningKeys, User, VerificationCode,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
+    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate,
+    PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope, SigningKey,
+    SigningKeys, User, VerificationCode,
 };
 use pool::Pool;
 
@@ -126,6 +129,8 @@ pub struct PostgresStore {
     url: PostgresUrl,
     pool: Pool,
     keys: Arc<Keys>,
+    /// Grants' facts between changes (`facts_cache`).
+    facts: FactsCache,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -155,6 +160,7 @@ impl PostgresStore {
             })?;
         let store = Self {
             url: url.clone(),
+            facts: FactsCache::default(),
             pool: Pool::new(
                 config,
                 tls,
@@ -237,6 +243,34 @@ impl PostgresStore {
 
     fn write<T>(&self, f: impl Fn(Tx<'_, '_>) -> R<T>) -> StoreResult<T> {
         self.run(Mode::Write, f)
+    }
+}
+
+/// A grant's reads inside one read transaction (`Store::grant_facts`).
+struct InOneRead<'a, 'b, 'c> {
+    tx: &'a mut Transaction<'b>,
+    keys: &'c Keys,
+}
+
+impl grant_reads::GrantReads for InOneRead<'_, '_, '_> {
+    type Error = Fail;
+    fn org(&mut self) -> R<Org> {
+        org::load(self.tx)
+    }
+    fn app(&mut self, consumer_key: &str) -> R<Option<ConnectedApp>> {
+        apps::by_consumer_key(self.tx, consumer_key)
+    }
+    fn secret(&mut self, app: &SfId) -> R<String> {
+        apps::secret(self.tx, self.keys, app)
+    }
+    fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
+        users::by_id(self.tx, id)
+    }
+    fn user_by_username(&mut self, username: &str) -> R<Option<User>> {
+        users::by_username(self.tx, username)
+    }
+    fn approval(&mut self, user: &SfId, app: &SfId) -> R<Option<Approval>> {
+        apps::approval(self.tx, user, app)
     }
 }
 
@@ -340,6 +374,21 @@ impl Store for PostgresStore {
 
     fn app_secret(&self, app: &SfId) -> StoreResult<String> {
         self.read(|c| apps::secret(c, &self.keys, app))
+    }
+
+    fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
+        self.read(|tx| {
+            facts_cache::through(
+                &self.facts,
+                lookup,
+                &mut InOneRead {
+                    tx,
+                    keys: &self.keys,
+                },
+                |r| facts_version::load(r.tx),
+                |r| grant_reads::read(r, lookup),
+            )
+        })
     }
 
     fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()> {

@@ -202,17 +202,52 @@ CREATE TABLE rate_counters (
 CREATE INDEX rate_counters_expires ON rate_counters (expires_at);
 "#;
 
-/// Every migration, in order. Append only; never edit a released one.
 /// The live refresh tokens of a user and app in the cap's order (see the SQLite schema's V7): the cap no longer
 /// walks revoked tokens.
 const V5: &str = r#"
 CREATE INDEX refresh_tokens_live ON refresh_tokens (user_id, app_id, issued_at, seq) WHERE revoked_at IS NULL;
 "#;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+/// The counter behind the in-memory cache of grants' facts (`store::facts_cache`), bumped by a statement trigger
+/// on every table those facts come from, in the changing transaction (see the SQLite schema's V8). Every node
+/// reads it, so a change made through any node is seen by the next grant on all of them.
+const V6: &str = r#"
+CREATE TABLE facts_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n BIGINT NOT NULL
+);
+INSERT INTO facts_version (id, n) VALUES (1, 0);
+CREATE FUNCTION bump_facts_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE facts_version SET n = n + 1;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER orgs_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON orgs
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER profiles_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON profiles
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER permission_sets_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON permission_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER users_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER user_permission_sets_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_permission_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER apps_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON apps
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER app_profiles_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON app_profiles
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER app_permission_sets_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON app_permission_sets
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+CREATE TRIGGER approvals_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON approvals
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
+"#;
+
+/// Every migration, in order. Append only; never edit a released one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(client: &mut Client, shown: &Path) -> R<()> {

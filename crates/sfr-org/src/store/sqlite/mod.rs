@@ -6,6 +6,7 @@ mod apps;
 mod cached;
 mod checkpointer;
 mod events;
+mod facts_version;
 mod grant_writes;
 mod group_commit;
 mod org;
@@ -18,7 +19,7 @@ mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use cached::CachedStatements as _;
 use sfr_wire::SfId;
 
+use super::facts_cache::{self, FactsCache};
 use super::{Bootstrap, Pending, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
 use crate::keys::Keys;
 use crate::model::{
@@ -56,6 +58,8 @@ pub struct SqliteStore {
     statements: Arc<AtomicU64>,
     /// Token grants waiting to share the next commit. Dropped before the checkpointer: queued work commits first.
     group: group_commit::GroupCommit,
+    /// Grants' facts between changes (`facts_cache`).
+    facts: FactsCache,
     /// Copies the WAL into the database file off the commit path.
     _checkpointer: checkpointer::Checkpointer,
 }
@@ -207,6 +211,7 @@ impl SqliteStore {
             keys,
             statements,
             group,
+            facts: FactsCache::default(),
             _checkpointer: checkpointer,
         })
     }
@@ -229,36 +234,38 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    /// A reader connection: the first free one, else the one round-robin picks (waited for).
+    fn reader(&self) -> StoreResult<MutexGuard<'_, Connection>> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        // Take the first free reader, else wait for the one round-robin picked.
-        let mut guard = None;
         for i in 0..self.readers.len() {
             if let Ok(g) = self.readers[(start + i) % self.readers.len()].try_lock() {
-                guard = Some(g);
-                break;
+                return Ok(g);
             }
         }
-        let conn = match guard {
-            Some(g) => g,
-            None => self.readers[start % self.readers.len()]
-                .lock()
-                .map_err(|_| StoreError::Internal("reader connection poisoned".into()))?,
-        };
-        // BEGIN and COMMIT from the statement cache (rusqlite's `transaction()` parses them on every call).
-        let conn = &*conn;
-        if !conn.is_autocommit() {
-            // A COMMIT that failed earlier left a transaction open: end it rather than fail every later read.
-            conn.execute_cached("ROLLBACK", []).map_err(db_err)?;
-        }
-        conn.execute_cached("BEGIN", []).map_err(db_err)?;
-        let out = f(conn);
-        let end = conn.execute_cached("COMMIT", []);
-        let out = out?;
-        end.map_err(db_err)?;
-        Ok(out)
+        self.readers[start % self.readers.len()]
+            .lock()
+            .map_err(|_| StoreError::Internal("reader connection poisoned".into()))
     }
+
+    /// Runs `f` in one read transaction (a consistent snapshot) on a reader connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        snapshot(&*self.reader()?, f)
+    }
+}
+
+/// Runs `f` in one read transaction on `conn`, with BEGIN and COMMIT from the statement cache (rusqlite's
+/// `transaction()` parses them on every call).
+fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    if !conn.is_autocommit() {
+        // A COMMIT that failed earlier left a transaction open: end it rather than fail every later read.
+        conn.execute_cached("ROLLBACK", []).map_err(db_err)?;
+    }
+    conn.execute_cached("BEGIN", []).map_err(db_err)?;
+    let out = f(conn);
+    let end = conn.execute_cached("COMMIT", []);
+    let out = out?;
+    end.map_err(db_err)?;
+    Ok(out)
 }
 
 /// A grant's reads inside one read transaction (`Store::grant_facts`).
@@ -268,6 +275,7 @@ struct InOneRead<'a> {
 }
 
 impl grant_reads::GrantReads for InOneRead<'_> {
+    type Error = StoreError;
     fn org(&mut self) -> StoreResult<Org> {
         org::load(self.conn)
     }
@@ -391,13 +399,21 @@ impl Store for SqliteStore {
     }
 
     fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
-        self.read(|conn| {
-            grant_reads::read(
+        let conn = self.reader()?;
+        // The counter alone first, outside a transaction: on a hit that one statement is the whole read.
+        if let Some(facts) = self.facts.get(facts_version::load(&conn)?, lookup) {
+            return Ok(facts);
+        }
+        snapshot(&conn, |conn| {
+            facts_cache::through(
+                &self.facts,
+                lookup,
                 &mut InOneRead {
                     conn,
                     keys: &self.keys,
                 },
-                lookup,
+                |r| facts_version::load(r.conn),
+                |r| grant_reads::read(r, lookup),
             )
         })
     }

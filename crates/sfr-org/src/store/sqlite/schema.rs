@@ -241,6 +241,44 @@ const V7: &str = r#"
 CREATE INDEX refresh_tokens_live ON refresh_tokens (user_id, app_id, issued_at, seq) WHERE revoked_at IS NULL;
 "#;
 
+/// The counter behind the in-memory cache of grants' facts (`store::facts_cache`): one row, bumped by trigger
+/// in the transaction of every change to a table those facts come from, whichever connection or process makes
+/// it (the admin commands write to the same file while the server runs).
+const V8: &str = r#"
+CREATE TABLE facts_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n BIGINT NOT NULL
+);
+INSERT INTO facts_version (id, n) VALUES (1, 0);
+CREATE TRIGGER orgs_facts_i AFTER INSERT ON orgs BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER orgs_facts_u AFTER UPDATE ON orgs BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER orgs_facts_d AFTER DELETE ON orgs BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER profiles_facts_i AFTER INSERT ON profiles BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER profiles_facts_u AFTER UPDATE ON profiles BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER profiles_facts_d AFTER DELETE ON profiles BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER permission_sets_facts_i AFTER INSERT ON permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER permission_sets_facts_u AFTER UPDATE ON permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER permission_sets_facts_d AFTER DELETE ON permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER users_facts_i AFTER INSERT ON users BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER users_facts_u AFTER UPDATE ON users BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER users_facts_d AFTER DELETE ON users BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER user_permission_sets_facts_i AFTER INSERT ON user_permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER user_permission_sets_facts_u AFTER UPDATE ON user_permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER user_permission_sets_facts_d AFTER DELETE ON user_permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER apps_facts_i AFTER INSERT ON apps BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER apps_facts_u AFTER UPDATE ON apps BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER apps_facts_d AFTER DELETE ON apps BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER app_profiles_facts_i AFTER INSERT ON app_profiles BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER app_profiles_facts_u AFTER UPDATE ON app_profiles BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER app_profiles_facts_d AFTER DELETE ON app_profiles BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER app_permission_sets_facts_i AFTER INSERT ON app_permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER app_permission_sets_facts_u AFTER UPDATE ON app_permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER app_permission_sets_facts_d AFTER DELETE ON app_permission_sets BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER approvals_facts_i AFTER INSERT ON approvals BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER approvals_facts_u AFTER UPDATE ON approvals BEGIN UPDATE facts_version SET n = n + 1; END;
+CREATE TRIGGER approvals_facts_d AFTER DELETE ON approvals BEGIN UPDATE facts_version SET n = n + 1; END;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -250,10 +288,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, V5),
     (6, V6),
     (7, V7),
+    (8, V8),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
