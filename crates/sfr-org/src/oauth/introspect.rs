@@ -11,7 +11,7 @@ use crate::http::client_auth;
 use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
-use crate::model::{ConnectedApp, LoginKind, Scope};
+use crate::model::{ConnectedApp, GrantLookup, GrantUser, LoginKind, Scope};
 use crate::policy;
 use crate::state::AppState;
 
@@ -71,14 +71,17 @@ async fn authenticate_client(
     let Some(key) = creds.client_id.clone() else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
     };
-    let Some(app) = state
-        .store_call(move |s| s.app_by_consumer_key(&key))
-        .await?
-    else {
+    // The app and its secret as a grant reads them (`Store::grant_facts`: from memory between changes).
+    let lookup = GrantLookup {
+        consumer_key: key,
+        user: GrantUser::Unknown,
+        secret: true,
+        approval: false,
+    };
+    let facts = state.read(move |s| s.grant_facts(&lookup)).await?;
+    let (Some(app), Some(secret)) = (facts.app, facts.secret) else {
         return refuse(OAuthError::InvalidClientId, "no app with this consumer key");
     };
-    let id = app.id.clone();
-    let secret = state.store_call(move |s| s.app_secret(&id)).await?;
     policy::check_secret(
         true,
         creds.client_secret.as_deref(),
@@ -101,7 +104,7 @@ async fn describe(
     let now = state.now();
     let access = {
         let h = hash.clone();
-        state.store_call(move |s| s.access_token(&h)).await?
+        state.read(move |s| s.access_token(&h)).await?
     };
     let (user_id, scopes, token_type, iat, exp) = if let Some(t) = access {
         if t.app_id != app.id || !t.is_alive(now) {
@@ -110,7 +113,7 @@ async fn describe(
         let exp = t.expires_at();
         (t.user_id, t.scopes, "access_token", t.issued_at, Some(exp))
     } else {
-        let Some(r) = state.store_call(move |s| s.refresh_token(&hash)).await? else {
+        let Some(r) = state.read(move |s| s.refresh_token(&hash)).await? else {
             return Ok(inactive);
         };
         if r.app_id != app.id
@@ -127,7 +130,7 @@ async fn describe(
     };
     let uid = user_id.clone();
     let Some(user) = state
-        .store_call(move |s| s.user_by_id(&uid))
+        .read(move |s| s.user_by_id(&uid))
         .await?
         .filter(|u| u.active)
     else {

@@ -17,7 +17,7 @@ const BUDGET: &[(&str, u64)] = &[
     ("client_credentials", 5),
     ("refresh_token", 10),
     ("authorization_code", 15),
-    ("introspect", 18),
+    ("introspect", 11),
     ("identity", 10),
 ];
 
