@@ -487,6 +487,9 @@ fn uncached_facts(store: &dyn Store, lookup: &GrantLookup) -> GrantFacts {
     }
 }
 
+/// One change to what a grant's facts are read from.
+type Change<'a> = Box<dyn Fn() + 'a>;
+
 /// Grants' facts are cached between changes (`facts_cache`): every kind of change to what they are read from,
 /// made through `writer`, is in the very next `grant_facts` of `reader` — the same store, or another one on the
 /// same database (an admin command, another node).
@@ -503,7 +506,7 @@ pub fn grant_facts_follow_changes(reader: &dyn Store, writer: &dyn Store) {
     assert_eq!(seen, uncached_facts(writer, &lookup));
     assert_eq!(reader.grant_facts(&lookup).unwrap(), seen, "read again");
     writer.create_permission_set("Facts_Set", "", T0).unwrap();
-    let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
+    let changes: Vec<(&str, Change<'_>)> = vec![
         (
             "user deactivated",
             Box::new(|| {
