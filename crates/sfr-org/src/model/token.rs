@@ -30,6 +30,14 @@ impl AccessToken {
     pub fn is_alive(&self, now: i64) -> bool {
         self.revoked_at.is_none() && now < self.expires_at()
     }
+
+    /// Whether a use at `now` extends the session. As on Salesforce, the last-active time is updated only in the
+    /// second half of the timeout ("the last active session time value isn't updated until halfway through the
+    /// timeout period"): with 30 minutes, a call after 10 leaves the session ending at 30, a call after 20 moves
+    /// the end to 50. So most calls need no write.
+    pub fn use_extends(&self, now: i64) -> bool {
+        now.saturating_sub(self.last_used_at) >= self.session_timeout_ms / 2
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

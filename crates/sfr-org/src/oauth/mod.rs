@@ -169,7 +169,9 @@ pub async fn authenticate(
     let Some(user) = user.filter(|u| u.active) else {
         return Ok(None);
     };
-    state.touch_access_token(hash, now).await?;
+    if access.use_extends(now) {
+        state.touch_access_token(hash, now).await?;
+    }
     Ok(Some(Authenticated {
         token: access,
         user,

@@ -18,7 +18,7 @@ const BUDGET: &[(&str, u64)] = &[
     ("refresh_token", 10),
     ("authorization_code", 15),
     ("introspect", 11),
-    ("identity", 10),
+    ("identity", 7),
 ];
 
 fn budget(name: &str) -> u64 {

@@ -209,6 +209,39 @@ fn session_timeout_is_idle_based() {
     );
 }
 
+/// Salesforce's documented example: with a 30-minute timeout, a call after 10 minutes does not extend the
+/// session (it still ends at 30); a call after 20 does (it now ends at 50).
+#[test]
+fn only_a_use_in_the_second_half_of_the_timeout_extends_the_session() {
+    let org = org_with(TestApp::web("Demo").session_timeout(30));
+    let status = |access: &str| {
+        org.get(
+            "/services/data/v66.0/",
+            &[("authorization", &format!("Bearer {access}"))],
+        )
+        .status
+    };
+    let (early, _) = login(&org, "Demo");
+    org.advance_minutes(10);
+    assert_eq!(status(&early), 200);
+    org.advance_minutes(21);
+    assert_eq!(
+        status(&early),
+        401,
+        "the call at 10 minutes did not extend it"
+    );
+
+    let (late, _) = login(&org, "Demo");
+    org.advance_minutes(20);
+    assert_eq!(status(&late), 200);
+    org.advance_minutes(29);
+    assert_eq!(
+        status(&late),
+        200,
+        "the call at 20 minutes moved the end to 50"
+    );
+}
+
 #[test]
 fn deactivated_user_cannot_refresh() {
     let org = org_with(TestApp::web("Demo"));
