@@ -221,6 +221,7 @@ impl RunningServer {
             config: Arc::new(OrgConfig::new(&base_url, opened.org.id.clone())),
             clock: config.clock,
             signing_key: Arc::new(opened.signing_key),
+            certificates: Arc::default(),
         };
         let limiter = crate::http::rate_limit::TokenRateLimiter::new(config.rate_limits);
         let router = crate::http::router_with_limiter(state.clone(), Arc::clone(&limiter));

@@ -7,6 +7,7 @@ use sfr_wire::SfId;
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::model::{IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, SigningKey};
+use crate::oauth::certificates::Certificates;
 use crate::store::{Store, StoreError, StoreResult};
 
 /// Server configuration fixed at start-up.
@@ -49,6 +50,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The ID-token signing key (loaded, or created, at start-up).
     pub signing_key: Arc<SigningKey>,
+    /// Connected apps' certificates, parsed once each (JWT bearer).
+    pub certificates: Arc<Certificates>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -69,11 +69,11 @@ fn key_kind(key: &PublicKey<'_>) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn rsa_certificates_parse_and_others_are_refused() {
+    /// A self-signed RSA certificate and its key, for tests.
+    pub(crate) fn rsa_certificate() -> (String, rcgen::KeyPair) {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256);
         // rcgen cannot generate RSA keys with every backend; fall back to one made by aws-lc-rs.
         let key = match key {
@@ -92,7 +92,13 @@ mod tests {
             .unwrap()
             .self_signed(&key)
             .unwrap();
-        let info = parse_pem(&cert.pem()).unwrap();
+        (cert.pem(), key)
+    }
+
+    #[test]
+    fn rsa_certificates_parse_and_others_are_refused() {
+        let (pem, key) = rsa_certificate();
+        let info = parse_pem(&pem).unwrap();
         assert!(!info.rsa_public_key_der.is_empty());
         assert!(info.not_after > info.not_before);
 

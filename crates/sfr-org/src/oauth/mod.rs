@@ -2,6 +2,7 @@
 //! authentication for resource endpoints, and token issuance.
 
 pub mod authorize;
+pub mod certificates;
 pub mod discovery;
 pub mod grant;
 pub mod id_token;

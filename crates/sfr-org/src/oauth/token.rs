@@ -22,7 +22,7 @@ use crate::http::reply;
 use crate::keys;
 use crate::model::{
     Approval, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse, Scope,
-    User, certificate,
+    User,
 };
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
@@ -423,7 +423,7 @@ async fn jwt_bearer(
             ),
         );
     };
-    let cert = match certificate::parse_pem(pem) {
+    let cert = match state.certificates.parse(pem) {
         Ok(c) => c,
         Err(e) => {
             return refuse(

@@ -1,0 +1,56 @@
+//! Connected apps' certificates, parsed once per certificate instead of on every JWT-bearer grant (PEM decoding,
+//! X.509 parsing and the subject's text: about 12 µs, 5 % of such a grant's CPU).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::model::certificate::{self, CertificateError, CertificateInfo};
+
+/// Certificates kept at most; the cache starts over when full (an org has a handful of JWT apps).
+const MAX_ENTRIES: usize = 256;
+
+/// Parsed certificates by their PEM text: a replaced certificate is another key, so nothing can go stale.
+#[derive(Debug, Default)]
+pub struct Certificates {
+    parsed: Mutex<HashMap<String, Arc<CertificateInfo>>>,
+}
+
+impl Certificates {
+    /// `certificate::parse_pem`, once per PEM text. Errors are not kept (that path is rare and says why).
+    pub fn parse(&self, pem: &str) -> Result<Arc<CertificateInfo>, CertificateError> {
+        if let Some(hit) = self.parsed.lock().ok().and_then(|m| m.get(pem).cloned()) {
+            return Ok(hit);
+        }
+        let info = Arc::new(certificate::parse_pem(pem)?);
+        if let Ok(mut parsed) = self.parsed.lock() {
+            if parsed.len() >= MAX_ENTRIES {
+                parsed.clear();
+            }
+            parsed.insert(pem.to_owned(), Arc::clone(&info));
+        }
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::certificate::tests::rsa_certificate;
+
+    #[test]
+    fn a_certificate_is_parsed_once_and_a_new_one_anew() {
+        let certs = Certificates::default();
+        let (pem, _) = rsa_certificate();
+        let first = certs.parse(&pem).expect("parses");
+        assert!(Arc::ptr_eq(&first, &certs.parse(&pem).expect("parses")));
+        assert_eq!(*first, certificate::parse_pem(&pem).expect("parses"));
+        let (other, _) = rsa_certificate();
+        let second = certs.parse(&other).expect("parses");
+        assert_ne!(first.rsa_public_key_der, second.rsa_public_key_der);
+        assert!(matches!(
+            certs.parse("hello"),
+            Err(CertificateError::Pem(_))
+        ));
+        assert!(Arc::ptr_eq(&first, &certs.parse(&pem).expect("parses")));
+    }
+}
