@@ -1,9 +1,9 @@
 //! How `Store::grant_facts` puts a grant's reads together, written once for every backend: a backend supplies
-//! the six reads (`GrantReads`), one by one through the trait (`ByCalls`) or inside one transaction of its own.
+//! the six reads (`GrantReads`) inside one read transaction of its own, and caches the result
+//! (`facts_cache`).
 
 use sfr_wire::SfId;
 
-use super::{Store, StoreResult};
 use crate::model::{Approval, ConnectedApp, GrantFacts, GrantLookup, GrantUser, Org, User};
 
 /// The reads a grant is made of (`Error`: the backend's, which may carry what it needs to retry).
@@ -15,31 +15,6 @@ pub(crate) trait GrantReads {
     fn user_by_id(&mut self, id: &SfId) -> Result<Option<User>, Self::Error>;
     fn user_by_username(&mut self, username: &str) -> Result<Option<User>, Self::Error>;
     fn approval(&mut self, user: &SfId, app: &SfId) -> Result<Option<Approval>, Self::Error>;
-}
-
-/// The reads as separate store calls (the default of `Store::grant_facts`).
-pub(crate) struct ByCalls<'a, S: ?Sized>(pub &'a S);
-
-impl<S: Store + ?Sized> GrantReads for ByCalls<'_, S> {
-    type Error = super::StoreError;
-    fn org(&mut self) -> StoreResult<Org> {
-        self.0.org()
-    }
-    fn app(&mut self, consumer_key: &str) -> StoreResult<Option<ConnectedApp>> {
-        self.0.app_by_consumer_key(consumer_key)
-    }
-    fn secret(&mut self, app: &SfId) -> StoreResult<String> {
-        self.0.app_secret(app)
-    }
-    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>> {
-        self.0.user_by_id(id)
-    }
-    fn user_by_username(&mut self, username: &str) -> StoreResult<Option<User>> {
-        self.0.user_by_username(username)
-    }
-    fn approval(&mut self, user: &SfId, app: &SfId) -> StoreResult<Option<Approval>> {
-        self.0.approval(user, app)
-    }
 }
 
 /// Reads what `lookup` asks for; nothing past the app when the consumer key is unknown.

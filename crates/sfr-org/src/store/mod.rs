@@ -219,11 +219,9 @@ pub trait Store: Send + Sync {
     fn app_secret(&self, app: &SfId) -> StoreResult<String>;
 
     // ---- what a token grant reads ----
-    /// The app, its secret, the user, the org and the approval a grant needs, in one read. The default makes the
-    /// calls one by one; a backend overrides it to read them in one transaction (one snapshot, one round trip).
-    fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
-        grant_reads::read(&mut grant_reads::ByCalls(self), lookup)
-    }
+    /// The app, its secret, the user, the org and the approval a grant needs, read in one snapshot
+    /// (`grant_reads`) — from memory while nothing they come from has changed (`facts_cache`).
+    fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts>;
 
     // ---- approvals ----
     /// Records (or replaces) the user's consent to the app.
