@@ -20,6 +20,58 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, token.as_bytes()))
 }
 
+/// Digits of the issue time in access and refresh tokens: lower-case hex milliseconds since the epoch (enough
+/// until the year 2527).
+const ORDER_DIGITS: usize = 11;
+/// Random characters after the issue time (`random::generate_access_token`, `random::generate_refresh_token`).
+const ACCESS_RANDOM: usize = 96;
+const REFRESH_RANDOM: usize = 80;
+const REFRESH_PREFIX: &str = "5Aep861";
+
+/// A token's issue time as written into it.
+fn token_order(now_ms: i64) -> String {
+    format!("{:011x}", now_ms.clamp(0, 0xfff_ffff_ffff))
+}
+
+/// The key an access or refresh token is stored (and looked up) under: `t` + the issue time written in the
+/// token + the token's SHA-256. A SHA-256 alone is random, so every grant inserted its token into a random page of
+/// the token index: one more page written to the WAL per grant, and one more random page to read, cache and
+/// checkpoint (BENCHMARKS.md, "Tokens stored in issue order"). Keys led by the issue time go in at the index's end
+/// instead, where the grants of one commit share a page. The hash still covers the whole token, so the key
+/// reveals nothing that can be turned back into a token, and a changed issue time is a different, unknown key.
+///
+/// Tokens issued before issue times were written into them (96 random characters after the org ID, 80 after
+/// `5Aep861`) keep the bare SHA-256 they were stored under, so they stay valid; new keys sort after all of them.
+pub fn token_key(token: &str) -> String {
+    let hash = hash_token(token);
+    match issue_time_in(token) {
+        Some(order) => format!("t{order}{hash}"),
+        None => hash,
+    }
+}
+
+/// The issue-time digits of a token that carries them.
+fn issue_time_in(token: &str) -> Option<&str> {
+    let (rest, random) = match token.strip_prefix(REFRESH_PREFIX) {
+        Some(rest) => (rest, REFRESH_RANDOM),
+        None => {
+            let (org, rest) = token.split_once('!')?;
+            if org.len() != 15 {
+                return None;
+            }
+            (rest, ACCESS_RANDOM)
+        }
+    };
+    if rest.len() != ORDER_DIGITS + random {
+        return None;
+    }
+    let order = rest.get(..ORDER_DIGITS)?;
+    order
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        .then_some(order)
+}
+
 /// Constant-time equality of two secrets (lengths may differ; a length mismatch is not secret).
 pub fn ct_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
@@ -38,5 +90,45 @@ mod tests {
         assert!(ct_eq("secret", "secret"));
         assert!(!ct_eq("secret", "secreT"));
         assert!(!ct_eq("secret", "secrets"));
+    }
+
+    #[test]
+    fn token_keys_follow_issue_time_and_come_after_older_keys() {
+        let org = "00D000000000001";
+        let mut keys = Vec::new();
+        for now in [
+            0,
+            999,
+            1_000,
+            1_700_000_000_000,
+            1_700_000_000_001,
+            0xfff_ffff_ffff,
+        ] {
+            keys.push(token_key(&generate_access_token(org, now)));
+            keys.push(token_key(&generate_refresh_token(now)));
+        }
+        // The access and refresh token of one millisecond share their time; a later millisecond sorts later.
+        let times: Vec<&str> = keys.iter().map(|k| &k[..12]).collect();
+        assert!(times.chunks(2).all(|same_ms| same_ms[0] == same_ms[1]));
+        assert!(times.windows(3).step_by(2).all(|w| w[0] < w[2]));
+        // Keys of tokens without an issue time (issued by earlier versions) are bare SHA-256 hex, which sorts
+        // before every new key.
+        let legacy = format!("{org}!{}", "A".repeat(ACCESS_RANDOM));
+        assert_eq!(token_key(&legacy), hash_token(&legacy));
+        let legacy_refresh = format!("{REFRESH_PREFIX}{}", "b".repeat(REFRESH_RANDOM));
+        assert_eq!(token_key(&legacy_refresh), hash_token(&legacy_refresh));
+        assert!(
+            keys.iter()
+                .all(|k| k.as_str() > "g" && k.len() == 1 + 11 + 64)
+        );
+        // The hash covers the issue time: a token with another time is another key.
+        let token = generate_access_token(org, 1_700_000_000_000);
+        let forged = token.replacen("18bcfe56800", "18bcfe56801", 1);
+        assert_ne!(forged, token);
+        assert_ne!(token_key(&forged)[12..], token_key(&token)[12..]);
+        // Anything else is hashed as it is.
+        for odd in ["", "!", "5Aep861", "00D000000000001!é", "x!0000000000g"] {
+            assert_eq!(token_key(odd), hash_token(odd));
+        }
     }
 }

@@ -25,14 +25,23 @@ fn random_string(alphabet: &[u8], len: usize) -> String {
     out
 }
 
-/// `<orgId15>!<96 chars of [A-Za-z0-9._]>`, the shape sf's access-token pattern expects.
-pub fn generate_access_token(org_id15: &str) -> String {
-    format!("{org_id15}!{}", random_string(ALNUM_DOT, 96))
+/// `<orgId15>!<issue time><96 chars of [A-Za-z0-9._]>`, the shape sf's access-token pattern expects. The issue
+/// time (`super::token_order`) orders the keys tokens are stored under (`super::token_key`).
+pub fn generate_access_token(org_id15: &str, now_ms: i64) -> String {
+    format!(
+        "{org_id15}!{}{}",
+        super::token_order(now_ms),
+        random_string(ALNUM_DOT, 96)
+    )
 }
 
-/// `5Aep861` + 80 chars of `[A-Za-z0-9._-]`.
-pub fn generate_refresh_token() -> String {
-    format!("5Aep861{}", random_string(URL_SAFE, 80))
+/// `5Aep861` + the issue time (as in access tokens) + 80 chars of `[A-Za-z0-9._-]`.
+pub fn generate_refresh_token(now_ms: i64) -> String {
+    format!(
+        "5Aep861{}{}",
+        super::token_order(now_ms),
+        random_string(URL_SAFE, 80)
+    )
 }
 
 /// An authorization code: 64 URL-safe characters.
@@ -75,14 +84,14 @@ mod tests {
 
     #[test]
     fn shapes_match_what_clients_pattern_match() {
-        let at = generate_access_token("00D000000000001");
+        let at = generate_access_token("00D000000000001", 1_700_000_000_000);
         let (org, rest) = at.split_once('!').unwrap();
         assert_eq!(org, "00D000000000001");
         assert!(
             rest.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
         );
-        let rt = generate_refresh_token();
+        let rt = generate_refresh_token(1_700_000_000_000);
         assert!(rt.starts_with("5Aep861"));
         assert!(
             rt.bytes()

@@ -100,7 +100,7 @@ async fn describe(
     if token.is_empty() {
         return Ok(inactive);
     }
-    let hash = keys::hash_token(token);
+    let hash = keys::token_key(token);
     let now = state.now();
     let access = {
         let h = hash.clone();

@@ -42,10 +42,10 @@ pub struct Grantee<'a> {
 
 /// Mints an access token for `user` on `app` with the app's (else the org's) session timeout.
 pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minted, Failure> {
-    let plaintext = keys::generate_access_token(state.config.org_id.to_15());
+    let plaintext = keys::generate_access_token(state.config.org_id.to_15(), now);
     Ok(Minted {
         record: NewAccessToken {
-            token_hash: keys::hash_token(&plaintext),
+            token_hash: keys::token_key(&plaintext),
             app_id: to.app.id.clone(),
             user_id: to.user.id.clone(),
             scopes: to.scopes.to_vec(),
@@ -68,11 +68,11 @@ pub async fn issue(
 ) -> Result<TokenResponse, Failure> {
     let now = state.now();
     let access = mint_access(state, to, now)?;
-    let refresh_plain = with_refresh.then(keys::generate_refresh_token);
+    let refresh_plain = with_refresh.then(|| keys::generate_refresh_token(now));
     let issue = IssueTokens {
         access: access.record,
         refresh: refresh_plain.as_ref().map(|r| NewRefreshToken {
-            token_hash: keys::hash_token(r),
+            token_hash: keys::token_key(r),
             app_id: to.app.id.clone(),
             user_id: to.user.id.clone(),
             scopes: to.scopes.to_vec(),

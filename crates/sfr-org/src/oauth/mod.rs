@@ -154,7 +154,7 @@ pub async fn authenticate(
     let Some(token) = token else {
         return Ok(None);
     };
-    let hash = crate::keys::hash_token(&token);
+    let hash = crate::keys::token_key(&token);
     let now = state.now();
     let found = state
         .read({

@@ -29,7 +29,7 @@ pub async fn revoke(State(state): State<AppState>, form: FormRequest) -> Respons
         .await;
         return reply::oauth_error(OAuthError::InvalidToken);
     };
-    let hash = keys::hash_token(&token);
+    let hash = keys::token_key(&token);
     let now = state.now();
     match state
         .store_call(move |s| s.revoke_by_hash(&hash, now))

@@ -324,7 +324,7 @@ async fn refresh(
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
-    let hash = keys::hash_token(refresh_token);
+    let hash = keys::token_key(refresh_token);
     let found = state
         .read({
             let h = hash.clone();

@@ -239,3 +239,90 @@ fn discovery_and_keys() {
     assert_eq!(k["e"], "AQAB");
     assert_eq!(k["kid"], org.state().signing_key.kid.as_str());
 }
+
+/// Tokens issued before issue times were written into them are stored under their bare SHA-256; they keep
+/// working after the upgrade: the identity URL and introspection know them, the refresh token refreshes, and
+/// revoking it ends its session.
+#[test]
+fn tokens_issued_by_earlier_versions_stay_valid() {
+    use sfr_org::model::{IssueTokens, NewAccessToken, NewRefreshToken, Scope};
+    let org = org();
+    let app = org.app("Demo");
+    let user = org.user("std@example.com");
+    let org_id = org.store().org().unwrap().id;
+    let now = org.clock_now();
+    // The earlier shapes: 96 characters after the org ID, 80 after `5Aep861`.
+    let access = format!(
+        "{}!{}",
+        org_id.to_15(),
+        "AQ0_legacy.".repeat(9).get(..96).unwrap()
+    );
+    let refresh = format!("5Aep861{}", "Legacy-refresh.".repeat(6).get(..80).unwrap());
+    assert_eq!(
+        sfr_org::keys::token_key(&access),
+        sfr_org::keys::hash_token(&access)
+    );
+    let scopes = vec![Scope::Api, Scope::RefreshToken, Scope::OpenId];
+    org.store()
+        .issue_tokens(&IssueTokens {
+            access: NewAccessToken {
+                token_hash: sfr_org::keys::hash_token(&access),
+                app_id: app.app.id.clone(),
+                user_id: user.id.clone(),
+                scopes: scopes.clone(),
+                issued_at: now,
+                session_timeout_ms: 120 * 60_000,
+            },
+            refresh: Some(NewRefreshToken {
+                token_hash: sfr_org::keys::hash_token(&refresh),
+                app_id: app.app.id.clone(),
+                user_id: user.id.clone(),
+                scopes,
+                issued_at: now,
+            }),
+            from_code: None,
+            event: None,
+        })
+        .unwrap();
+
+    let info = org.get(
+        "/services/oauth2/userinfo",
+        &[("authorization", &bearer(&access))],
+    );
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_eq!(info.json()["preferred_username"], "std@example.com");
+    let seen = org.post_form(
+        "/services/oauth2/introspect",
+        &[
+            ("token", &access),
+            ("client_id", &app.key),
+            ("client_secret", &app.secret),
+        ],
+        &[],
+    );
+    assert_eq!(seen.json()["active"], true, "{}", seen.body);
+
+    let refreshed = org.token(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &refresh),
+        ("client_id", &app.key),
+        ("client_secret", &app.secret),
+    ]);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let new_access = s(&refreshed.json(), "access_token");
+    assert_ne!(
+        sfr_org::keys::token_key(&new_access),
+        sfr_org::keys::hash_token(&new_access),
+        "a new token carries its issue time"
+    );
+
+    let revoked = org.post_form("/services/oauth2/revoke", &[("token", &refresh)], &[]);
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    for token in [&access, &new_access] {
+        let r = org.get(
+            "/services/oauth2/userinfo",
+            &[("authorization", &bearer(token))],
+        );
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+}

@@ -477,7 +477,7 @@ fn oauth_usage_revokes_a_users_tokens_for_an_app() {
         "{}",
         r.body
     );
-    let hash = sfr_org::keys::hash_token(&access);
+    let hash = sfr_org::keys::token_key(&access);
     assert!(
         org.store()
             .access_token(&hash)

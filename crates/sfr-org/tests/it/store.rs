@@ -117,7 +117,7 @@ pub(crate) fn user_and_app(store: &dyn Store) -> (User, SfId) {
 
 pub(crate) fn access(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewAccessToken {
     NewAccessToken {
-        token_hash: keys::hash_token(plaintext),
+        token_hash: keys::token_key(plaintext),
         app_id: app.clone(),
         user_id: user.id.clone(),
         scopes: vec![Scope::Api, Scope::RefreshToken],
@@ -128,7 +128,7 @@ pub(crate) fn access(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewAc
 
 pub(crate) fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewRefreshToken {
     NewRefreshToken {
-        token_hash: keys::hash_token(plaintext),
+        token_hash: keys::token_key(plaintext),
         app_id: app.clone(),
         user_id: user.id.clone(),
         scopes: vec![Scope::Api, Scope::RefreshToken],
@@ -154,14 +154,14 @@ pub(crate) fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCod
 
 pub(crate) fn alive(store: &dyn Store, plaintext: &str, now: i64) -> bool {
     store
-        .access_token(&keys::hash_token(plaintext))
+        .access_token(&keys::token_key(plaintext))
         .expect("read")
         .is_some_and(|t| t.is_alive(now))
 }
 
 pub(crate) fn refresh_live(store: &dyn Store, plaintext: &str) -> bool {
     store
-        .refresh_token(&keys::hash_token(plaintext))
+        .refresh_token(&keys::token_key(plaintext))
         .expect("read")
         .is_some_and(|t| t.revoked_at.is_none())
 }
@@ -1299,8 +1299,8 @@ mod on_sqlite {
         let (user, app) = user_and_app(store);
         let secret = store.app_secret(&app).unwrap();
         let signing = store.signing_key().unwrap().unwrap();
-        let access_token = keys::generate_access_token(store.org().unwrap().id.to_15());
-        let refresh_token = keys::generate_refresh_token();
+        let access_token = keys::generate_access_token(store.org().unwrap().id.to_15(), T0);
+        let refresh_token = keys::generate_refresh_token(T0);
         let auth_code = keys::generate_code();
         store
             .insert_code(&code(&user, &app, &auth_code, T0))
@@ -1320,7 +1320,7 @@ mod on_sqlite {
             "sanity: the scan sees stored text"
         );
         assert!(
-            contains(keys::hash_token(&access_token).as_bytes()),
+            contains(keys::token_key(&access_token).as_bytes()),
             "sanity: hashes are stored"
         );
         for (what, plain) in [

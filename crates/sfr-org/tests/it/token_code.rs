@@ -89,7 +89,7 @@ fn happy_path_fields_signature_and_issued_at() {
     assert!(org.store().access_token(&access).unwrap().is_none());
     assert!(
         org.store()
-            .access_token(&sfr_org::keys::hash_token(&access))
+            .access_token(&sfr_org::keys::token_key(&access))
             .unwrap()
             .is_some()
     );
