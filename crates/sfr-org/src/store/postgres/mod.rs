@@ -14,6 +14,7 @@ mod outbox;
 mod pool;
 mod rate_counters;
 mod schema;
+mod session;
 mod signing;
 mod tls;
 mod tokens;
@@ -23,8 +24,8 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+use postgres::IsolationLevel;
 use postgres::error::SqlState;
-use postgres::{IsolationLevel, Transaction};
 use sfr_wire::SfId;
 
 use super::facts_cache::{self, FactsCache};
@@ -65,7 +66,7 @@ impl From<postgres::Error> for Fail {
 }
 
 pub(super) type R<T> = Result<T, Fail>;
-pub(super) type Tx<'a, 'b> = &'a mut Transaction<'b>;
+type Tx<'a, 'b> = &'a mut session::Session<'b>;
 
 /// The driver's error in words: a server error's SQLSTATE, message and detail (the driver's own `Display` only
 /// says "db error").
@@ -198,14 +199,16 @@ impl PostgresStore {
             let mut conn = self.pool.get()?;
             let mut committing = false;
             let outcome = (|| {
-                let builder = conn.client().build_transaction();
-                let mut tx = match mode {
+                let (client, statements) = conn.parts();
+                let builder = client.build_transaction();
+                let tx = match mode {
                     Mode::Read => builder
                         .isolation_level(IsolationLevel::RepeatableRead)
                         .read_only(true),
                     Mode::Write => builder.isolation_level(IsolationLevel::Serializable),
                 }
                 .start()?;
+                let mut tx = session::Session::new(tx, statements);
                 let out = f(&mut tx)?;
                 committing = true;
                 tx.commit()?;
@@ -248,7 +251,7 @@ impl PostgresStore {
 
 /// A grant's reads inside one read transaction (`Store::grant_facts`).
 struct InOneRead<'a, 'b, 'c> {
-    tx: &'a mut Transaction<'b>,
+    tx: &'a mut session::Session<'b>,
     keys: &'c Keys,
 }
 

@@ -6,13 +6,29 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, Config, NoTls};
 
+use super::session::Statements;
 use crate::store::StoreError;
 
 /// How long a use case waits for a free connection before it fails.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    statements: Statements,
+}
+
+impl From<Client> for Conn {
+    fn from(client: Client) -> Self {
+        Self {
+            client,
+            statements: Statements::default(),
+        }
+    }
+}
+
 struct Slots {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     /// Connections in existence: idle plus handed out.
     open: usize,
 }
@@ -31,29 +47,36 @@ pub(super) struct Pool {
 /// A connection on loan; goes back to the pool on drop (unless it is closed).
 pub(super) struct Pooled<'a> {
     pool: &'a Pool,
-    client: Option<Client>,
+    conn: Option<Conn>,
 }
 
 impl Pooled<'_> {
     pub(super) fn client(&mut self) -> &mut Client {
-        self.client
+        self.parts().0
+    }
+
+    /// The connection and its prepared statements, borrowed apart (a transaction holds the one, uses the other).
+    pub(super) fn parts(&mut self) -> (&mut Client, &mut Statements) {
+        let conn = self
+            .conn
             .as_mut()
-            .expect("a pooled connection is present until drop")
+            .expect("a pooled connection is present until drop");
+        (&mut conn.client, &mut conn.statements)
     }
 }
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        let Some(client) = self.client.take() else {
+        let Some(conn) = self.conn.take() else {
             return;
         };
         let mut slots = self.pool.lock();
-        if client.is_closed() {
+        if conn.client.is_closed() {
             slots.open -= 1;
             drop(slots);
-            discard(vec![client]);
+            discard(vec![conn]);
         } else {
-            slots.idle.push(client);
+            slots.idle.push(conn);
             drop(slots);
         }
         self.pool.freed.notify_one();
@@ -63,7 +86,7 @@ impl Drop for Pooled<'_> {
 /// Closes connections on a thread of their own. Closing one blocks on the driver's runtime, which panics on a
 /// thread that drives async tasks — and the last handle to a store may well be dropped on such a thread (a
 /// server shutting down).
-fn discard(clients: Vec<Client>) {
+fn discard(clients: Vec<Conn>) {
     if clients.is_empty() {
         return;
     }
@@ -135,14 +158,14 @@ impl Pool {
         let deadline = Instant::now() + CHECKOUT_TIMEOUT;
         let mut slots = self.lock();
         loop {
-            while let Some(client) = slots.idle.pop() {
-                if client.is_closed() {
+            while let Some(conn) = slots.idle.pop() {
+                if conn.client.is_closed() {
                     slots.open -= 1;
                     continue;
                 }
                 return Ok(Pooled {
                     pool: self,
-                    client: Some(client),
+                    conn: Some(conn),
                 });
             }
             if slots.open < self.size {
@@ -155,7 +178,7 @@ impl Pool {
                 return match connected {
                     Ok(client) => Ok(Pooled {
                         pool: self,
-                        client: Some(client),
+                        conn: Some(client.into()),
                     }),
                     Err(e) => {
                         self.lock().open -= 1;

@@ -1,0 +1,77 @@
+//! A use case's transaction with its connection's prepared statements.
+//!
+//! The driver's `execute("SQL", …)` prepares an unnamed statement on every call: a Parse/Describe round trip to
+//! the server before the Bind/Execute one, and the server plans the query again each time. A grant runs a few
+//! statements, so half its round trips went to preparing the same SQL texts again. Each pooled connection keeps
+//! the statements it prepared, by SQL text; a use case's statements are prepared once per connection and then
+//! only bound and executed. The set is bounded by the SQL texts in this module tree (a few dozen).
+//!
+//! Named prepared statements live on a server session, so a pooler between the nodes and PostgreSQL must keep
+//! one server session per client connection (PgBouncer in session mode, or 1.21+ with
+//! `max_prepared_statements` in transaction mode); `docs/operating-postgres.md` says so.
+
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Error, Row, Statement, Transaction};
+
+/// A connection's prepared statements, by SQL text.
+#[derive(Default)]
+pub(super) struct Statements(HashMap<Box<str>, Statement>);
+
+/// A transaction that prepares each SQL text once per connection.
+pub(super) struct Session<'t> {
+    tx: Transaction<'t>,
+    statements: &'t mut Statements,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl<'t> Session<'t> {
+    pub(super) fn new(tx: Transaction<'t>, statements: &'t mut Statements) -> Self {
+        Self { tx, statements }
+    }
+
+    pub(super) fn commit(self) -> Result<(), Error> {
+        self.tx.commit()
+    }
+
+    fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
+        if let Some(statement) = self.statements.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        self.statements.0.insert(sql.into(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(super) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        let statement = self.prepared(sql)?;
+        self.tx.execute(&statement, params)
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
+        let statement = self.prepared(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    pub(super) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
+        let statement = self.prepared(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, Error> {
+        let statement = self.prepared(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    /// A nested transaction; its statements are prepared unnamed, as the driver does (two admin writes use
+    /// one, to answer a duplicate name precisely).
+    pub(super) fn savepoint(&mut self, name: &str) -> Result<Transaction<'_>, Error> {
+        self.tx.savepoint(name)
+    }
+}
