@@ -13,51 +13,82 @@
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Error, Row, Statement, Transaction};
+use postgres::{Client, Error, Row, Statement, Transaction};
+
+/// The same call on a transaction or on the bare connection.
+macro_rules! on {
+    ($session:ident, $c:ident => $call:expr) => {
+        match &mut $session.on {
+            On::Transaction($c) => $call,
+            On::Autocommit($c) => $call,
+        }
+    };
+}
 
 /// A connection's prepared statements, by SQL text.
 #[derive(Default)]
 pub(super) struct Statements(HashMap<Box<str>, Statement>);
 
-/// A transaction that prepares each SQL text once per connection.
+/// A transaction (or a single statement in autocommit) that prepares each SQL text once per connection.
 pub(super) struct Session<'t> {
-    tx: Transaction<'t>,
+    on: On<'t>,
     statements: &'t mut Statements,
+}
+
+enum On<'t> {
+    Transaction(Transaction<'t>),
+    /// No `BEGIN`/`COMMIT`: each statement is its own transaction (for a use case of one statement, two round
+    /// trips fewer).
+    Autocommit(&'t mut Client),
 }
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
 impl<'t> Session<'t> {
     pub(super) fn new(tx: Transaction<'t>, statements: &'t mut Statements) -> Self {
-        Self { tx, statements }
+        Self {
+            on: On::Transaction(tx),
+            statements,
+        }
     }
 
+    pub(super) fn autocommit(client: &'t mut Client, statements: &'t mut Statements) -> Self {
+        Self {
+            on: On::Autocommit(client),
+            statements,
+        }
+    }
+
+    /// Commits the transaction (in autocommit, every statement already did).
     pub(super) fn commit(self) -> Result<(), Error> {
-        self.tx.commit()
+        match self.on {
+            On::Transaction(tx) => tx.commit(),
+            On::Autocommit(_) => Ok(()),
+        }
     }
 
     fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
         if let Some(statement) = self.statements.0.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.tx.prepare(sql)?;
+        let statement = on!(self, c => c.prepare(sql))?;
         self.statements.0.insert(sql.into(), statement.clone());
         Ok(statement)
     }
 
     pub(super) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
         let statement = self.prepared(sql)?;
-        self.tx.execute(&statement, params)
+        on!(self, c => c.execute(&statement, params))
     }
 
     pub(super) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
         let statement = self.prepared(sql)?;
-        self.tx.query(&statement, params)
+        on!(self, c => c.query(&statement, params))
     }
 
     pub(super) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
         let statement = self.prepared(sql)?;
-        self.tx.query_one(&statement, params)
+        on!(self, c => c.query_one(&statement, params))
     }
 
     pub(super) fn query_opt(
@@ -66,12 +97,15 @@ impl<'t> Session<'t> {
         params: Params<'_>,
     ) -> Result<Option<Row>, Error> {
         let statement = self.prepared(sql)?;
-        self.tx.query_opt(&statement, params)
+        on!(self, c => c.query_opt(&statement, params))
     }
 
-    /// A nested transaction; its statements are prepared unnamed, as the driver does (two admin writes use
-    /// one, to answer a duplicate name precisely).
+    /// A nested transaction (in autocommit, a transaction); its statements are prepared unnamed, as the driver
+    /// does (two admin writes use one, to answer a duplicate name precisely).
     pub(super) fn savepoint(&mut self, name: &str) -> Result<Transaction<'_>, Error> {
-        self.tx.savepoint(name)
+        match &mut self.on {
+            On::Transaction(tx) => tx.savepoint(name),
+            On::Autocommit(client) => client.transaction(),
+        }
     }
 }
