@@ -129,3 +129,32 @@ fn bad_basic_headers_are_client_errors() {
         .assert_oauth_error(400, error, description);
     }
 }
+
+/// A grant stores its session and its login-history row together (on PostgreSQL in one statement): the token
+/// works and the history names the app's client and the run-as user.
+#[test]
+fn a_grant_stores_its_session_and_its_login_history_row() {
+    let org = org();
+    let app = org.app("Svc");
+    let before = org.events().len();
+    let resp = org.token(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", &app.key),
+        ("client_secret", &app.secret),
+    ]);
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let token = s(&resp.json(), "access_token");
+    let info = org.get(
+        "/services/oauth2/userinfo",
+        &[("authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_eq!(info.json()["preferred_username"], "runner@example.com");
+    let events = org.events();
+    assert_eq!(events.len(), before + 1);
+    let e = &events[0];
+    assert!(e.success, "{e:?}");
+    assert_eq!(e.consumer_key.as_deref(), Some(app.key.as_str()));
+    assert_eq!(e.username.as_deref(), Some("runner@example.com"));
+    assert_eq!(e.user_id, Some(org.user("runner@example.com").id));
+}

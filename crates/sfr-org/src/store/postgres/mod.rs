@@ -123,8 +123,11 @@ fn is_connection_loss(e: &postgres::Error) -> bool {
 enum Mode {
     Read,
     Write,
-    /// One statement, no `BEGIN`/`COMMIT` around it.
-    Autocommit,
+    /// One reading statement, no `BEGIN`/`COMMIT` around it.
+    OneRead,
+    /// One writing statement, no `BEGIN`/`COMMIT` around it: atomic by itself, at `READ COMMITTED`, so only
+    /// for writes that read nothing another transaction could change under them (inserts of new rows).
+    OneWrite,
 }
 
 /// A store on one PostgreSQL database.
@@ -203,7 +206,9 @@ impl PostgresStore {
             let outcome = (|| {
                 let (client, statements) = conn.parts();
                 let mut tx = match mode {
-                    Mode::Autocommit => session::Session::autocommit(client, statements),
+                    Mode::OneRead | Mode::OneWrite => {
+                        session::Session::autocommit(client, statements)
+                    }
                     Mode::Read => session::Session::new(
                         client
                             .build_transaction()
@@ -235,9 +240,15 @@ impl PostgresStore {
                 drop(conn);
                 self.pool.clear_idle();
             }
-            // After a lost commit we cannot know whether it landed; a retry could do the use case twice.
+            // After a lost commit we cannot know whether it landed; a retry could do the use case twice. A
+            // single statement in autocommit is its own commit.
             let retry = is_conflict(&e)
-                || (lost && (!committing || matches!(mode, Mode::Read | Mode::Autocommit)));
+                || (lost
+                    && match mode {
+                        Mode::Read | Mode::OneRead => true,
+                        Mode::Write => !committing,
+                        Mode::OneWrite => false,
+                    });
             if !retry || attempt >= MAX_ATTEMPTS {
                 return Err(db_err(&e));
             }
@@ -394,7 +405,7 @@ impl Store for PostgresStore {
     fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
         // The counter alone first, one statement with no transaction around it: on a hit (the facts did not
         // change since they were cached) that is the whole read, one round trip instead of three.
-        let version = self.run(Mode::Autocommit, facts_version::load)?;
+        let version = self.run(Mode::OneRead, facts_version::load)?;
         if let Some(facts) = self.facts.get(version, lookup) {
             return Ok(facts);
         }
@@ -429,6 +440,13 @@ impl Store for PostgresStore {
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
+        if let (None, None, Some(event)) = (&issue.refresh, &issue.from_code, &issue.event) {
+            // A session and its login-history row (client credentials, JWT bearer): one statement, one round
+            // trip instead of four.
+            return self.run(Mode::OneWrite, |c| {
+                tokens::insert_session_with_event(c, &issue.access, event)
+            });
+        }
         self.write(|c| {
             tokens::issue(c, issue)?;
             issue

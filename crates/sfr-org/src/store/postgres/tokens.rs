@@ -7,8 +7,8 @@ use sfr_wire::SfId;
 
 use super::{R, Tx, parse_id, parse_scopes};
 use crate::model::{
-    AccessToken, AuthCode, IssueTokens, NewAccessToken, Redeemed, RefreshPolicy, RefreshToken,
-    RefreshUse, Revoked, Scope,
+    AccessToken, AuthCode, IssueTokens, LoginEvent, NewAccessToken, Redeemed, RefreshPolicy,
+    RefreshToken, RefreshUse, Revoked, Scope,
 };
 use crate::store::{LOGIN_HISTORY_KEPT, Purged, StoreError};
 
@@ -121,6 +121,43 @@ fn insert_access(
             &from_code,
             &t.issued_at,
             &t.session_timeout_ms,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A session of no refresh token and no code, and its login-history row, in one statement (`Mode::OneWrite`):
+/// the two inserts of `insert_access` and `events::record`.
+pub(super) fn insert_session_with_event(
+    c: Tx<'_, '_>,
+    t: &NewAccessToken,
+    e: &LoginEvent,
+) -> R<()> {
+    c.execute(
+        "WITH session AS (
+             INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
+                                        last_used_at, session_timeout_ms, revoked_at)
+             VALUES ($1, $2, $3, $4, NULL, NULL, $5, $5, $6, NULL)
+         )
+         INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
+                                   source_ip)
+         VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        &[
+            &t.token_hash,
+            &t.app_id.as_str(),
+            &t.user_id.as_str(),
+            &Scope::join(&t.scopes),
+            &t.issued_at,
+            &t.session_timeout_ms,
+            &e.at,
+            &e.username,
+            &e.user_id.as_ref().map(|id| id.as_str()),
+            &e.consumer_key,
+            &e.kind.as_text(),
+            &e.success,
+            &e.error_code,
+            &e.reason,
+            &e.source_ip,
         ],
     )?;
     Ok(())
