@@ -3,10 +3,10 @@
 //! Every use case of several statements is one `SERIALIZABLE` transaction (reads: `REPEATABLE READ READ ONLY`),
 //! so the semantics are those of SQLite's single writer: a use case either sees another one's whole effect or
 //! none of it. A use case of one statement runs alone (`Mode::OneRead`, `Mode::OneWrite`), atomic by itself and
-//! two round trips shorter. A
-//! serialization failure or deadlock is retried from the start; so is a connection that broke before the commit
-//! was sent (a server restart or failover), on a fresh connection. Migrations run at open under an advisory lock,
-//! so nodes starting together apply each one once.
+//! two round trips shorter. A serialization failure or deadlock is retried from the start; so is a connection
+//! that broke before the commit was sent (a server restart or failover), on a fresh connection — not one lost
+//! during a single writing statement, which may have landed. Migrations run at open under an advisory lock, so
+//! nodes starting together apply each one once.
 
 mod apps;
 mod events;
