@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Seeding helper of scripts/bench-server.sh: writes credential pools straight into an sfr-org SQLite database.
 
-Rows are shaped exactly as the store writes them (tokens keyed on the hex SHA-256 of the plaintext, scopes
-space-separated, times in epoch milliseconds), so the server cannot tell them from tokens it issued itself.
+Rows are shaped exactly as the store writes them (scopes space-separated, times in epoch milliseconds, keys as
+`keys::token_key` makes them), so the server cannot tell them from tokens it issued itself. Authorization codes
+have the current shape (the issue time in 11 hex digits, then 64 random characters; key `t` + that time + the hex
+SHA-256 of the code); refresh and access tokens have the shape of earlier versions (key: the bare SHA-256), as in a
+store that was upgraded, which the server still accepts.
 
   seed.py refresh DB CONSUMER_KEY USERNAME COUNT OUT      refresh tokens; OUT gets one plaintext per line
   seed.py codes DB CONSUMER_KEY USERNAME COUNT OUT        unused authorization codes (no PKCE), valid 15 minutes
@@ -86,12 +89,13 @@ def codes(db, key, username, count, out):
     con = connect(db)
     app, user = ids(con, key, username)
     now = now_ms()
-    plain = ["aPrx" + secrets.token_urlsafe(48) for _ in range(count)]
+    order = format(now, "011x")
+    plain = [order + secrets.token_urlsafe(48) for _ in range(count)]
     con.executemany(
         "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
         " code_challenge_method, nonce, created_at, expires_at, used_at)"
         " VALUES (?, ?, ?, ?, 'api refresh_token', NULL, NULL, NULL, ?, ?, NULL)",
-        ((sha(c), app, user, CALLBACK, now, now + CODE_LIFETIME_MS) for c in plain))
+        (("t" + order + sha(c), app, user, CALLBACK, now, now + CODE_LIFETIME_MS) for c in plain))
     con.commit()
     con.close()
     with open(out, "w") as f:

@@ -23,9 +23,11 @@ pub fn hash_token(token: &str) -> String {
 /// Digits of the issue time in access and refresh tokens: lower-case hex milliseconds since the epoch (enough
 /// until the year 2527).
 const ORDER_DIGITS: usize = 11;
-/// Random characters after the issue time (`random::generate_access_token`, `random::generate_refresh_token`).
+/// Random characters after the issue time (`random::generate_access_token`, `random::generate_refresh_token`,
+/// `random::generate_code`).
 const ACCESS_RANDOM: usize = 96;
 const REFRESH_RANDOM: usize = 80;
+const CODE_RANDOM: usize = 64;
 const REFRESH_PREFIX: &str = "5Aep861";
 
 /// A token's issue time as written into it.
@@ -33,15 +35,16 @@ fn token_order(now_ms: i64) -> String {
     format!("{:011x}", now_ms.clamp(0, 0xfff_ffff_ffff))
 }
 
-/// The key an access or refresh token is stored (and looked up) under: `t` + the issue time written in the
+/// The key an access token, refresh token or authorization code is stored (and looked up) under: `t` + the issue time written in the
 /// token + the token's SHA-256. A SHA-256 alone is random, so every grant inserted its token into a random page of
 /// the token index: one more page written to the WAL per grant, and one more random page to read, cache and
 /// checkpoint (BENCHMARKS.md, "Tokens stored in issue order"). Keys led by the issue time go in at the index's end
 /// instead, where the grants of one commit share a page. The hash still covers the whole token, so the key
 /// reveals nothing that can be turned back into a token, and a changed issue time is a different, unknown key.
 ///
-/// Tokens issued before issue times were written into them (96 random characters after the org ID, 80 after
-/// `5Aep861`) keep the bare SHA-256 they were stored under, so they stay valid; new keys sort after all of them.
+/// Tokens and codes issued before issue times were written into them (96 random characters after the org ID, 80
+/// after `5Aep861`, 64 for a code) keep the bare SHA-256 they were stored under, so they stay valid; new keys sort
+/// after all of them.
 pub fn token_key(token: &str) -> String {
     let hash = hash_token(token);
     match issue_time_in(token) {
@@ -52,15 +55,15 @@ pub fn token_key(token: &str) -> String {
 
 /// The issue-time digits of a token that carries them.
 fn issue_time_in(token: &str) -> Option<&str> {
-    let (rest, random) = match token.strip_prefix(REFRESH_PREFIX) {
-        Some(rest) => (rest, REFRESH_RANDOM),
-        None => {
-            let (org, rest) = token.split_once('!')?;
-            if org.len() != 15 {
-                return None;
-            }
-            (rest, ACCESS_RANDOM)
+    let (rest, random) = if let Some(rest) = token.strip_prefix(REFRESH_PREFIX) {
+        (rest, REFRESH_RANDOM)
+    } else if let Some((org, rest)) = token.split_once('!') {
+        if org.len() != 15 {
+            return None;
         }
+        (rest, ACCESS_RANDOM)
+    } else {
+        (token, CODE_RANDOM)
     };
     if rest.len() != ORDER_DIGITS + random {
         return None;
@@ -106,17 +109,25 @@ mod tests {
         ] {
             keys.push(token_key(&generate_access_token(org, now)));
             keys.push(token_key(&generate_refresh_token(now)));
+            keys.push(token_key(&generate_code(now)));
         }
-        // The access and refresh token of one millisecond share their time; a later millisecond sorts later.
+        // The access token, refresh token and code of one millisecond share their time; a later millisecond
+        // sorts later.
         let times: Vec<&str> = keys.iter().map(|k| &k[..12]).collect();
-        assert!(times.chunks(2).all(|same_ms| same_ms[0] == same_ms[1]));
-        assert!(times.windows(3).step_by(2).all(|w| w[0] < w[2]));
+        assert!(
+            times
+                .chunks(3)
+                .all(|same_ms| same_ms.iter().all(|t| *t == same_ms[0]))
+        );
+        assert!(times.windows(4).step_by(3).all(|w| w[0] < w[3]));
         // Keys of tokens without an issue time (issued by earlier versions) are bare SHA-256 hex, which sorts
         // before every new key.
         let legacy = format!("{org}!{}", "A".repeat(ACCESS_RANDOM));
         assert_eq!(token_key(&legacy), hash_token(&legacy));
         let legacy_refresh = format!("{REFRESH_PREFIX}{}", "b".repeat(REFRESH_RANDOM));
         assert_eq!(token_key(&legacy_refresh), hash_token(&legacy_refresh));
+        let legacy_code = "c".repeat(CODE_RANDOM);
+        assert_eq!(token_key(&legacy_code), hash_token(&legacy_code));
         assert!(
             keys.iter()
                 .all(|k| k.as_str() > "g" && k.len() == 1 + 11 + 64)

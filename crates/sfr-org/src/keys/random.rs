@@ -44,9 +44,13 @@ pub fn generate_refresh_token(now_ms: i64) -> String {
     )
 }
 
-/// An authorization code: 64 URL-safe characters.
-pub fn generate_code() -> String {
-    random_string(URL_SAFE, 64)
+/// An authorization code: the issue time (as in access tokens) + 64 URL-safe characters.
+pub fn generate_code(now_ms: i64) -> String {
+    format!(
+        "{}{}",
+        super::token_order(now_ms),
+        random_string(URL_SAFE, 64)
+    )
 }
 
 /// `3MVG9` + 80 chars of `[A-Za-z0-9._]`.
@@ -105,7 +109,7 @@ mod tests {
             cs.bytes()
                 .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
         );
-        assert_ne!(generate_code(), generate_code());
+        assert_ne!(generate_code(0), generate_code(0));
         let key = generate_signing_key(0).unwrap();
         let jwk = key.public_jwk().unwrap();
         assert_eq!(jwk["kty"], "RSA");

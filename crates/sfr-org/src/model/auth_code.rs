@@ -9,7 +9,7 @@ pub const CODE_LIFETIME_MS: i64 = 15 * 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCode {
-    /// `keys::hash_token(code)`.
+    /// `keys::token_key(code)`.
     pub code_hash: String,
     pub app_id: SfId,
     pub user_id: SfId,

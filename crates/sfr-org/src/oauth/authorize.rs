@@ -569,10 +569,10 @@ async fn issue_code(
     user: &User,
     trace: &Trace,
 ) -> Result<Response, StoreError> {
-    let code = keys::generate_code();
     let now = state.now();
+    let code = keys::generate_code(now);
     let record_ = AuthCode {
-        code_hash: keys::hash_token(&code),
+        code_hash: keys::token_key(&code),
         app_id: pending.app.id.clone(),
         user_id: user.id.clone(),
         redirect_uri: pending.redirect_uri.clone(),

@@ -226,7 +226,7 @@ async fn authorization_code(
     .await?;
     let app = &f.app;
     let now = state.now();
-    let code_hash = keys::hash_token(code);
+    let code_hash = keys::token_key(code);
     let redeemed = state.redeem_code(code_hash.clone(), now).await?;
     let code = match redeemed {
         Redeemed::Unknown => {

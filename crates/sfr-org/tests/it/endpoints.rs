@@ -240,9 +240,9 @@ fn discovery_and_keys() {
     assert_eq!(k["kid"], org.state().signing_key.kid.as_str());
 }
 
-/// Tokens issued before issue times were written into them are stored under their bare SHA-256; they keep
-/// working after the upgrade: the identity URL and introspection know them, the refresh token refreshes, and
-/// revoking it ends its session.
+/// Tokens and codes issued before issue times were written into them are stored under their bare SHA-256; they
+/// keep working after the upgrade: the identity URL and introspection know the tokens, the refresh token
+/// refreshes, revoking it ends its sessions, and a code is redeemed.
 #[test]
 fn tokens_issued_by_earlier_versions_stay_valid() {
     use sfr_org::model::{IssueTokens, NewAccessToken, NewRefreshToken, Scope};
@@ -325,4 +325,19 @@ fn tokens_issued_by_earlier_versions_stay_valid() {
         );
         assert_eq!(r.status, 401, "{}", r.body);
     }
+
+    let legacy_code = "Legacy-code_".repeat(6).get(..64).unwrap().to_owned();
+    let mut stored = crate::store::code(&user, &app.app.id, &legacy_code, org.clock_now());
+    stored.code_hash = sfr_org::keys::hash_token(&legacy_code);
+    stored.code_challenge = None;
+    stored.code_challenge_method = None;
+    org.store().insert_code(&stored).unwrap();
+    let exchanged = org.token(&[
+        ("grant_type", "authorization_code"),
+        ("code", &legacy_code),
+        ("client_id", &app.key),
+        ("client_secret", &app.secret),
+        ("redirect_uri", "http://localhost:1717/OauthRedirect"),
+    ]);
+    assert_eq!(exchanged.status, 200, "{}", exchanged.body);
 }

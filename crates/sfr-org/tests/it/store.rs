@@ -138,7 +138,7 @@ pub(crate) fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewR
 
 pub(crate) fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCode {
     AuthCode {
-        code_hash: keys::hash_token(plaintext),
+        code_hash: keys::token_key(plaintext),
         app_id: app.clone(),
         user_id: user.id.clone(),
         redirect_uri: "http://localhost:1717/OauthRedirect".into(),
@@ -1301,7 +1301,7 @@ mod on_sqlite {
         let signing = store.signing_key().unwrap().unwrap();
         let access_token = keys::generate_access_token(store.org().unwrap().id.to_15(), T0);
         let refresh_token = keys::generate_refresh_token(T0);
-        let auth_code = keys::generate_code();
+        let auth_code = keys::generate_code(T0);
         store
             .insert_code(&code(&user, &app, &auth_code, T0))
             .unwrap();
