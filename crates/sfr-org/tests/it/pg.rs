@@ -5,7 +5,9 @@
 use std::sync::{Arc, Barrier};
 
 use sfr_org::keys::{self, Keys};
-use sfr_org::model::{IssueTokens, LockState, Redeemed, RefreshUse, Revoked};
+use sfr_org::model::{
+    IssueTokens, LockState, LoginEvent, LoginKind, Redeemed, RefreshUse, Revoked,
+};
 use sfr_org::store::{self, DatabaseUrl, Store};
 
 use crate::store::{MINUTE, T0, access, alive, code, new_user, refresh, user_and_app};
@@ -58,6 +60,22 @@ pub fn one_code_one_winner_across_nodes(nodes: [Arc<dyn Store>; 2]) {
     }
 }
 
+/// The login-history event of refresh number `i` of a race: every other refresh carries one, as the token
+/// endpoint's do (on PostgreSQL that refresh is then one statement instead of a transaction), so both ways race.
+fn refresh_event(i: usize) -> Option<LoginEvent> {
+    i.is_multiple_of(2).then(|| LoginEvent {
+        at: T0 + 1,
+        username: None,
+        user_id: None,
+        consumer_key: Some("PlatformCLI".into()),
+        kind: LoginKind::Token("refresh_token".into()),
+        success: true,
+        error_code: None,
+        reason: format!("raced refresh #{i}"),
+        source_ip: None,
+    })
+}
+
 /// Both nodes refresh one refresh token at once: every refresh lands with its own session, and revoking the
 /// token on one node ends all of them on the other.
 pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
@@ -77,13 +95,22 @@ pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
             refresh_hash: keys::hash_token("shared-rt"),
             now: T0 + 1 + i as i64,
             new_access: access(&u, &a, &format!("refreshed-{i}"), T0 + 1 + i as i64),
-            event: None,
+            event: refresh_event(i),
         })
         .unwrap()
     });
     assert!(
         refreshed.iter().all(Option::is_some),
         "every refresh of a live token succeeds: {refreshed:?}"
+    );
+    let events = nodes[1].events(100).unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.reason.starts_with("raced refresh #"))
+            .count(),
+        threads / 2,
+        "each refresh that carried an event recorded it once"
     );
     let rt = nodes[1]
         .refresh_token(&keys::hash_token("shared-rt"))
@@ -145,7 +172,7 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
                         refresh_hash: keys::hash_token(&rt2),
                         now: T0 + 1,
                         new_access: access(&u, &a, &format!("raced-{round}-{i}"), T0 + 1),
-                        event: None,
+                        event: refresh_event(i),
                     })
                     .unwrap();
                 (i, got.is_some())

@@ -473,6 +473,12 @@ impl Store for PostgresStore {
     }
 
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
+        if let Some(event) = &refresh.event {
+            // One statement (one round trip instead of six); see `tokens::refresh_with_event`.
+            return self.run(Mode::OneWrite, |c| {
+                tokens::refresh_with_event(c, refresh, event)
+            });
+        }
         self.write(|c| {
             let used = tokens::refresh(c, refresh)?;
             if let (Some(_), Some(e)) = (&used, &refresh.event) {

@@ -301,6 +301,61 @@ pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> 
     }))
 }
 
+/// `refresh` and its login-history row in one statement (`Mode::OneWrite`): the refresh token's use, its new
+/// session and the event, each only if the token is live. The `UPDATE` locks the token's row and checks
+/// `revoked_at` again on the newest version of it, so a revocation either commits first (nothing is added) or
+/// waits for this statement and then revokes its session too — what `FOR UPDATE` gives the transaction.
+pub(super) fn refresh_with_event(
+    c: Tx<'_, '_>,
+    u: &RefreshUse,
+    e: &LoginEvent,
+) -> R<Option<RefreshToken>> {
+    let t = &u.new_access;
+    let row = c.query_opt(
+        "WITH used AS (
+             UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2)
+             WHERE token_hash = $1 AND revoked_at IS NULL
+             RETURNING token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
+         ),
+         session AS (
+             INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
+                                        last_used_at, session_timeout_ms, revoked_at)
+             SELECT $3, $4, $5, $6, $1, used.from_code, $7, $7, $8, NULL FROM used
+         ),
+         event AS (
+             INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
+                                       source_ip)
+             SELECT $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM used
+         )
+         SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at FROM used",
+        &[
+            &u.refresh_hash,
+            &u.now,
+            &t.token_hash,
+            &t.app_id.as_str(),
+            &t.user_id.as_str(),
+            &Scope::join(&t.scopes),
+            &t.issued_at,
+            &t.session_timeout_ms,
+            &e.at,
+            &e.username,
+            &e.user_id.as_ref().map(|id| id.as_str()),
+            &e.consumer_key,
+            &e.kind.as_text(),
+            &e.success,
+            &e.error_code,
+            &e.reason,
+            &e.source_ip,
+        ],
+    )?;
+    row.as_ref().map(refresh_from).transpose().map(|used| {
+        used.map(|token| RefreshToken {
+            last_used_at: u.now,
+            ..token
+        })
+    })
+}
+
 // ---- revoking ----
 
 fn revoke_refresh(c: Tx<'_, '_>, hash: &str, now: i64) -> R<bool> {
