@@ -1,6 +1,7 @@
-//! Authorization codes, access tokens (sessions) and refresh tokens — all by SHA-256 hash — and their
-//! revocation and purge. The transactions are serializable, so a refresh racing a revocation either lands
-//! before it (and its session is revoked with the rest) or sees the token revoked.
+//! Authorization codes, access tokens (sessions) and refresh tokens — all by key (`keys::token_key`) — and their
+//! revocation and purge. A refresh racing a revocation either lands before it (and its session is revoked with
+//! the rest) or sees the token revoked: the transactions are serializable, and the one-statement refresh
+//! (`refresh_with_event`) locks the token's row and checks it again before it adds a session.
 
 use postgres::Row;
 use sfr_wire::SfId;
