@@ -1,4 +1,4 @@
-//! Authorization codes, access tokens (sessions) and refresh tokens — all by SHA-256 hash — and their
+//! Authorization codes, access tokens (sessions) and refresh tokens — all by key (`keys::token_key`) — and their
 //! revocation and purge.
 
 use rusqlite::{Connection, OptionalExtension as _, params};
