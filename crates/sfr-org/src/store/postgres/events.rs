@@ -1,24 +1,49 @@
 //! Login history.
 
+use postgres::types::ToSql;
+
 use super::{R, Tx, parse_id};
 use crate::model::{LoginEvent, LoginKind};
+
+/// A login event's column values as statement parameters, in the order of `login_events (at, username, user_id,
+/// consumer_key, kind, success, error_code, reason, source_ip)` — for `record` and for the one-statement writes
+/// that insert an event with their tokens (`tokens.rs`).
+pub(super) struct EventParams<'e> {
+    e: &'e LoginEvent,
+    user_id: Option<&'e str>,
+    kind: String,
+}
+
+impl<'e> EventParams<'e> {
+    pub(super) fn of(e: &'e LoginEvent) -> Self {
+        Self {
+            e,
+            user_id: e.user_id.as_ref().map(|id| id.as_str()),
+            kind: e.kind.as_text(),
+        }
+    }
+
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 9] {
+        [
+            &self.e.at,
+            &self.e.username,
+            &self.user_id,
+            &self.e.consumer_key,
+            &self.kind,
+            &self.e.success,
+            &self.e.error_code,
+            &self.e.reason,
+            &self.e.source_ip,
+        ]
+    }
+}
 
 pub(super) fn record(c: Tx<'_, '_>, e: &LoginEvent) -> R<()> {
     c.execute(
         "INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
                                    source_ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            &e.at,
-            &e.username,
-            &e.user_id.as_ref().map(|id| id.as_str()),
-            &e.consumer_key,
-            &e.kind.as_text(),
-            &e.success,
-            &e.error_code,
-            &e.reason,
-            &e.source_ip,
-        ],
+        &EventParams::of(e).params(),
     )?;
     Ok(())
 }

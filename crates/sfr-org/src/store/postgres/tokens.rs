@@ -4,8 +4,10 @@
 //! (`refresh_with_event`) locks the token's row and checks it again before it adds a session.
 
 use postgres::Row;
+use postgres::types::ToSql;
 use sfr_wire::SfId;
 
+use super::events::EventParams;
 use super::{R, Tx, parse_id, parse_scopes};
 use crate::model::{
     AccessToken, AuthCode, IssueTokens, LoginEvent, NewAccessToken, Redeemed, RefreshPolicy,
@@ -144,22 +146,16 @@ pub(super) fn insert_session_with_event(
                                    source_ip)
          VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15)",
         &[
-            &t.token_hash,
+            &t.token_hash as &(dyn ToSql + Sync),
             &t.app_id.as_str(),
             &t.user_id.as_str(),
             &Scope::join(&t.scopes),
             &t.issued_at,
             &t.session_timeout_ms,
-            &e.at,
-            &e.username,
-            &e.user_id.as_ref().map(|id| id.as_str()),
-            &e.consumer_key,
-            &e.kind.as_text(),
-            &e.success,
-            &e.error_code,
-            &e.reason,
-            &e.source_ip,
-        ],
+        ]
+        .into_iter()
+        .chain(EventParams::of(e).params())
+        .collect::<Vec<_>>(),
     )?;
     Ok(())
 }
@@ -330,7 +326,7 @@ pub(super) fn refresh_with_event(
          )
          SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at FROM used",
         &[
-            &u.refresh_hash,
+            &u.refresh_hash as &(dyn ToSql + Sync),
             &u.now,
             &t.token_hash,
             &t.app_id.as_str(),
@@ -338,16 +334,10 @@ pub(super) fn refresh_with_event(
             &Scope::join(&t.scopes),
             &t.issued_at,
             &t.session_timeout_ms,
-            &e.at,
-            &e.username,
-            &e.user_id.as_ref().map(|id| id.as_str()),
-            &e.consumer_key,
-            &e.kind.as_text(),
-            &e.success,
-            &e.error_code,
-            &e.reason,
-            &e.source_ip,
-        ],
+        ]
+        .into_iter()
+        .chain(EventParams::of(e).params())
+        .collect::<Vec<_>>(),
     )?;
     row.as_ref().map(refresh_from).transpose().map(|used| {
         used.map(|token| RefreshToken {
