@@ -105,6 +105,37 @@ fn revoke_from_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<u64> {
 
 // ---- issuing ----
 
+/// A new session's own column values as statement parameters, `$1`–`$6` of every statement that inserts one:
+/// `token_hash`, `app_id`, `user_id`, `scopes`, `issued_at` (also its `last_used_at`), `session_timeout_ms`.
+struct SessionParams<'t> {
+    t: &'t NewAccessToken,
+    app_id: &'t str,
+    user_id: &'t str,
+    scopes: String,
+}
+
+impl<'t> SessionParams<'t> {
+    fn of(t: &'t NewAccessToken) -> Self {
+        Self {
+            t,
+            app_id: t.app_id.as_str(),
+            user_id: t.user_id.as_str(),
+            scopes: Scope::join(&t.scopes),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 6] {
+        [
+            &self.t.token_hash,
+            &self.app_id,
+            &self.user_id,
+            &self.scopes,
+            &self.t.issued_at,
+            &self.t.session_timeout_ms,
+        ]
+    }
+}
+
 fn insert_access(
     c: Tx<'_, '_>,
     t: &NewAccessToken,
@@ -114,17 +145,12 @@ fn insert_access(
     c.execute(
         "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
                                     last_used_at, session_timeout_ms, revoked_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, NULL)",
-        &[
-            &t.token_hash,
-            &t.app_id.as_str(),
-            &t.user_id.as_str(),
-            &Scope::join(&t.scopes),
-            &refresh_hash,
-            &from_code,
-            &t.issued_at,
-            &t.session_timeout_ms,
-        ],
+         VALUES ($1, $2, $3, $4, $7, $8, $5, $5, $6, NULL)",
+        &SessionParams::of(t)
+            .params()
+            .into_iter()
+            .chain([&refresh_hash as &(dyn ToSql + Sync), &from_code])
+            .collect::<Vec<_>>(),
     )?;
     Ok(())
 }
@@ -145,17 +171,11 @@ pub(super) fn insert_session_with_event(
          INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
                                    source_ip)
          VALUES ($7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        &[
-            &t.token_hash as &(dyn ToSql + Sync),
-            &t.app_id.as_str(),
-            &t.user_id.as_str(),
-            &Scope::join(&t.scopes),
-            &t.issued_at,
-            &t.session_timeout_ms,
-        ]
-        .into_iter()
-        .chain(EventParams::of(e).params())
-        .collect::<Vec<_>>(),
+        &SessionParams::of(t)
+            .params()
+            .into_iter()
+            .chain(EventParams::of(e).params())
+            .collect::<Vec<_>>(),
     )?;
     Ok(())
 }
@@ -307,37 +327,32 @@ pub(super) fn refresh_with_event(
     u: &RefreshUse,
     e: &LoginEvent,
 ) -> R<Option<RefreshToken>> {
-    let t = &u.new_access;
-    let row = c.query_opt(
+    let sql = format!(
         "WITH used AS (
-             UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2)
-             WHERE token_hash = $1 AND revoked_at IS NULL
-             RETURNING token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
+             UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $8)
+             WHERE token_hash = $7 AND revoked_at IS NULL
+             RETURNING {REFRESH_COLUMNS}
          ),
          session AS (
              INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
                                         last_used_at, session_timeout_ms, revoked_at)
-             SELECT $3, $4, $5, $6, $1, used.from_code, $7, $7, $8, NULL FROM used
+             SELECT $1, $2, $3, $4, $7, used.from_code, $5, $5, $6, NULL FROM used
          ),
          event AS (
              INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
                                        source_ip)
              SELECT $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM used
          )
-         SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at FROM used",
-        &[
-            &u.refresh_hash as &(dyn ToSql + Sync),
-            &u.now,
-            &t.token_hash,
-            &t.app_id.as_str(),
-            &t.user_id.as_str(),
-            &Scope::join(&t.scopes),
-            &t.issued_at,
-            &t.session_timeout_ms,
-        ]
-        .into_iter()
-        .chain(EventParams::of(e).params())
-        .collect::<Vec<_>>(),
+         SELECT {REFRESH_COLUMNS} FROM used"
+    );
+    let row = c.query_opt(
+        sql.as_str(),
+        &SessionParams::of(&u.new_access)
+            .params()
+            .into_iter()
+            .chain([&u.refresh_hash as &(dyn ToSql + Sync), &u.now])
+            .chain(EventParams::of(e).params())
+            .collect::<Vec<_>>(),
     )?;
     row.as_ref().map(refresh_from).transpose().map(|used| {
         used.map(|token| RefreshToken {
