@@ -20,11 +20,11 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, token.as_bytes()))
 }
 
-/// Digits of the issue time in access and refresh tokens: lower-case hex milliseconds since the epoch (enough
-/// until the year 2527).
+/// Digits of the issue time in access tokens, refresh tokens and codes: lower-case hex milliseconds since the
+/// epoch (enough until the year 2527).
 const ORDER_DIGITS: usize = 11;
-/// Random characters after the issue time (`random::generate_access_token`, `random::generate_refresh_token`,
-/// `random::generate_code`).
+/// Random characters after the issue time, as the generators in `random` write them; `issue_time_in` tells new
+/// tokens from older ones by these lengths.
 const ACCESS_RANDOM: usize = 96;
 const REFRESH_RANDOM: usize = 80;
 const CODE_RANDOM: usize = 64;
@@ -35,8 +35,8 @@ fn token_order(now_ms: i64) -> String {
     format!("{:011x}", now_ms.clamp(0, 0xfff_ffff_ffff))
 }
 
-/// The key an access token, refresh token or authorization code is stored (and looked up) under: `t` + the issue time written in the
-/// token + the token's SHA-256. A SHA-256 alone is random, so every grant inserted its token into a random page of
+/// The key an access token, refresh token or authorization code is stored (and looked up) under: `t` + the issue
+/// time written in the token + the token's SHA-256. A SHA-256 alone is random, so every grant inserted its token into a random page of
 /// the token index: one more page written to the WAL per grant, and one more random page to read, cache and
 /// checkpoint (BENCHMARKS.md, "Tokens stored in issue order"). Keys led by the issue time go in at the index's end
 /// instead, where the grants of one commit share a page. The hash still covers the whole token, so the key

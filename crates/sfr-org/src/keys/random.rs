@@ -31,16 +31,17 @@ pub fn generate_access_token(org_id15: &str, now_ms: i64) -> String {
     format!(
         "{org_id15}!{}{}",
         super::token_order(now_ms),
-        random_string(ALNUM_DOT, 96)
+        random_string(ALNUM_DOT, super::ACCESS_RANDOM)
     )
 }
 
 /// `5Aep861` + the issue time (as in access tokens) + 80 chars of `[A-Za-z0-9._-]`.
 pub fn generate_refresh_token(now_ms: i64) -> String {
     format!(
-        "5Aep861{}{}",
+        "{}{}{}",
+        super::REFRESH_PREFIX,
         super::token_order(now_ms),
-        random_string(URL_SAFE, 80)
+        random_string(URL_SAFE, super::REFRESH_RANDOM)
     )
 }
 
@@ -49,7 +50,7 @@ pub fn generate_code(now_ms: i64) -> String {
     format!(
         "{}{}",
         super::token_order(now_ms),
-        random_string(URL_SAFE, 64)
+        random_string(URL_SAFE, super::CODE_RANDOM)
     )
 }
 
