@@ -377,8 +377,8 @@ pub enum OrgCommand {
         /// Org name.
         #[arg(long)]
         name: Option<String>,
-        /// Session timeout (minutes) for apps that set none.
-        #[arg(long, value_name = "MINUTES")]
+        /// Session timeout (minutes, 1 to 1440 — Salesforce's longest is 24 hours) for apps that set none.
+        #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
         session_timeout: Option<u32>,
         /// Failed logins in a row that lock a user out.
         #[arg(long, value_name = "N")]

@@ -62,9 +62,10 @@ impl ConnectedApp {
                 .any(|ps| permission_sets.contains(&ps.as_str()))
     }
 
-    /// Session timeout in ms, given the org default in minutes.
+    /// Session timeout in ms, given the org default in minutes; never above `MAX_SESSION_TIMEOUT_MINUTES`.
     pub fn session_timeout_ms(&self, org_default_minutes: u32) -> i64 {
-        i64::from(self.session_timeout_minutes.unwrap_or(org_default_minutes)) * super::MINUTE_MS
+        let minutes = self.session_timeout_minutes.unwrap_or(org_default_minutes);
+        i64::from(minutes.min(super::MAX_SESSION_TIMEOUT_MINUTES)) * super::MINUTE_MS
     }
 }
 

@@ -45,6 +45,13 @@ pub use verification_code::{
 /// Milliseconds in a minute, for converting the minute-valued settings.
 pub const MINUTE_MS: i64 = 60_000;
 
+/// The longest session timeout, as on Salesforce (24 hours). Settings above it are read as it, so a session idle
+/// this long is dead whatever its app or org says; the store relies on that bound (see `store::sqlite::tokens`).
+pub const MAX_SESSION_TIMEOUT_MINUTES: u32 = 24 * 60;
+
+/// `MAX_SESSION_TIMEOUT_MINUTES` in milliseconds.
+pub const MAX_SESSION_TIMEOUT_MS: i64 = MAX_SESSION_TIMEOUT_MINUTES as i64 * MINUTE_MS;
+
 /// Why a textual setting (scope, policy, permitted users…) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} {value:?} is not valid; expected {expected}")]

@@ -2,7 +2,7 @@
 
 use sfr_wire::SfId;
 
-use super::MINUTE_MS;
+use super::{MAX_SESSION_TIMEOUT_MINUTES, MINUTE_MS};
 
 /// The org record. Settings that Salesforce keeps in Setup live here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +36,12 @@ impl Org {
         self.connected_apps_permission && self.allow_connected_app_creation
     }
 
+    /// The org's session timeout in ms, never above `MAX_SESSION_TIMEOUT_MINUTES`.
     pub fn session_timeout_ms(&self) -> i64 {
-        i64::from(self.session_timeout_minutes) * MINUTE_MS
+        i64::from(
+            self.session_timeout_minutes
+                .min(MAX_SESSION_TIMEOUT_MINUTES),
+        ) * MINUTE_MS
     }
 
     pub fn lockout_ms(&self) -> i64 {

@@ -4,6 +4,16 @@
 //! handlers call it through `AppState::store_call` (a `spawn_blocking`). A PostgreSQL implementation can sit
 //! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
+/// SQL condition on an `access_tokens` row: its refresh token, if any, is not revoked. A session takes its
+/// refresh token's revocation when read (see `REVOKED_REFRESH_RETENTION_MS`), so every statement that changes
+/// only live sessions adds it. A macro, to be `concat!`ed into statement text.
+macro_rules! refresh_not_revoked {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM refresh_tokens r
+                     WHERE r.token_hash = access_tokens.refresh_hash AND r.revoked_at IS NOT NULL)"
+    };
+}
+
 mod app_rules;
 mod facts_cache;
 mod grant_reads;
@@ -141,6 +151,13 @@ pub struct Purged {
 /// How many login-history events `purge_expired` keeps.
 pub const LOGIN_HISTORY_KEPT: i64 = 20_000;
 
+/// How long `purge_expired` keeps a revoked refresh token. A session takes its refresh token's revocation when
+/// read (no write reaches the session), so the token must outlive every session it vouches for. A session
+/// whose token is revoked is never extended again (the touch checks the token too), so it is dead within the
+/// longest session timeout; a minute more covers a touch whose time was taken just before the revocation's.
+pub const REVOKED_REFRESH_RETENTION_MS: i64 =
+    crate::model::MAX_SESSION_TIMEOUT_MS + crate::model::MINUTE_MS;
+
 /// One node's requests for one shared rate-limit counter (a key in one time window), added to it by
 /// [`Store::add_rate_counts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +253,7 @@ pub trait Store: Send + Sync {
 
     // ---- tokens ----
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()>;
+    /// A session by key; revoked (`revoked_at`) if it is or if the refresh token it came with or from is.
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>>;
     /// Extends an idle-based session: sets `last_used_at = now` if the token is alive.
     fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()>;

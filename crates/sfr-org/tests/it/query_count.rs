@@ -15,7 +15,7 @@ use super::*;
 const BUDGET: &[(&str, u64)] = &[
     ("jwt_bearer", 5),
     ("client_credentials", 5),
-    ("refresh_token", 10),
+    ("refresh_token", 9),
     ("authorization_code", 15),
     ("introspect", 11),
     ("identity", 7),

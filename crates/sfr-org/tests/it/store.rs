@@ -7,10 +7,13 @@ use std::sync::{Arc, Barrier};
 use sfr_org::keys::{self, Keys};
 use sfr_org::model::{
     AppUpdate, AuthCode, CODE_LIFETIME_MS, GrantFacts, GrantLookup, GrantUser, IssueTokens,
-    LockState, LoginEvent, LoginKind, NewAccessToken, NewApp, NewRefreshToken, NewUser,
-    OrgSettingsUpdate, Redeemed, RefreshPolicy, RefreshUse, Revoked, Scope, SigningKey, User,
+    LockState, LoginEvent, LoginKind, MAX_SESSION_TIMEOUT_MINUTES, MAX_SESSION_TIMEOUT_MS,
+    NewAccessToken, NewApp, NewRefreshToken, NewUser, OrgSettingsUpdate, Redeemed, RefreshPolicy,
+    RefreshUse, Revoked, Scope, SigningKey, User,
 };
-use sfr_org::store::{self, Bootstrap, DatabaseUrl, MissingStep, Store, StoreError};
+use sfr_org::store::{
+    self, Bootstrap, DatabaseUrl, MissingStep, REVOKED_REFRESH_RETENTION_MS, Store, StoreError,
+};
 use sfr_wire::SfId;
 
 use crate::rate_counters::{
@@ -938,15 +941,19 @@ pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
     let purged = store.purge_expired(later + 1).unwrap();
     assert_eq!(purged.codes, 1, "{purged:?}");
     assert_eq!(
-        purged.access_tokens, 3,
-        "idle at-old, at-short, revoked at-revoked: {purged:?}"
+        purged.access_tokens, 2,
+        "idle at-old and at-short: {purged:?}"
     );
     assert_eq!(
-        purged.refresh_tokens, 2,
-        "revoked and policy-expired: {purged:?}"
+        purged.refresh_tokens, 1,
+        "policy-expired rt-short; rt-revoked is kept while at-revoked could live: {purged:?}"
     );
     assert_eq!(purged.events, 0, "recent login history is kept");
     let h = keys::hash_token;
+    assert!(
+        !alive(store, "at-revoked", later + 1),
+        "a session stays revoked with its refresh token"
+    );
     assert_eq!(
         store.redeem_code(&h("old-code"), later).unwrap(),
         Redeemed::Unknown
@@ -962,7 +969,81 @@ pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
         "until-revoked refresh tokens stay"
     );
     assert!(store.refresh_token(&h("rt-short")).unwrap().is_none());
+    assert!(store.refresh_token(&h("rt-revoked")).unwrap().is_some());
+
+    // Once no session it vouches for can be alive, the revoked refresh token goes too.
+    let gone = later + REVOKED_REFRESH_RETENTION_MS;
+    let purged = store.purge_expired(gone).unwrap();
+    assert_eq!(
+        (purged.refresh_tokens, purged.access_tokens),
+        (1, 2),
+        "rt-revoked; at-revoked and at-new, idle by now: {purged:?}"
+    );
     assert!(store.refresh_token(&h("rt-revoked")).unwrap().is_none());
+    assert!(store.access_token(&h("at-revoked")).unwrap().is_none());
+}
+
+/// A session learns of its refresh token's revocation by reading the token, so no purge may drop a revoked
+/// refresh token while a session it vouches for could still be used — not even one its policy has expired.
+pub fn purging_never_revives_a_session(store: &dyn Store) {
+    let (user, _) = user_and_app(store);
+    let mut policy_app = web_app("Idle Refresh");
+    policy_app.refresh_policy = RefreshPolicy::parse("expire-if-unused:1h").unwrap();
+    policy_app.session_timeout_minutes = Some(MAX_SESSION_TIMEOUT_MINUTES);
+    let (app, _) = store.create_app(&policy_app).unwrap();
+    let day_long = |name: &str, when: i64| NewAccessToken {
+        session_timeout_ms: MAX_SESSION_TIMEOUT_MS,
+        ..access(&user, &app.id, name, when)
+    };
+    store
+        .issue_tokens(&IssueTokens {
+            access: day_long("at-first", T0),
+            refresh: Some(refresh(&user, &app.id, "rt-idle", T0)),
+            from_code: None,
+            event: None,
+        })
+        .unwrap();
+    store
+        .refresh(&RefreshUse {
+            refresh_hash: keys::token_key("rt-idle"),
+            now: T0 + MINUTE,
+            new_access: day_long("at-second", T0 + MINUTE),
+            event: None,
+        })
+        .unwrap()
+        .expect("the refresh token is live");
+    store
+        .revoke_by_hash(&keys::token_key("rt-idle"), T0 + 2 * MINUTE)
+        .unwrap();
+    // Hours later the token is past its idle policy too; the sessions, used now and then, are not idle.
+    let mut now = T0 + 2 * MINUTE;
+    for hours in [2, 6, 12, 20] {
+        now = T0 + hours * 60 * MINUTE;
+        store.purge_expired(now).unwrap();
+        for at in ["at-first", "at-second"] {
+            store.touch_access_token(&keys::token_key(at), now).unwrap();
+            assert!(
+                !alive(store, at, now),
+                "{at} revived {hours} h after its revocation"
+            );
+        }
+    }
+    assert!(
+        store
+            .refresh_token(&keys::token_key("rt-idle"))
+            .unwrap()
+            .is_some()
+    );
+    // After the longest session timeout every session it vouched for is idle, whatever touched it.
+    assert!(now < T0 + REVOKED_REFRESH_RETENTION_MS);
+    let purged = store
+        .purge_expired(T0 + 2 * MINUTE + REVOKED_REFRESH_RETENTION_MS)
+        .unwrap();
+    assert_eq!(
+        (purged.refresh_tokens, purged.access_tokens),
+        (1, 2),
+        "{purged:?}"
+    );
 }
 
 pub fn login_history_keeps_reasons(store: &dyn Store) {
@@ -1124,6 +1205,7 @@ macro_rules! storage_suite {
             revocation_cascades,
             sessions_are_idle_based,
             purge_removes_only_dead_credentials,
+            purging_never_revives_a_session,
             login_history_keeps_reasons,
             signing_key_is_kept,
             signing_keys_rotate_after_publishing,
@@ -1238,6 +1320,7 @@ mod on_postgres {
         ));
     }
 
+    /// Two stores on one file (the server and an admin command in another process) write at the same time.
     #[test]
     fn an_empty_database_has_no_org() {
         let Some(url) = crate::pg_harness::fresh_database() else {
@@ -1255,7 +1338,57 @@ mod on_sqlite {
 
     storage_suite!(some_sqlite);
 
-    /// Two stores on one file (the server and an admin command in another process) write at the same time.
+    /// A database of schema v8 (sessions revoked by a write through an index from refresh token to sessions)
+    /// opened by this build: the index goes, sessions' timeouts come under the longest one the purge's retention
+    /// counts on, and sessions revoked the old way stay revoked.
+    #[test]
+    fn schema_v9_drops_the_refresh_index_and_bounds_session_timeouts() {
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        for (at, rt) in [
+            ("at-v8-long", "rt-v8-long"),
+            ("at-v8-revoked", "rt-v8-revoked"),
+        ] {
+            db.store
+                .issue_tokens(&IssueTokens {
+                    access: access(&user, &app, at, T0),
+                    refresh: Some(refresh(&user, &app, rt, T0)),
+                    from_code: None,
+                    event: None,
+                })
+                .unwrap();
+        }
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        raw.execute_batch(&format!(
+            "DELETE FROM schema_migrations WHERE version = 9;
+             CREATE INDEX access_tokens_refresh ON access_tokens (refresh_hash) WHERE refresh_hash IS NOT NULL;
+             UPDATE access_tokens SET session_timeout_ms = 2 * 86400000 WHERE token_hash = '{long}';
+             UPDATE refresh_tokens SET revoked_at = {T0} WHERE token_hash = '{revoked}';
+             UPDATE access_tokens SET revoked_at = {T0} WHERE refresh_hash = '{revoked}';",
+            long = keys::token_key("at-v8-long"),
+            revoked = keys::token_key("rt-v8-revoked"),
+        ))
+        .unwrap();
+        drop(raw);
+
+        let store = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        let index: Option<String> = rusqlite::OptionalExtension::optional(raw.query_row(
+            "SELECT name FROM sqlite_master WHERE name = 'access_tokens_refresh'",
+            [],
+            |r| r.get(0),
+        ))
+        .unwrap();
+        assert_eq!(index, None);
+        let long = store
+            .access_token(&keys::token_key("at-v8-long"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(long.session_timeout_ms, MAX_SESSION_TIMEOUT_MS);
+        assert!(!alive(store.as_ref(), "at-v8-revoked", T0 + 1));
+        assert!(alive(store.as_ref(), "at-v8-long", T0 + 1));
+    }
+
     #[test]
     fn two_connections_to_one_file_both_write() {
         let db = sqlite();
@@ -1430,9 +1563,10 @@ mod on_sqlite {
         assert_eq!(left, vec!["alive".to_owned()]);
     }
 
-    /// The session and refresh-token indexes on `refresh_hash` and `from_code` hold only non-NULL values (a
-    /// client-credentials grant writes no entry in them); the queries that look tokens up by those columns must
-    /// still use them.
+    /// The session and refresh-token indexes on `from_code` hold only non-NULL values (a client-credentials grant
+    /// writes no entry in them); the queries that look tokens up by code must still use them. No index leads
+    /// from a refresh token to its sessions (a refresh grant would write to it at a random place): a session
+    /// reads its refresh token's revocation through the token's own key.
     #[test]
     fn lookups_by_refresh_token_or_code_use_the_partial_indexes() {
         let db = sqlite();
@@ -1446,14 +1580,33 @@ mod on_sqlite {
                 .unwrap()
                 .join("; ")
         };
-        let by_refresh = plan("SELECT token_hash FROM access_tokens WHERE refresh_hash = ?1");
-        assert!(by_refresh.contains("access_tokens_refresh"), "{by_refresh}");
-        let by_code = plan(
-            "SELECT token_hash FROM access_tokens WHERE from_code = ?1 OR refresh_hash IN
-             (SELECT token_hash FROM refresh_tokens WHERE from_code = ?1)",
+        let session = plan(
+            "SELECT COALESCE(a.revoked_at, r.revoked_at) FROM access_tokens a
+             LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash WHERE a.token_hash = ?1",
         );
+        assert!(!session.contains("SCAN"), "{session}");
+        assert!(
+            session.contains("SEARCH r USING INDEX sqlite_autoindex_refresh_tokens_1"),
+            "{session}"
+        );
+        let by_code = plan("SELECT token_hash FROM access_tokens WHERE from_code = ?1");
         assert!(by_code.contains("access_tokens_code"), "{by_code}");
-        assert!(by_code.contains("refresh_tokens_code"), "{by_code}");
+        let refresh_by_code = plan("SELECT token_hash FROM refresh_tokens WHERE from_code = ?1");
+        assert!(
+            refresh_by_code.contains("refresh_tokens_code"),
+            "{refresh_by_code}"
+        );
+        let indexes: Vec<String> = raw
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'access_tokens'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !indexes.iter().any(|i| i == "access_tokens_refresh"),
+            "{indexes:?}"
+        );
         // The cap on live refresh tokens per user and app walks live tokens only, already in order.
         let cap = raw
             .prepare(

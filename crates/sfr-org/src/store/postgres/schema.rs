@@ -243,11 +243,30 @@ CREATE TRIGGER approvals_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON a
     FOR EACH STATEMENT EXECUTE FUNCTION bump_facts_version();
 "#;
 
+/// Sessions take their refresh token's revocation when read; the index from refresh token to sessions goes, and
+/// session timeouts are brought under the longest one (see the SQLite schema's V9).
+const _: () = assert!(
+    crate::model::MAX_SESSION_TIMEOUT_MS == 86_400_000,
+    "V7 clamps to this bound"
+);
+const V7: &str = r#"
+DROP INDEX access_tokens_refresh;
+UPDATE access_tokens SET session_timeout_ms = 86400000 WHERE session_timeout_ms > 86400000;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(client: &mut Client, shown: &Path) -> R<()> {

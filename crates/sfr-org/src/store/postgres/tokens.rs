@@ -2,6 +2,9 @@
 //! revocation and purge. A refresh racing a revocation either lands before it (and its session is revoked with
 //! the rest) or sees the token revoked: the transactions are serializable, and the one-statement refresh
 //! (`refresh_with_event`) locks the token's row and checks it again before it adds a session.
+//!
+//! As on SQLite, a session takes its refresh token's revocation when read (a join), so revoking a refresh token
+//! writes only the token, and a revoked one is kept until its sessions are dead (see `store::sqlite::tokens`).
 
 use postgres::Row;
 use postgres::types::ToSql;
@@ -13,7 +16,7 @@ use crate::model::{
     AccessToken, AuthCode, IssueTokens, LoginEvent, NewAccessToken, Redeemed, RefreshPolicy,
     RefreshToken, RefreshUse, Revoked, Scope,
 };
-use crate::store::{LOGIN_HISTORY_KEPT, Purged, StoreError};
+use crate::store::{LOGIN_HISTORY_KEPT, Purged, REVOKED_REFRESH_RETENTION_MS, StoreError};
 
 /// At most this many live refresh tokens per user per app; a new one beyond it revokes the oldest.
 const MAX_REFRESH_TOKENS_PER_USER_APP: i64 = 5;
@@ -88,12 +91,11 @@ pub(super) fn redeem_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<Redeeme
     }
 }
 
-/// Revokes every token that descends from a code: its refresh tokens, their sessions, and its own sessions.
+/// Revokes every token that descends from a code: its refresh tokens (and so their sessions) and its own
+/// sessions.
 fn revoke_from_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<u64> {
     let sessions = c.execute(
-        "UPDATE access_tokens SET revoked_at = $2
-         WHERE revoked_at IS NULL AND (from_code = $1 OR refresh_hash IN
-               (SELECT token_hash FROM refresh_tokens WHERE from_code = $1))",
+        "UPDATE access_tokens SET revoked_at = $2 WHERE from_code = $1 AND revoked_at IS NULL",
         &[&code_hash, &now],
     )?;
     let refresh = c.execute(
@@ -227,11 +229,13 @@ fn enforce_refresh_cap(c: Tx<'_, '_>, user: &SfId, app: &SfId, now: i64) -> R<()
 
 // ---- reading ----
 
+/// A session, revoked if its refresh token is.
 pub(super) fn access_token(c: Tx<'_, '_>, hash: &str) -> R<Option<AccessToken>> {
     let row = c.query_opt(
-        "SELECT token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at, last_used_at,
-                session_timeout_ms, revoked_at
-         FROM access_tokens WHERE token_hash = $1",
+        "SELECT a.token_hash, a.app_id, a.user_id, a.scopes, a.refresh_hash, a.from_code, a.issued_at,
+                a.last_used_at, a.session_timeout_ms, COALESCE(a.revoked_at, r.revoked_at)
+         FROM access_tokens a LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash
+         WHERE a.token_hash = $1",
         &[&hash],
     )?;
     row.map(|r| {
@@ -253,9 +257,12 @@ pub(super) fn access_token(c: Tx<'_, '_>, hash: &str) -> R<Option<AccessToken>> 
 
 pub(super) fn touch(c: Tx<'_, '_>, hash: &str, now: i64) -> R<()> {
     c.execute(
-        "UPDATE access_tokens SET last_used_at = $2
+        concat!(
+            "UPDATE access_tokens SET last_used_at = $2
          WHERE token_hash = $1 AND revoked_at IS NULL AND last_used_at < $2
-               AND last_used_at + session_timeout_ms > $2",
+               AND last_used_at + session_timeout_ms > $2 AND ",
+            refresh_not_revoked!()
+        ),
         &[&hash, &now],
     )?;
     Ok(())
@@ -306,12 +313,8 @@ pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> 
         "UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2) WHERE token_hash = $1",
         &[&u.refresh_hash, &u.now],
     )?;
-    insert_access(
-        c,
-        &u.new_access,
-        Some(&u.refresh_hash),
-        token.from_code.as_deref(),
-    )?;
+    // The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
+    insert_access(c, &u.new_access, Some(&u.refresh_hash), None)?;
     Ok(Some(RefreshToken {
         last_used_at: u.now,
         ..token
@@ -336,7 +339,7 @@ pub(super) fn refresh_with_event(
          session AS (
              INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
                                         last_used_at, session_timeout_ms, revoked_at)
-             SELECT $1, $2, $3, $4, $7, used.from_code, $5, $5, $6, NULL FROM used
+             SELECT $1, $2, $3, $4, $7, NULL, $5, $5, $6, NULL FROM used
          ),
          event AS (
              INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
@@ -364,13 +367,10 @@ pub(super) fn refresh_with_event(
 
 // ---- revoking ----
 
+/// Revokes a refresh token, and so every session it vouches for.
 fn revoke_refresh(c: Tx<'_, '_>, hash: &str, now: i64) -> R<bool> {
     let n = c.execute(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
-        &[&hash, &now],
-    )?;
-    c.execute(
-        "UPDATE access_tokens SET revoked_at = $2 WHERE refresh_hash = $1 AND revoked_at IS NULL",
         &[&hash, &now],
     )?;
     Ok(n > 0)
@@ -378,7 +378,9 @@ fn revoke_refresh(c: Tx<'_, '_>, hash: &str, now: i64) -> R<bool> {
 
 pub(super) fn revoke_by_hash(c: Tx<'_, '_>, hash: &str, now: i64) -> R<Revoked> {
     let sessions = c.execute(
-        "UPDATE access_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        concat!(
+"UPDATE access_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL AND ",
+refresh_not_revoked!()),
         &[&hash, &now],
     )?;
     if sessions > 0 {
@@ -392,8 +394,11 @@ pub(super) fn revoke_by_hash(c: Tx<'_, '_>, hash: &str, now: i64) -> R<Revoked> 
 
 pub(super) fn revoke_user_app(c: Tx<'_, '_>, user: &SfId, app: &SfId, now: i64) -> R<u64> {
     let a = c.execute(
-        "UPDATE access_tokens SET revoked_at = $3
-         WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL",
+        concat!(
+            "UPDATE access_tokens SET revoked_at = $3
+         WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL AND ",
+            refresh_not_revoked!()
+        ),
         &[&user.as_str(), &app.as_str(), &now],
     )?;
     let r = c.execute(
@@ -429,14 +434,15 @@ pub(super) fn purge(c: Tx<'_, '_>, now: i64) -> R<Purged> {
         &[&now],
     )?;
     let mut refresh_tokens = c.execute(
-        "DELETE FROM refresh_tokens WHERE revoked_at IS NOT NULL",
-        &[],
+        "DELETE FROM refresh_tokens WHERE revoked_at + $2 <= $1",
+        &[&now, &REVOKED_REFRESH_RETENTION_MS],
     )?;
-    // Policy-expired refresh tokens: the policy lives on the app, so decide here.
+    // Live refresh tokens past their policy: the policy lives on the app, so decide here. Their sessions live
+    // on to their own timeout; revoked tokens wait for the retention above.
     let candidates = c.query(
         "SELECT r.token_hash, r.issued_at, r.last_used_at, a.refresh_policy
          FROM refresh_tokens r JOIN apps a ON a.id = r.app_id
-         WHERE a.refresh_policy <> 'until-revoked'",
+         WHERE a.refresh_policy <> 'until-revoked' AND r.revoked_at IS NULL",
         &[],
     )?;
     for row in candidates {
