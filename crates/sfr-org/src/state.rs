@@ -102,6 +102,25 @@ impl AppState {
         }
     }
 
+    /// `Store::redeem_code_issuing`, without blocking this thread when the store can.
+    pub async fn redeem_code_issuing(
+        &self,
+        code_hash: String,
+        now: i64,
+        issue: IssueTokens,
+    ) -> StoreResult<Redeemed> {
+        match self
+            .store
+            .redeem_code_issuing_async(&code_hash, now, &issue)
+        {
+            Some(pending) => pending.await,
+            None => {
+                self.store_call(move |s| s.redeem_code_issuing(&code_hash, now, &issue))
+                    .await
+            }
+        }
+    }
+
     /// `Store::refresh`, without blocking this thread when the store can.
     pub async fn refresh(&self, refresh: RefreshUse) -> StoreResult<Option<RefreshToken>> {
         match self.store.refresh_async(&refresh) {

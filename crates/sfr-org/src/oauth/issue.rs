@@ -56,22 +56,28 @@ pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minte
     })
 }
 
-/// Stores the tokens of a fresh grant (access + optional refresh) and its login-history event in one
-/// transaction, and answers.
-pub async fn issue(
+/// A fresh grant's tokens, minted: the plaintexts for the response and the records to store.
+pub struct MintedGrant {
+    pub now: i64,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub store: IssueTokens,
+}
+
+/// Mints the tokens of a fresh grant (access + optional refresh) with its login-history event, not yet stored.
+pub fn mint_grant(
     state: &AppState,
     to: &Grantee<'_>,
     with_refresh: bool,
     from_code: Option<String>,
-    nonce: Option<&str>,
     event: LoginEvent,
-) -> Result<TokenResponse, Failure> {
+) -> Result<MintedGrant, Failure> {
     let now = state.now();
     let access = mint_access(state, to, now)?;
-    let refresh_plain = with_refresh.then(|| keys::generate_refresh_token(now));
-    let issue = IssueTokens {
+    let refresh_token = with_refresh.then(|| keys::generate_refresh_token(now));
+    let store = IssueTokens {
         access: access.record,
-        refresh: refresh_plain.as_ref().map(|r| NewRefreshToken {
+        refresh: refresh_token.as_ref().map(|r| NewRefreshToken {
             token_hash: keys::token_key(r),
             app_id: to.app.id.clone(),
             user_id: to.user.id.clone(),
@@ -81,8 +87,27 @@ pub async fn issue(
         from_code,
         event: Some(event),
     };
-    state.issue_tokens(issue).await?;
-    respond(state, to, &access.plaintext, refresh_plain, nonce, now).await
+    Ok(MintedGrant {
+        now,
+        access_token: access.plaintext,
+        refresh_token,
+        store,
+    })
+}
+
+/// Stores the tokens of a fresh grant (access + optional refresh) and its login-history event in one
+/// transaction, and answers.
+pub async fn issue(
+    state: &AppState,
+    to: &Grantee<'_>,
+    with_refresh: bool,
+    nonce: Option<&str>,
+    event: LoginEvent,
+) -> Result<TokenResponse, Failure> {
+    let minted = mint_grant(state, to, with_refresh, None, event)?;
+    state.issue_tokens(minted.store).await?;
+    let (access, refresh) = (minted.access_token, minted.refresh_token);
+    respond(state, to, &access, refresh, nonce, minted.now).await
 }
 
 /// Builds the response body for an access token already stored.

@@ -21,8 +21,8 @@ use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
 use crate::model::{
-    Approval, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse, Scope,
-    User,
+    Approval, AuthCode, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse,
+    Scope, User,
 };
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
@@ -224,31 +224,105 @@ async fn authorization_code(
         false,
     )
     .await?;
-    let app = &f.app;
     let now = state.now();
     let code_hash = keys::token_key(code);
-    let redeemed = state.redeem_code(code_hash.clone(), now).await?;
-    let code = match redeemed {
-        Redeemed::Unknown => {
-            return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");
+    // The code and its user are read first and checked; the claim and the tokens then share one commit. Any
+    // outcome but tokens still claims the code, so every attempt spends it, as when the claim came first.
+    let (found, user) = state
+        .read({
+            let h = code_hash.clone();
+            move |s| {
+                let Some(code) = s.auth_code(&h)? else {
+                    return Ok((None, None));
+                };
+                let user = s.user_by_id(&code.user_id)?;
+                Ok((Some(code), user))
+            }
+        })
+        .await?;
+    let Some(code) = found else {
+        return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");
+    };
+    if code.used_at.is_some() || now >= code.expires_at {
+        // A replay (the claim revokes what the code issued) or an expired code: the claim decides.
+        claimed(state.redeem_code(code_hash, now).await?, now, trace)?;
+        return Err(Failure::Internal(
+            "a spent or expired authorization code was claimed fresh".into(),
+        ));
+    }
+    let checked = check_code(&f, creds, &code, user, redirect_uri, verifier, now, trace);
+    let (user, secret) = match checked {
+        Ok(checked) => checked,
+        Err(failure) => {
+            // Spent all the same; a concurrent exchange that claimed it first makes this one a replay.
+            claimed(state.redeem_code(code_hash, now).await?, now, trace)?;
+            return Err(failure);
         }
+    };
+    let app = &f.app;
+    let with_refresh = policy::grants_refresh_token(&code.scopes);
+    let to = issue::Grantee {
+        app,
+        user: &user,
+        org: &f.org,
+        secret: Some(secret),
+        scopes: &code.scopes,
+        shape: shape(true),
+    };
+    let event = success_event(state, trace, kind, with_refresh, &code.scopes);
+    let minted = issue::mint_grant(state, &to, with_refresh, Some(code_hash.clone()), event)?;
+    let redeemed = state
+        .redeem_code_issuing(code_hash, now, minted.store)
+        .await?;
+    claimed(redeemed, now, trace)?;
+    let (access, refresh) = (minted.access_token, minted.refresh_token);
+    issue::respond(
+        state,
+        &to,
+        &access,
+        refresh,
+        code.nonce.as_deref(),
+        minted.now,
+    )
+    .await
+}
+
+/// A code's claim: the code if this caller spent it fresh, else the refusal its outcome calls for.
+fn claimed(redeemed: Redeemed, now: i64, trace: &mut Trace) -> Result<AuthCode, Failure> {
+    match redeemed {
+        Redeemed::Unknown => refuse(OAuthError::InvalidAuthCode, "unknown authorization code"),
         Redeemed::Replayed(c) => {
             trace.user_id = Some(c.user_id);
-            return refuse(
+            refuse(
                 OAuthError::InvalidAuthCode,
                 "authorization code used twice; every token issued from it was revoked",
-            );
+            )
         }
         Redeemed::Expired(c) => {
             trace.user_id = Some(c.user_id.clone());
             policy::code_alive(c.created_at, now)?;
-            return refuse(
+            refuse(
                 OAuthError::ExpiredAuthCode,
                 "authorization code past its expiry",
-            );
+            )
         }
-        Redeemed::Fresh(c) => c,
-    };
+        Redeemed::Fresh(c) => Ok(c),
+    }
+}
+
+/// Everything a fresh code must pass before it is exchanged: the user and the app's secret on success.
+#[allow(clippy::too_many_arguments)]
+fn check_code<'f>(
+    f: &'f Facts,
+    creds: &ClientCredentials,
+    code: &AuthCode,
+    user: Option<User>,
+    redirect_uri: Option<String>,
+    verifier: Option<String>,
+    now: i64,
+    trace: &mut Trace,
+) -> Result<(User, &'f str), Failure> {
+    let app = &f.app;
     trace.user_id = Some(code.user_id.clone());
     if code.app_id != app.id {
         return refuse(
@@ -285,8 +359,7 @@ async fn authorization_code(
         (None, _) => None,
     };
     policy::check_verifier(stored, verifier.as_deref())?;
-    let user_id = code.user_id.clone();
-    let Some(user) = state.read(move |s| s.user_by_id(&user_id)).await? else {
+    let Some(user) = user else {
         return refuse(
             OAuthError::InvalidAuthCode,
             "the code's user no longer exists",
@@ -295,25 +368,7 @@ async fn authorization_code(
     trace.user(&user);
     require_active(&user)?;
     policy::token_access(&AccessFacts::of(app, &user))?;
-    let with_refresh = policy::grants_refresh_token(&code.scopes);
-    let to = issue::Grantee {
-        app,
-        user: &user,
-        org: &f.org,
-        secret: Some(secret),
-        scopes: &code.scopes,
-        shape: shape(true),
-    };
-    let event = success_event(state, trace, kind, with_refresh, &code.scopes);
-    issue::issue(
-        state,
-        &to,
-        with_refresh,
-        Some(code_hash),
-        code.nonce.as_deref(),
-        event,
-    )
-    .await
+    Ok((user, secret))
 }
 
 async fn refresh(
@@ -476,7 +531,7 @@ async fn jwt_bearer(
         shape: shape(false),
     };
     let event = success_event(state, trace, kind, false, &scopes);
-    issue::issue(state, &to, false, None, None, event).await
+    issue::issue(state, &to, false, None, event).await
 }
 
 async fn client_credentials(
@@ -530,5 +585,5 @@ async fn client_credentials(
         },
     };
     let event = success_event(state, trace, kind, false, &scopes);
-    issue::issue(state, &to, false, None, None, event).await
+    issue::issue(state, &to, false, None, event).await
 }

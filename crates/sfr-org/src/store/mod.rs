@@ -250,6 +250,17 @@ pub trait Store: Send + Sync {
     /// Marks the code used, atomically: exactly one caller gets `Fresh`/`Expired`. A second use revokes every
     /// token issued from the code and answers `Replayed`.
     fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed>;
+    /// A code as stored, without claiming it: a code exchange checks it before `redeem_code_issuing`.
+    fn auth_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
+    /// `redeem_code` and, only when the code is `Fresh`, `issue_tokens(issue)`, in one transaction: a code
+    /// exchange in one commit. For any other outcome nothing of `issue` is stored (a replay still revokes what
+    /// the code issued before).
+    fn redeem_code_issuing(
+        &self,
+        code_hash: &str,
+        now: i64,
+        issue: &IssueTokens,
+    ) -> StoreResult<Redeemed>;
 
     // ---- tokens ----
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()>;
@@ -333,6 +344,15 @@ pub trait Store: Send + Sync {
     }
     /// `redeem_code` as a future; see `issue_tokens_async`.
     fn redeem_code_async(&self, _code_hash: &str, _now: i64) -> Option<Pending<Redeemed>> {
+        None
+    }
+    /// `redeem_code_issuing` as a future; see `issue_tokens_async`.
+    fn redeem_code_issuing_async(
+        &self,
+        _code_hash: &str,
+        _now: i64,
+        _issue: &IssueTokens,
+    ) -> Option<Pending<Redeemed>> {
         None
     }
     /// `refresh` as a future; see `issue_tokens_async`.

@@ -15,10 +15,10 @@ use super::*;
 const BUDGET: &[(&str, u64)] = &[
     ("jwt_bearer", 5),
     ("client_credentials", 5),
-    ("refresh_token", 9),
-    ("authorization_code", 15),
-    ("introspect", 11),
-    ("identity", 7),
+    ("refresh_token", 7),
+    ("authorization_code", 13),
+    ("introspect", 9),
+    ("identity", 5),
 ];
 
 fn budget(name: &str) -> u64 {

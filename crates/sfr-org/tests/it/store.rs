@@ -697,6 +697,101 @@ pub fn code_redemption_race_has_one_winner(store: Arc<dyn Store>) {
     }
 }
 
+/// A code exchange claims the code and stores its tokens in one transaction: tokens only for the one caller
+/// that claims it fresh, none for a replay (which still revokes the winner's), an expired or an unknown code.
+pub fn a_code_exchange_stores_tokens_only_with_a_fresh_claim(store: Arc<dyn Store>) {
+    let (user, app) = user_and_app(store.as_ref());
+    let tokens = |at: &str, rt: &str, code: &str, when: i64| IssueTokens {
+        access: access(&user, &app, at, when),
+        refresh: Some(refresh(&user, &app, rt, when)),
+        from_code: Some(keys::token_key(code)),
+        event: None,
+    };
+    let stored = |at: &str| store.access_token(&keys::token_key(at)).unwrap();
+    for round in 0..3 {
+        let plaintext = format!("exchange-{round}");
+        store
+            .insert_code(&code(&user, &app, &plaintext, T0))
+            .unwrap();
+        let threads = 6;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                let issue = tokens(
+                    &format!("at-{round}-{i}"),
+                    &format!("rt-{round}-{i}"),
+                    &plaintext,
+                    T0 + 1,
+                );
+                let hash = keys::token_key(&plaintext);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.redeem_code_issuing(&hash, T0 + 1, &issue).unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<Redeemed> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<usize> = (0..threads)
+            .filter(|&i| matches!(outcomes[i], Redeemed::Fresh(_)))
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {outcomes:?}");
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let at = format!("at-{round}-{i}");
+            if winners.contains(&i) {
+                let session = stored(&at).expect("the winner's session is stored");
+                assert!(
+                    session.revoked_at.is_some(),
+                    "and revoked by the replays that followed"
+                );
+            } else {
+                assert!(matches!(outcome, Redeemed::Replayed(_)), "{outcome:?}");
+                assert_eq!(stored(&at), None, "a replay stores nothing");
+                assert_eq!(
+                    store
+                        .refresh_token(&keys::token_key(&format!("rt-{round}-{i}")))
+                        .unwrap(),
+                    None
+                );
+            }
+        }
+    }
+
+    store
+        .insert_code(&code(&user, &app, "exchange-late", T0))
+        .unwrap();
+    let late = T0 + CODE_LIFETIME_MS;
+    let outcome = store
+        .redeem_code_issuing(
+            &keys::token_key("exchange-late"),
+            late,
+            &tokens("at-late", "rt-late", "exchange-late", late),
+        )
+        .unwrap();
+    assert!(matches!(outcome, Redeemed::Expired(_)), "{outcome:?}");
+    assert_eq!(stored("at-late"), None);
+    let spent = store
+        .auth_code(&keys::token_key("exchange-late"))
+        .unwrap()
+        .expect("the code is kept");
+    assert_eq!(spent.used_at, Some(late), "an expired code is spent too");
+
+    let outcome = store
+        .redeem_code_issuing(
+            &keys::token_key("exchange-none"),
+            T0,
+            &tokens("at-none", "rt-none", "exchange-none", T0),
+        )
+        .unwrap();
+    assert_eq!(outcome, Redeemed::Unknown);
+    assert_eq!(stored("at-none"), None);
+    assert_eq!(
+        store.auth_code(&keys::token_key("exchange-none")).unwrap(),
+        None
+    );
+}
+
 pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     store.insert_code(&code(&user, &app, "code-r", T0)).unwrap();
@@ -1215,6 +1310,7 @@ macro_rules! storage_suite {
         );
         storage_suite!(@arc $open;
             code_redemption_race_has_one_winner,
+            a_code_exchange_stores_tokens_only_with_a_fresh_claim,
             concurrent_use_is_safe,
             concurrent_rate_flushes_add_up,
         );

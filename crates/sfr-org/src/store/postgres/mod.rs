@@ -441,6 +441,28 @@ impl Store for PostgresStore {
         self.write(|c| tokens::redeem_code(c, code_hash, now))
     }
 
+    fn auth_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
+        self.run(Mode::OneRead, |c| tokens::auth_code(c, code_hash))
+    }
+
+    fn redeem_code_issuing(
+        &self,
+        code_hash: &str,
+        now: i64,
+        issue: &IssueTokens,
+    ) -> StoreResult<Redeemed> {
+        self.write(|c| {
+            let redeemed = tokens::redeem_code(c, code_hash, now)?;
+            if let Redeemed::Fresh(_) = redeemed {
+                tokens::issue(c, issue)?;
+                if let Some(e) = &issue.event {
+                    events::record(c, e)?;
+                }
+            }
+            Ok(redeemed)
+        })
+    }
+
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
         if let (None, None, Some(event)) = (&issue.refresh, &issue.from_code, &issue.event) {
             // A session and its login-history row (client credentials, JWT bearer): one statement, one round

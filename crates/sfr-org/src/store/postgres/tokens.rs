@@ -63,14 +63,21 @@ fn code_from(r: &Row) -> R<AuthCode> {
     })
 }
 
+const CODE_COLUMNS: &str = "code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, \
+                            code_challenge_method, nonce, created_at, expires_at, used_at";
+
+pub(super) fn auth_code(c: Tx<'_, '_>, code_hash: &str) -> R<Option<AuthCode>> {
+    let sql = format!("SELECT {CODE_COLUMNS} FROM auth_codes WHERE code_hash = $1");
+    c.query_opt(sql.as_str(), &[&code_hash])?
+        .as_ref()
+        .map(code_from)
+        .transpose()
+}
+
 pub(super) fn redeem_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<Redeemed> {
     // FOR UPDATE: a second redeemer waits here for the first to commit, then sees the code used.
-    let row = c.query_opt(
-        "SELECT code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
-                nonce, created_at, expires_at, used_at
-         FROM auth_codes WHERE code_hash = $1 FOR UPDATE",
-        &[&code_hash],
-    )?;
+    let sql = format!("SELECT {CODE_COLUMNS} FROM auth_codes WHERE code_hash = $1 FOR UPDATE");
+    let row = c.query_opt(sql.as_str(), &[&code_hash])?;
     let Some(row) = row else {
         return Ok(Redeemed::Unknown);
     };

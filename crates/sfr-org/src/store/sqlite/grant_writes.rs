@@ -43,6 +43,26 @@ pub(super) fn redeem(
     move |c| tokens::redeem_code(c, &code_hash, now)
 }
 
+/// A code exchange: the code's claim and, if it is fresh, its tokens and event.
+pub(super) fn redeem_issuing(
+    code_hash: &str,
+    now: i64,
+    issue: &IssueTokens,
+) -> impl FnOnce(&Connection) -> StoreResult<Redeemed> + Send + 'static {
+    let code_hash = code_hash.to_owned();
+    let issue = issue.clone();
+    move |c| {
+        let redeemed = tokens::redeem_code(c, &code_hash, now)?;
+        if let Redeemed::Fresh(_) = redeemed {
+            tokens::issue(c, &issue)?;
+            if let Some(e) = &issue.event {
+                events::record(c, e)?;
+            }
+        }
+        Ok(redeemed)
+    }
+}
+
 pub(super) fn event(
     event: &LoginEvent,
 ) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {

@@ -251,6 +251,15 @@ impl SqliteStore {
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         snapshot(&*self.reader()?, f)
     }
+
+    /// `read` for an `f` that runs one statement, which is a snapshot by itself: no BEGIN and COMMIT around it.
+    fn read_one<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.reader()?;
+        if !conn.is_autocommit() {
+            conn.execute_cached("ROLLBACK", []).map_err(db_err)?;
+        }
+        f(&conn)
+    }
 }
 
 /// Runs `f` in one read transaction on `conn`, with BEGIN and COMMIT from the statement cache (rusqlite's
@@ -434,12 +443,26 @@ impl Store for SqliteStore {
         self.group.write(grant_writes::redeem(code_hash, now))
     }
 
+    fn auth_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
+        self.read_one(|c| tokens::load_code(c, code_hash))
+    }
+
+    fn redeem_code_issuing(
+        &self,
+        code_hash: &str,
+        now: i64,
+        issue: &IssueTokens,
+    ) -> StoreResult<Redeemed> {
+        self.group
+            .write(grant_writes::redeem_issuing(code_hash, now, issue))
+    }
+
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
         self.group.write(grant_writes::issue(issue))
     }
 
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
-        self.read(|c| tokens::access_token(c, token_hash))
+        self.read_one(|c| tokens::access_token(c, token_hash))
     }
 
     fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
@@ -447,7 +470,7 @@ impl Store for SqliteStore {
     }
 
     fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
-        self.read(|c| tokens::refresh_token(c, token_hash))
+        self.read_one(|c| tokens::refresh_token(c, token_hash))
     }
 
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
@@ -535,6 +558,17 @@ impl Store for SqliteStore {
         Some(Box::pin(
             self.group.write_async(grant_writes::redeem(code_hash, now)),
         ))
+    }
+
+    fn redeem_code_issuing_async(
+        &self,
+        code_hash: &str,
+        now: i64,
+        issue: &IssueTokens,
+    ) -> Option<Pending<Redeemed>> {
+        Some(Box::pin(self.group.write_async(
+            grant_writes::redeem_issuing(code_hash, now, issue),
+        )))
     }
 
     fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {

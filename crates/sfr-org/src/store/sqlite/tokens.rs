@@ -63,65 +63,72 @@ type CodeRow = (
     Option<i64>,
 );
 
-fn load_code(conn: &Connection, code_hash: &str) -> StoreResult<Option<AuthCode>> {
+fn code_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CodeRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn code_from_row(r: CodeRow) -> StoreResult<AuthCode> {
+    Ok(AuthCode {
+        code_hash: r.0,
+        app_id: parse_id(&r.1)?,
+        user_id: parse_id(&r.2)?,
+        redirect_uri: r.3,
+        scopes: parse_scopes(&r.4)?,
+        code_challenge: r.5,
+        code_challenge_method: r.6,
+        nonce: r.7,
+        created_at: r.8,
+        expires_at: r.9,
+        used_at: r.10,
+    })
+}
+
+pub(super) fn load_code(conn: &Connection, code_hash: &str) -> StoreResult<Option<AuthCode>> {
     let row: Option<CodeRow> = conn
         .query_row_cached(
             "SELECT code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
                     nonce, created_at, expires_at, used_at
              FROM auth_codes WHERE code_hash = ?1",
             [code_hash],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            },
+            code_row,
         )
         .optional()
         .map_err(db_err)?;
-    row.map(|r| {
-        Ok(AuthCode {
-            code_hash: r.0,
-            app_id: parse_id(&r.1)?,
-            user_id: parse_id(&r.2)?,
-            redirect_uri: r.3,
-            scopes: parse_scopes(&r.4)?,
-            code_challenge: r.5,
-            code_challenge_method: r.6,
-            nonce: r.7,
-            created_at: r.8,
-            expires_at: r.9,
-            used_at: r.10,
-        })
-    })
-    .transpose()
+    row.map(code_from_row).transpose()
 }
 
 pub(super) fn redeem_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-    let Some(mut code) = load_code(conn, code_hash)? else {
-        return Ok(Redeemed::Unknown);
-    };
     // The guard `used_at IS NULL` makes the claim atomic even across processes.
-    let claimed = conn
-        .execute_cached(
-            "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
+    let claimed: Option<CodeRow> = conn
+        .query_row_cached(
+            "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL
+             RETURNING code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
+                       nonce, created_at, expires_at, used_at",
             params![code_hash, now],
+            code_row,
         )
+        .optional()
         .map_err(db_err)?;
-    if claimed == 0 {
+    let Some(row) = claimed else {
+        let Some(code) = load_code(conn, code_hash)? else {
+            return Ok(Redeemed::Unknown);
+        };
         revoke_from_code(conn, code_hash, now)?;
         return Ok(Redeemed::Replayed(code));
-    }
-    code.used_at = Some(now);
+    };
+    let code = code_from_row(row)?;
     if now >= code.expires_at {
         Ok(Redeemed::Expired(code))
     } else {
