@@ -89,13 +89,15 @@ def codes(db, key, username, count, out):
     con = connect(db)
     app, user = ids(con, key, username)
     now = now_ms()
-    order = format(now, "011x")
-    plain = [order + secrets.token_urlsafe(48) for _ in range(count)]
+    # One millisecond apart, oldest first, as a server issues them; the load sends them in file order, so codes
+    # are exchanged in the order they were issued, as clients do within seconds of the redirect.
+    issued = [now - count + i for i in range(count)]
+    plain = [format(t, "011x") + secrets.token_urlsafe(48) for t in issued]
     con.executemany(
         "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
         " code_challenge_method, nonce, created_at, expires_at, used_at)"
         " VALUES (?, ?, ?, ?, 'api refresh_token', NULL, NULL, NULL, ?, ?, NULL)",
-        (("t" + order + sha(c), app, user, CALLBACK, now, now + CODE_LIFETIME_MS) for c in plain))
+        (("t" + c[:11] + sha(c), app, user, CALLBACK, t, t + CODE_LIFETIME_MS) for c, t in zip(plain, issued)))
     con.commit()
     con.close()
     with open(out, "w") as f:
