@@ -33,6 +33,8 @@ pub enum JwtError {
     Signature,
     #[error("the private key cannot sign: {0}")]
     Key(String),
+    #[error("the public key is not an RSA key of 2048 to 8192 bits: {0}")]
+    PublicKey(String),
 }
 
 /// The audience: a string or an array of strings.
@@ -133,14 +135,42 @@ impl Assertion {
     }
 
     /// Verifies the RS256 signature with an RSA public key in PKCS#1 `RSAPublicKey` DER (what an X.509 certificate's
-    /// subject public key holds).
+    /// subject public key holds). To verify many assertions with one key, parse it once (`Rs256PublicKey`).
     pub fn verify_rs256(&self, rsa_public_key_der: &[u8]) -> Result<(), JwtError> {
-        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+        let key =
+            Rs256PublicKey::from_pkcs1_der(rsa_public_key_der).map_err(|_| JwtError::Signature)?;
+        self.verify_rs256_with(&key)
+    }
+
+    /// Verifies the RS256 signature with a key parsed before.
+    pub fn verify_rs256_with(&self, key: &Rs256PublicKey) -> Result<(), JwtError> {
+        key.0
+            .verify_sig(self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| JwtError::Signature)
+    }
+}
+
+/// An RSA public key parsed for RS256 verification, to be kept and reused: parsing it (and setting up arithmetic
+/// modulo its modulus, done on its first use and then kept with it) costs more than a verification itself.
+#[derive(Clone)]
+pub struct Rs256PublicKey(aws_lc_rs::signature::ParsedPublicKey);
+
+impl Rs256PublicKey {
+    /// Parses PKCS#1 `RSAPublicKey` DER. The size (2048 to 8192 bits) is checked when verifying: a smaller key
+    /// verifies nothing.
+    pub fn from_pkcs1_der(rsa_public_key_der: &[u8]) -> Result<Self, JwtError> {
+        aws_lc_rs::signature::ParsedPublicKey::new(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
             rsa_public_key_der,
-        );
-        key.verify(self.signing_input.as_bytes(), &self.signature)
-            .map_err(|_| JwtError::Signature)
+        )
+        .map(Self)
+        .map_err(|e| JwtError::PublicKey(e.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Rs256PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rs256PublicKey")
     }
 }
 
@@ -262,6 +292,37 @@ mod tests {
             Err(JwtError::Signature)
         );
         let _ = k.public_key().as_der();
+    }
+
+    /// A key parsed once verifies any number of assertions, and only those of its own private key.
+    #[test]
+    fn a_parsed_key_is_reused_and_checked() {
+        let k = key();
+        let claims = |sub| OutgoingClaims {
+            iss: "3MVG9x",
+            sub,
+            aud: "http://h/",
+            exp: 2_000_000_000,
+            iat: 1,
+        };
+        let parsed = Rs256PublicKey::from_pkcs1_der(k.public_key().as_ref()).unwrap();
+        for sub in ["a@example.com", "b@example.com"] {
+            let a = Assertion::parse(&sign_rs256(&claims(sub), &k).unwrap()).unwrap();
+            assert_eq!(a.verify_rs256_with(&parsed), Ok(()));
+        }
+        let other = key();
+        let forged =
+            Assertion::parse(&sign_rs256(&claims("c@example.com"), &other).unwrap()).unwrap();
+        assert_eq!(forged.verify_rs256_with(&parsed), Err(JwtError::Signature));
+        assert!(matches!(
+            Rs256PublicKey::from_pkcs1_der(b"not a key"),
+            Err(JwtError::PublicKey(_))
+        ));
+        assert_eq!(
+            forged.verify_rs256(b"not a key"),
+            Err(JwtError::Signature),
+            "an unusable key verifies nothing"
+        );
     }
 
     #[test]

@@ -32,7 +32,14 @@ pub enum CertificateError {
         "the certificate holds a {0} key; JWT bearer needs an RSA key (e.g. openssl req -x509 -newkey rsa:2048)"
     )]
     NotRsa(String),
+    #[error(
+        "the certificate's key cannot verify RS256 signatures ({0}); make one of 2048 bits or more (e.g. openssl req -x509 -newkey rsa:2048)"
+    )]
+    RsaKey(String),
 }
+
+/// The smallest RSA key RS256 verification accepts.
+const MIN_RSA_BITS: usize = 2048;
 
 /// Parses a PEM certificate and extracts its RSA public key.
 pub fn parse_pem(pem: &str) -> Result<CertificateInfo, CertificateError> {
@@ -45,6 +52,10 @@ pub fn parse_pem(pem: &str) -> Result<CertificateInfo, CertificateError> {
         .map_err(|e| CertificateError::X509(e.to_string()))?;
     let spki = cert.public_key();
     let rsa_public_key_der = match spki.parsed() {
+        // Refused now rather than at every JWT-bearer grant: RS256 verification takes 2048 bits and more.
+        Ok(PublicKey::RSA(rsa)) if rsa.key_size() < MIN_RSA_BITS => {
+            return Err(CertificateError::RsaKey(format!("{} bits", rsa.key_size())));
+        }
         Ok(PublicKey::RSA(_)) => spki.subject_public_key.data.to_vec(),
         Ok(other) => return Err(CertificateError::NotRsa(key_kind(&other).to_owned())),
         Err(e) => return Err(CertificateError::X509(e.to_string())),
@@ -116,5 +127,10 @@ pub(crate) mod tests {
             parse_pem(&ec_cert.pem()),
             Err(CertificateError::NotRsa(_))
         ));
+        // Made by `openssl req -x509 -newkey rsa:1024`: too small for RS256 verification.
+        let weak = include_str!("testdata/rsa-1024-certificate.pem");
+        let err = parse_pem(weak).unwrap_err();
+        assert!(matches!(err, CertificateError::RsaKey(_)), "{err:?}");
+        assert!(err.to_string().contains("rsa:2048"), "{err}");
     }
 }

@@ -487,12 +487,12 @@ async fn jwt_bearer(
             );
         }
     };
-    if parsed.verify_rs256(&cert.rsa_public_key_der).is_err() {
+    if parsed.verify_rs256_with(&cert.key).is_err() {
         return refuse(
             OAuthError::InvalidAssertion,
             format!(
                 "certificate ({}) does not match the assertion's signing key",
-                cert.subject
+                cert.info.subject
             ),
         );
     }
