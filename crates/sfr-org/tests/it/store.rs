@@ -1458,6 +1458,7 @@ mod on_sqlite {
         raw.execute_batch(&format!(
             "DELETE FROM schema_migrations WHERE version = 9;
              CREATE INDEX access_tokens_refresh ON access_tokens (refresh_hash) WHERE refresh_hash IS NOT NULL;
+             CREATE INDEX refresh_tokens_user_app ON refresh_tokens (user_id, app_id);
              UPDATE access_tokens SET session_timeout_ms = 2 * 86400000 WHERE token_hash = '{long}';
              UPDATE refresh_tokens SET revoked_at = {T0} WHERE token_hash = '{revoked}';
              UPDATE access_tokens SET revoked_at = {T0} WHERE refresh_hash = '{revoked}';",
@@ -1470,7 +1471,8 @@ mod on_sqlite {
         let store = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
         let raw = rusqlite::Connection::open(db.path()).unwrap();
         let index: Option<String> = rusqlite::OptionalExtension::optional(raw.query_row(
-            "SELECT name FROM sqlite_master WHERE name = 'access_tokens_refresh'",
+            "SELECT name FROM sqlite_master
+             WHERE name IN ('access_tokens_refresh', 'refresh_tokens_user_app')",
             [],
             |r| r.get(0),
         ))
@@ -1691,6 +1693,14 @@ mod on_sqlite {
         assert!(
             refresh_by_code.contains("refresh_tokens_code"),
             "{refresh_by_code}"
+        );
+        // Revoking a user's (or a user and app's) refresh tokens walks the index of live ones.
+        let by_user = plan(
+            "UPDATE refresh_tokens SET revoked_at = 1 WHERE user_id = ?1 AND revoked_at IS NULL",
+        );
+        assert!(
+            by_user.contains("USING INDEX refresh_tokens_live"),
+            "{by_user}"
         );
         let indexes: Vec<String> = raw
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'access_tokens'")

@@ -244,13 +244,15 @@ CREATE TRIGGER approvals_facts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON a
 "#;
 
 /// Sessions take their refresh token's revocation when read; the index from refresh token to sessions goes, and
-/// session timeouts are brought under the longest one (see the SQLite schema's V9).
+/// session timeouts are brought under the longest one; the index of refresh tokens by user and app gives way to
+/// the one of live tokens (see the SQLite schema's V9).
 const _: () = assert!(
     crate::model::MAX_SESSION_TIMEOUT_MS == 86_400_000,
     "V7 clamps to this bound"
 );
 const V7: &str = r#"
 DROP INDEX access_tokens_refresh;
+DROP INDEX refresh_tokens_user_app;
 UPDATE access_tokens SET session_timeout_ms = 86400000 WHERE session_timeout_ms > 86400000;
 "#;
 

@@ -282,13 +282,16 @@ CREATE TRIGGER approvals_facts_d AFTER DELETE ON approvals BEGIN UPDATE facts_ve
 /// Sessions take their refresh token's revocation when read (`store::sqlite::tokens`, the module's note), so the
 /// index from refresh token to sessions goes: every refresh grant inserted into it at a random place. The store
 /// keeps a revoked refresh token until its sessions are dead, which it can bound only if no session's timeout
-/// passes the longest one (24 hours); rows from before the bound are brought under it.
+/// passes the longest one (24 hours); rows from before the bound are brought under it. The index of refresh
+/// tokens by user and app goes too: every query through it asks for live tokens, which `refresh_tokens_live`
+/// (V7) serves, and each code exchange wrote to both.
 const _: () = assert!(
     crate::model::MAX_SESSION_TIMEOUT_MS == 86_400_000,
     "V9 clamps to this bound"
 );
 const V9: &str = r#"
 DROP INDEX access_tokens_refresh;
+DROP INDEX refresh_tokens_user_app;
 UPDATE access_tokens SET session_timeout_ms = 86400000 WHERE session_timeout_ms > 86400000;
 "#;
 
