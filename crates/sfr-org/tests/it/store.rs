@@ -1434,6 +1434,57 @@ mod on_sqlite {
 
     storage_suite!(some_sqlite);
 
+    /// Grants write while readers are always in the log: the store's writer never checkpoints, and a passive
+    /// checkpoint alone never lets the log start over under such a load (the file grew by gigabytes), so the
+    /// checkpoint thread's restarts are what keep the WAL small. About 60 MB are written here; the log must stay
+    /// within a few of its 4 MB restart threshold.
+    #[test]
+    fn the_wal_stays_small_under_writes_and_reads() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = Arc::clone(&db.store);
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        store.access_token(&keys::token_key("wal-0")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let wal = PathBuf::from(format!("{}-wal", db.path().display()));
+        let mut largest = 0;
+        for n in 0..4_000 {
+            db.store
+                .issue_tokens(&IssueTokens {
+                    access: access(&user, &app, &format!("wal-{n}"), T0 + n),
+                    refresh: None,
+                    from_code: None,
+                    event: None,
+                })
+                .unwrap();
+            if n % 50 == 0 {
+                largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().unwrap();
+        }
+        let written = db.store.statements_executed().unwrap_or_default();
+        assert!(
+            written > 4_000,
+            "sanity: the grants ran ({written} statements)"
+        );
+        assert!(
+            largest < 24 * 1024 * 1024,
+            "the WAL reached {largest} bytes: the checkpoint thread did not restart it"
+        );
+    }
+
     /// A database of schema v8 (sessions revoked by a write through an index from refresh token to sessions)
     /// opened by this build: the index goes, sessions' timeouts come under the longest one the purge's retention
     /// counts on, and sessions revoked the old way stay revoked.
