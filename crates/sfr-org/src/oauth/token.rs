@@ -250,7 +250,11 @@ async fn authorization_code(
             "a spent or expired authorization code was claimed fresh".into(),
         ));
     }
-    let checked = check_code(&f, creds, &code, user, redirect_uri, verifier, now, trace);
+    let presented = Presented {
+        redirect_uri,
+        verifier,
+    };
+    let checked = check_code(&f, creds, &code, user, &presented, now, trace);
     let (user, secret) = match checked {
         Ok(checked) => checked,
         Err(failure) => {
@@ -310,18 +314,26 @@ fn claimed(redeemed: Redeemed, now: i64, trace: &mut Trace) -> Result<AuthCode, 
     }
 }
 
+/// What the client presents with a code besides its credentials.
+struct Presented {
+    redirect_uri: Option<String>,
+    verifier: Option<String>,
+}
+
 /// Everything a fresh code must pass before it is exchanged: the user and the app's secret on success.
-#[allow(clippy::too_many_arguments)]
 fn check_code<'f>(
     f: &'f Facts,
     creds: &ClientCredentials,
     code: &AuthCode,
     user: Option<User>,
-    redirect_uri: Option<String>,
-    verifier: Option<String>,
+    presented: &Presented,
     now: i64,
     trace: &mut Trace,
 ) -> Result<(User, &'f str), Failure> {
+    let Presented {
+        redirect_uri,
+        verifier,
+    } = presented;
     let app = &f.app;
     trace.user_id = Some(code.user_id.clone());
     if code.app_id != app.id {
@@ -339,7 +351,7 @@ fn check_code<'f>(
             OAuthError::RedirectUriMismatch,
             format!(
                 "redirect_uri {:?} differs from {:?} used at authorize",
-                redirect_uri.unwrap_or_default(),
+                redirect_uri.as_deref().unwrap_or_default(),
                 code.redirect_uri
             ),
         );

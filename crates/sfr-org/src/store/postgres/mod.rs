@@ -454,10 +454,7 @@ impl Store for PostgresStore {
         self.write(|c| {
             let redeemed = tokens::redeem_code(c, code_hash, now)?;
             if let Redeemed::Fresh(_) = redeemed {
-                tokens::issue(c, issue)?;
-                if let Some(e) = &issue.event {
-                    events::record(c, e)?;
-                }
+                tokens::issue_with_event(c, issue)?;
             }
             Ok(redeemed)
         })
@@ -471,13 +468,7 @@ impl Store for PostgresStore {
                 tokens::insert_session_with_event(c, &issue.access, event)
             });
         }
-        self.write(|c| {
-            tokens::issue(c, issue)?;
-            issue
-                .event
-                .as_ref()
-                .map_or(Ok(()), |e| events::record(c, e))
-        })
+        self.write(|c| tokens::issue_with_event(c, issue))
     }
 
     // The token reads and the session touch are one statement each: no transaction around them (one round trip

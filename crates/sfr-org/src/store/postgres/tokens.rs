@@ -164,6 +164,15 @@ fn insert_access(
     Ok(())
 }
 
+/// A grant's tokens and its login-history event, in the caller's transaction.
+pub(super) fn issue_with_event(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
+    self::issue(c, issue)?;
+    issue
+        .event
+        .as_ref()
+        .map_or(Ok(()), |e| super::events::record(c, e))
+}
+
 /// A session of no refresh token and no code, and its login-history row, in one statement (`Mode::OneWrite`):
 /// the two inserts of `insert_access` and `events::record`.
 pub(super) fn insert_session_with_event(

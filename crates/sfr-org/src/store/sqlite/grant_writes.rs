@@ -12,13 +12,16 @@ pub(super) fn issue(
     issue: &IssueTokens,
 ) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
     let issue = issue.clone();
-    move |c| {
-        tokens::issue(c, &issue)?;
-        issue
-            .event
-            .as_ref()
-            .map_or(Ok(()), |e| events::record(c, e))
-    }
+    move |c| store_issue(c, &issue)
+}
+
+/// A grant's tokens and its event.
+fn store_issue(c: &Connection, issue: &IssueTokens) -> StoreResult<()> {
+    tokens::issue(c, issue)?;
+    issue
+        .event
+        .as_ref()
+        .map_or(Ok(()), |e| events::record(c, e))
 }
 
 /// A refresh-token use and its new session; the event only when the refresh token was usable.
@@ -54,10 +57,7 @@ pub(super) fn redeem_issuing(
     move |c| {
         let redeemed = tokens::redeem_code(c, &code_hash, now)?;
         if let Redeemed::Fresh(_) = redeemed {
-            tokens::issue(c, &issue)?;
-            if let Some(e) = &issue.event {
-                events::record(c, e)?;
-            }
+            store_issue(c, &issue)?;
         }
         Ok(redeemed)
     }
