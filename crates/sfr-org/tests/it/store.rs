@@ -1436,8 +1436,8 @@ mod on_sqlite {
 
     /// Grants write while readers are always in the log: the store's writer never checkpoints, and a passive
     /// checkpoint alone never lets the log start over under such a load (the file grew by gigabytes), so the
-    /// checkpoint thread's restarts are what keep the WAL small. About 60 MB are written here; the log must stay
-    /// within a few of its 4 MB restart threshold.
+    /// checkpoint thread's restarts are what keep the WAL small. About 90 MB are written here; the log must stay
+    /// well under that, with room for a checkpoint thread slowed by a busy machine (its threshold is 4 MB).
     #[test]
     fn the_wal_stays_small_under_writes_and_reads() {
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -1457,7 +1457,7 @@ mod on_sqlite {
             .collect();
         let wal = PathBuf::from(format!("{}-wal", db.path().display()));
         let mut largest = 0;
-        for n in 0..4_000 {
+        for n in 0..6_000 {
             db.store
                 .issue_tokens(&IssueTokens {
                     access: access(&user, &app, &format!("wal-{n}"), T0 + n),
@@ -1476,11 +1476,11 @@ mod on_sqlite {
         }
         let written = db.store.statements_executed().unwrap_or_default();
         assert!(
-            written > 4_000,
+            written > 6_000,
             "sanity: the grants ran ({written} statements)"
         );
         assert!(
-            largest < 24 * 1024 * 1024,
+            largest < 32 * 1024 * 1024,
             "the WAL reached {largest} bytes: the checkpoint thread did not restart it"
         );
     }
