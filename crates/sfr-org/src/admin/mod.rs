@@ -90,6 +90,7 @@ fn store_error_name(e: &StoreError) -> &'static str {
         StoreError::Decrypt { .. } => "WrongMasterKey",
         StoreError::Corrupt(_) => "CorruptData",
         StoreError::Database(_) => "DatabaseError",
+        StoreError::FactsChanged => "ConcurrentChange",
         StoreError::Internal(_) => "InternalError",
     }
 }

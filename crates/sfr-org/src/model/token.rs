@@ -84,6 +84,10 @@ pub struct IssueTokens {
     pub from_code: Option<String>,
     /// The grant's login-history event, stored in the same transaction as the tokens.
     pub event: Option<LoginEvent>,
+    /// The `facts_version` of the facts the grant was decided on, when they came from memory unconfirmed
+    /// (`Store::cached_grant_facts`): the store writes nothing and answers `StoreError::FactsChanged` unless
+    /// it is still current in the write's own transaction.
+    pub facts_version: Option<i64>,
 }
 
 /// A refresh-token grant: mark the refresh token used and store the new session, in one transaction.
@@ -94,6 +98,8 @@ pub struct RefreshUse {
     pub new_access: NewAccessToken,
     /// The grant's login-history event, stored with the new session when the refresh token was usable.
     pub event: Option<LoginEvent>,
+    /// As `IssueTokens::facts_version`.
+    pub facts_version: Option<i64>,
 }
 
 /// What `revoke_by_hash` found and revoked.

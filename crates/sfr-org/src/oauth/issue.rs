@@ -86,6 +86,7 @@ pub fn mint_grant(
         }),
         from_code,
         event: Some(event),
+        facts_version: None,
     };
     Ok(MintedGrant {
         now,
@@ -96,15 +97,17 @@ pub fn mint_grant(
 }
 
 /// Stores the tokens of a fresh grant (access + optional refresh) and its login-history event in one
-/// transaction, and answers.
+/// transaction, and answers. `facts_version`: see `IssueTokens::facts_version`.
 pub async fn issue(
     state: &AppState,
     to: &Grantee<'_>,
     with_refresh: bool,
     nonce: Option<&str>,
     event: LoginEvent,
+    facts_version: Option<i64>,
 ) -> Result<TokenResponse, Failure> {
-    let minted = mint_grant(state, to, with_refresh, None, event)?;
+    let mut minted = mint_grant(state, to, with_refresh, None, event)?;
+    minted.store.facts_version = facts_version;
     state.issue_tokens(minted.store).await?;
     let (access, refresh) = (minted.access_token, minted.refresh_token);
     respond(state, to, &access, refresh, nonce, minted.now).await

@@ -43,6 +43,9 @@ impl Trace {
 pub enum Failure {
     Refused(Refusal),
     Internal(String),
+    /// Decided on cached facts that a change outdated before the write (`StoreError::FactsChanged`): nothing
+    /// was stored; the token endpoint decides the grant again on facts read from the store.
+    Outdated,
 }
 
 impl From<Refusal> for Failure {
@@ -53,7 +56,10 @@ impl From<Refusal> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            StoreError::FactsChanged => Self::Outdated,
+            e => Self::Internal(e.to_string()),
+        }
     }
 }
 
@@ -105,6 +111,11 @@ fn failure_outcome(failure: &Failure) -> (Option<sfr_wire::OAuthError>, (&str, &
         Failure::Refused(r) => (Some(r.wire), (r.wire.code(), &r.reason)),
         Failure::Internal(message) => {
             tracing::error!(error = %message, "request failed inside the server");
+            (None, ("server_error", message))
+        }
+        Failure::Outdated => {
+            let message = "a grant's facts kept changing while it was decided";
+            tracing::error!(error = message, "request failed inside the server");
             (None, ("server_error", message))
         }
     }

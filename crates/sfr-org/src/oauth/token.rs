@@ -91,12 +91,83 @@ fn success_event(
     login_event(state, trace, kind.clone(), Ok(&reason))
 }
 
+/// Decides a grant, first on facts cached in memory (no read of the store at all when the cache has them),
+/// then, if that try's write found them outdated or it refused on facts that a change has outdated since, once
+/// more on facts read from the store. A grant so never commits, nor is refused, on facts older than the latest
+/// change: the write confirms its facts' version in its own transaction, a refusal confirms it by a read.
 async fn run(
     state: &AppState,
     grant: Grant,
     creds: &ClientCredentials,
     kind: &LoginKind,
     trace: &mut Trace,
+) -> Result<TokenResponse, Failure> {
+    let before = trace.clone();
+    let mut attempt = Attempt::from_cache();
+    let out = decide(state, &grant, creds, kind, trace, &mut attempt).await;
+    if !attempt.outdated(state, &out).await? {
+        return out;
+    }
+    *trace = before;
+    decide(
+        state,
+        &grant,
+        creds,
+        kind,
+        trace,
+        &mut Attempt::from_store(),
+    )
+    .await
+}
+
+/// Where one try at a grant takes its facts from, and what it took.
+struct Attempt {
+    /// Whether facts cached in memory may be used unconfirmed (`Store::cached_grant_facts`).
+    cache: bool,
+    /// The `facts_version` of the unconfirmed facts this try decided on.
+    unconfirmed: Option<i64>,
+}
+
+impl Attempt {
+    fn from_cache() -> Self {
+        Self {
+            cache: true,
+            unconfirmed: None,
+        }
+    }
+
+    fn from_store() -> Self {
+        Self {
+            cache: false,
+            unconfirmed: None,
+        }
+    }
+
+    /// Whether this try's outcome must not stand: it decided on unconfirmed facts and either its write found
+    /// them outdated or it refused on them and they are outdated now.
+    async fn outdated(
+        &self,
+        state: &AppState,
+        out: &Result<TokenResponse, Failure>,
+    ) -> Result<bool, Failure> {
+        let Some(version) = self.unconfirmed else {
+            return Ok(false);
+        };
+        match out {
+            Err(Failure::Outdated) => Ok(true),
+            Err(Failure::Refused(_)) => Ok(state.read(|s| s.facts_version()).await? != version),
+            Ok(_) | Err(Failure::Internal(_)) => Ok(false),
+        }
+    }
+}
+
+async fn decide(
+    state: &AppState,
+    grant: &Grant,
+    creds: &ClientCredentials,
+    kind: &LoginKind,
+    trace: &mut Trace,
+    attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
     match grant {
         Grant::AuthorizationCode {
@@ -107,9 +178,9 @@ async fn run(
             authorization_code(
                 state,
                 creds,
-                &code,
-                redirect_uri,
-                code_verifier,
+                code,
+                redirect_uri.clone(),
+                code_verifier.clone(),
                 kind,
                 trace,
             )
@@ -118,13 +189,24 @@ async fn run(
         Grant::RefreshToken {
             refresh_token,
             scope,
-        } => refresh(state, creds, &refresh_token, scope.as_deref(), kind, trace).await,
-        Grant::JwtBearer { assertion } => jwt_bearer(state, &assertion, kind, trace).await,
+        } => {
+            refresh(
+                state,
+                creds,
+                refresh_token,
+                scope.as_deref(),
+                kind,
+                trace,
+                attempt,
+            )
+            .await
+        }
+        Grant::JwtBearer { assertion } => jwt_bearer(state, assertion, kind, trace, attempt).await,
         Grant::ClientCredentials { scope } => {
-            client_credentials(state, creds, scope.as_deref(), kind, trace).await
+            client_credentials(state, creds, scope.as_deref(), kind, trace, attempt).await
         }
         Grant::Password { username } => {
-            trace.username = Some(username).filter(|u| !u.is_empty());
+            trace.username = Some(username.clone()).filter(|u| !u.is_empty());
             refuse(
                 OAuthError::AuthenticationFailure,
                 "username-password flow is disabled in this org",
@@ -133,22 +215,27 @@ async fn run(
     }
 }
 
-/// A grant's facts (`Store::grant_facts`, one read) with the client app known and OAuth-enabled.
+/// A grant's facts (`Store::grant_facts`, one read, or `Store::cached_grant_facts`, none) with the client app
+/// known and OAuth-enabled.
 struct Facts {
     org: Org,
     app: ConnectedApp,
     secret: Option<String>,
     user: Option<User>,
     approval: Option<Approval>,
+    /// The `facts_version` to confirm with the grant's write, when the facts came from memory unconfirmed.
+    unconfirmed: Option<i64>,
 }
 
-/// Reads the grant's facts; `invalid_client_id` when `client_id` names no OAuth-enabled app.
+/// The grant's facts, from memory if `attempt` allows and they are cached, else read from the store;
+/// `invalid_client_id` when `client_id` names no OAuth-enabled app.
 async fn facts(
     state: &AppState,
     client_id: Option<&str>,
     user: GrantUser,
     secret: bool,
     approval: bool,
+    attempt: &mut Attempt,
 ) -> Result<Facts, Failure> {
     let Some(id) = client_id else {
         return refuse(OAuthError::InvalidClientId, "client_id missing");
@@ -159,7 +246,18 @@ async fn facts(
         secret,
         approval,
     };
-    let found = state.read(move |s| s.grant_facts(&lookup)).await?;
+    let cached = if attempt.cache {
+        state.store.cached_grant_facts(&lookup)
+    } else {
+        None
+    };
+    let found = match cached {
+        Some((version, found)) => {
+            attempt.unconfirmed = Some(version);
+            found
+        }
+        None => state.read(move |s| s.grant_facts(&lookup)).await?,
+    };
     match found.app {
         Some(app) if app.oauth_enabled => Ok(Facts {
             org: found.org,
@@ -167,6 +265,7 @@ async fn facts(
             secret: found.secret,
             user: found.user,
             approval: found.approval,
+            unconfirmed: attempt.unconfirmed,
         }),
         Some(_) => refuse(
             OAuthError::InvalidClientId,
@@ -216,12 +315,14 @@ async fn authorization_code(
     kind: &LoginKind,
     trace: &mut Trace,
 ) -> Result<TokenResponse, Failure> {
+    // Never on unconfirmed facts: a refusal spends the code, and a second try would find it spent.
     let f = facts(
         state,
         creds.client_id.as_deref(),
         GrantUser::Unknown,
         true,
         false,
+        &mut Attempt::from_store(),
     )
     .await?;
     let now = state.now();
@@ -390,6 +491,7 @@ async fn refresh(
     scope: Option<&str>,
     kind: &LoginKind,
     trace: &mut Trace,
+    attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
     let hash = keys::token_key(refresh_token);
     let found = state
@@ -401,7 +503,15 @@ async fn refresh(
     let user = found
         .as_ref()
         .map_or(GrantUser::Unknown, |rt| GrantUser::Id(rt.user_id.clone()));
-    let f = facts(state, creds.client_id.as_deref(), user, true, false).await?;
+    let f = facts(
+        state,
+        creds.client_id.as_deref(),
+        user,
+        true,
+        false,
+        attempt,
+    )
+    .await?;
     let app = &f.app;
     let Some(rt) = found else {
         return refuse(OAuthError::ExpiredToken, "unknown refresh token");
@@ -452,6 +562,7 @@ async fn refresh(
         now,
         new_access: access.record,
         event: Some(success_event(state, trace, kind, false, &scopes)),
+        facts_version: f.unconfirmed,
     };
     if state.refresh(use_).await?.is_none() {
         return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
@@ -464,6 +575,7 @@ async fn jwt_bearer(
     assertion: &str,
     kind: &LoginKind,
     trace: &mut Trace,
+    attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
     let parsed = match Assertion::parse(assertion) {
         Ok(a) => a,
@@ -478,6 +590,7 @@ async fn jwt_bearer(
         GrantUser::Username(claims.sub.clone()),
         false,
         true,
+        attempt,
     )
     .await?;
     let app = &f.app;
@@ -543,7 +656,7 @@ async fn jwt_bearer(
         shape: shape(false),
     };
     let event = success_event(state, trace, kind, false, &scopes);
-    issue::issue(state, &to, false, None, event).await
+    issue::issue(state, &to, false, None, event, f.unconfirmed).await
 }
 
 async fn client_credentials(
@@ -552,6 +665,7 @@ async fn client_credentials(
     scope: Option<&str>,
     kind: &LoginKind,
     trace: &mut Trace,
+    attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
     let f = facts(
         state,
@@ -559,6 +673,7 @@ async fn client_credentials(
         GrantUser::RunAs,
         true,
         false,
+        attempt,
     )
     .await?;
     let app = &f.app;
@@ -597,5 +712,5 @@ async fn client_credentials(
         },
     };
     let event = success_event(state, trace, kind, false, &scopes);
-    issue::issue(state, &to, false, None, event).await
+    issue::issue(state, &to, false, None, event, f.unconfirmed).await
 }

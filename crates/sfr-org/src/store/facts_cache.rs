@@ -7,6 +7,13 @@
 //! as the counter and caches them under it. A cached entry is therefore never used after a change it does not
 //! show has committed: a grant decides on the same data it would have read, one statement instead of seven.
 //!
+//! A token grant goes one step further (`Store::cached_grant_facts`): it decides on the entry cached under the
+//! newest version this cache has seen, without reading the counter, and its write confirms that version in
+//! its own transaction (`StoreError::FactsChanged` otherwise, and the grant is decided again on facts read from
+//! the store); a grant those facts refuse confirms the version by a read before it answers. On SQLite the
+//! counter's read then happens on the writer's connection, whose pages stay cached across its own commits,
+//! instead of on a reader whose cache every commit empties.
+//!
 //! What is cached is what the store read, not a decision: lockouts, expiries and approvals are still judged
 //! against the grant's own clock. The decrypted consumer secret is cached with its app, in this process's memory
 //! only (where the key that decrypts it already lives).
@@ -41,6 +48,15 @@ impl FactsCache {
             return None;
         }
         entries.facts.get(lookup).cloned()
+    }
+
+    /// The facts cached for `lookup` at the newest version this cache has seen, with that version: what a
+    /// grant may decide on without reading the counter, if its write confirms the version
+    /// (`Store::cached_grant_facts`).
+    pub(crate) fn latest(&self, lookup: &GrantLookup) -> Option<(i64, GrantFacts)> {
+        let entries = self.inner.lock().ok()?;
+        let facts = entries.facts.get(lookup)?.clone();
+        Some((entries.version, facts))
     }
 
     /// Keeps `facts`, read at `version`. Entries of an older version are dropped; facts read at an older version

@@ -101,6 +101,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(String),
+    /// A grant decided on cached facts (`Store::cached_grant_facts`) that a change made meanwhile outdated:
+    /// nothing was written; the grant is decided again on facts read from the store.
+    #[error("the app, user or org changed while the grant was decided; nothing was written")]
+    FactsChanged,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -239,6 +243,13 @@ pub trait Store: Send + Sync {
     /// The app, its secret, the user, the org and the approval a grant needs, read in one snapshot
     /// (`grant_reads`) — from memory while nothing they come from has changed (`facts_cache`).
     fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts>;
+    /// The facts last cached for `lookup` and the `facts_version` they were read at, without reading the
+    /// store: they may be out of date. A grant that decides on them passes that version with its write
+    /// (`IssueTokens::facts_version`, `RefreshUse::facts_version`), which commits only if no change came
+    /// between; a grant they refuse confirms them first (`facts_version`). `None` when nothing is cached.
+    fn cached_grant_facts(&self, lookup: &GrantLookup) -> Option<(i64, GrantFacts)>;
+    /// The counter every change to a grant's facts bumps (`facts_cache`), read now.
+    fn facts_version(&self) -> StoreResult<i64>;
 
     // ---- approvals ----
     /// Records (or replaces) the user's consent to the app.

@@ -158,3 +158,44 @@ fn a_grant_stores_its_session_and_its_login_history_row() {
     assert_eq!(e.username.as_deref(), Some("runner@example.com"));
     assert_eq!(e.user_id, Some(org.user("runner@example.com").id));
 }
+
+/// The server decides a grant on facts kept in memory and confirms them with the grant's write, or with a read
+/// before a refusal: a change made meanwhile through any other connection to the database (an admin command,
+/// another node) decides the very next grant, both ways, and each request leaves one login-history row.
+#[test]
+fn the_next_grant_follows_a_change_made_meanwhile() {
+    let org = org();
+    let app = org.app("Svc");
+    let grant = || {
+        org.post_form(
+            "/services/oauth2/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &app.key),
+                ("client_secret", &app.secret),
+            ],
+            &[],
+        )
+    };
+    let events = || org.store().events(1_000).unwrap();
+    assert_eq!(grant().status, 200);
+    assert_eq!(grant().status, 200, "now from the cache");
+    let runner = org.user("runner@example.com");
+    let other = org.another_store();
+    other
+        .set_user_active(&runner.id, false, org.clock_now())
+        .unwrap();
+    let before = events().len();
+    grant().assert_oauth_error(400, "inactive_user", "user is inactive");
+    let after = events();
+    assert_eq!(after.len(), before + 1, "one row for the request");
+    assert!(!after[0].success);
+    other
+        .set_user_active(&runner.id, true, org.clock_now())
+        .unwrap();
+    let resp = grant();
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let after = events();
+    assert_eq!(after.len(), before + 2, "one row for the request");
+    assert!(after[0].success);
+}

@@ -282,6 +282,7 @@ fn tokens_issued_by_earlier_versions_stay_valid() {
             }),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
 

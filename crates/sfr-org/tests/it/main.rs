@@ -163,6 +163,7 @@ pub struct TestOrg {
     pub server: RunningServer,
     pub clock: Arc<TestClock>,
     pub base: String,
+    database: DatabaseUrl,
     apps: BTreeMap<String, AppCreds>,
     agent: ureq::Agent,
     _dir: tempfile::TempDir,
@@ -194,7 +195,7 @@ impl TestOrg {
 
     fn on(dir: tempfile::TempDir, db: DatabaseUrl, key_file: Option<std::path::PathBuf>) -> Self {
         let clock = Arc::new(TestClock::starting_now());
-        let mut config = ServeConfig::for_tests(db);
+        let mut config = ServeConfig::for_tests(db.clone());
         config.key_file = key_file;
         config.clock = clock.clone();
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -222,6 +223,7 @@ impl TestOrg {
             .into();
         Self {
             base: server.base_url.clone(),
+            database: db,
             server,
             clock,
             apps: BTreeMap::new(),
@@ -237,6 +239,13 @@ impl TestOrg {
 
     pub fn store(&self) -> &dyn Store {
         self.server.state.store.as_ref()
+    }
+
+    /// A second store on the server's database, with its own connections and caches: what an admin command in
+    /// another process (or another node) writes through.
+    pub fn another_store(&self) -> Arc<dyn Store> {
+        sfr_org::store::open(&self.database, Arc::clone(&self.server.state.keys))
+            .expect("second store")
     }
 
     pub fn with_user(self, user: TestUser) -> Self {

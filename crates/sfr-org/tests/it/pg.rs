@@ -86,6 +86,7 @@ pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
             refresh: Some(refresh(&user, &app, "shared-rt", T0)),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     let threads = 8;
@@ -96,6 +97,7 @@ pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
             now: T0 + 1 + i as i64,
             new_access: access(&u, &a, &format!("refreshed-{i}"), T0 + 1 + i as i64),
             event: refresh_event(i),
+            facts_version: None,
         })
         .unwrap()
     });
@@ -160,6 +162,7 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
                 refresh: Some(refresh(&user, &app, &rt, T0)),
                 from_code: None,
                 event: None,
+                facts_version: None,
             })
             .unwrap();
         let (u, a, rt2) = (user.clone(), app.clone(), rt.clone());
@@ -173,6 +176,7 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
                         now: T0 + 1,
                         new_access: access(&u, &a, &format!("raced-{round}-{i}"), T0 + 1),
                         event: refresh_event(i),
+                        facts_version: None,
                     })
                     .unwrap();
                 (i, got.is_some())

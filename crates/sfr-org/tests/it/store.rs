@@ -617,6 +617,90 @@ pub fn grant_facts_follow_every_change(store: &dyn Store) {
     grant_facts_follow_changes(store, store);
 }
 
+/// A grant decided on cached facts passes their `facts_version` with its write; after any change to what the
+/// facts are read from, that write stores nothing and says so (`FactsChanged`), whichever write it is.
+pub fn writes_on_outdated_facts_store_nothing(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    let at = store.facts_version().unwrap();
+    let issue = |a: &str, r: Option<&str>, version| IssueTokens {
+        access: access(&user, &app, a, T0),
+        refresh: r.map(|r| refresh(&user, &app, r, T0)),
+        from_code: None,
+        event: None,
+        facts_version: Some(version),
+    };
+    store
+        .issue_tokens(&issue("at-current", Some("rt-current"), at))
+        .unwrap();
+    assert!(
+        alive(store, "at-current", T0 + 1),
+        "a current version commits"
+    );
+    store.create_permission_set("Outdating", "", T0).unwrap();
+    let now = store.facts_version().unwrap();
+    assert_ne!(now, at, "every change moves the counter");
+    assert!(matches!(
+        store.issue_tokens(&issue("at-outdated", Some("rt-outdated"), at)),
+        Err(StoreError::FactsChanged)
+    ));
+    assert!(
+        store
+            .access_token(&keys::token_key("at-outdated"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .refresh_token(&keys::token_key("rt-outdated"))
+            .unwrap()
+            .is_none()
+    );
+    let use_ = |a: &str, version| RefreshUse {
+        refresh_hash: keys::token_key("rt-current"),
+        now: T0 + MINUTE,
+        new_access: access(&user, &app, a, T0 + MINUTE),
+        event: Some(LoginEvent {
+            at: T0 + MINUTE,
+            username: None,
+            user_id: Some(user.id.clone()),
+            consumer_key: None,
+            kind: LoginKind::Token("refresh_token".into()),
+            success: true,
+            error_code: None,
+            reason: "outdated".into(),
+            source_ip: None,
+        }),
+        facts_version: Some(version),
+    };
+    let events = store.events(100).unwrap().len();
+    assert!(matches!(
+        store.refresh(&use_("at-refresh-outdated", at)),
+        Err(StoreError::FactsChanged)
+    ));
+    assert!(
+        store
+            .access_token(&keys::token_key("at-refresh-outdated"))
+            .unwrap()
+            .is_none()
+    );
+    let token = store
+        .refresh_token(&keys::token_key("rt-current"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        token.last_used_at, T0,
+        "the refresh token's use was not stored"
+    );
+    assert_eq!(store.events(100).unwrap().len(), events, "nor its event");
+    store
+        .refresh(&use_("at-refresh-current", now))
+        .unwrap()
+        .expect("live token");
+    assert!(alive(store, "at-refresh-current", T0 + MINUTE));
+    store.issue_tokens(&issue("at-now", None, now)).unwrap();
+    assert!(alive(store, "at-now", T0 + 1));
+}
+
 pub fn codes_redeem_exactly_once(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     store.insert_code(&code(&user, &app, "code-1", T0)).unwrap();
@@ -706,6 +790,7 @@ pub fn a_code_exchange_stores_tokens_only_with_a_fresh_claim(store: Arc<dyn Stor
         refresh: Some(refresh(&user, &app, rt, when)),
         from_code: Some(keys::token_key(code)),
         event: None,
+        facts_version: None,
     };
     let stored = |at: &str| store.access_token(&keys::token_key(at)).unwrap();
     for round in 0..3 {
@@ -805,6 +890,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             refresh: Some(refresh(&user, &app, "rt-from-code", T0)),
             from_code: Some(keys::hash_token("code-r")),
             event: None,
+            facts_version: None,
         })
         .unwrap();
     // A session obtained later with the refresh token descends from the code too.
@@ -814,6 +900,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             now: T0 + MINUTE,
             new_access: access(&user, &app, "at-from-refresh", T0 + MINUTE),
             event: None,
+            facts_version: None,
         })
         .unwrap()
         .expect("refresh works");
@@ -825,6 +912,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             refresh: None,
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     let now = T0 + 2 * MINUTE;
@@ -845,6 +933,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
                 now,
                 new_access: access(&user, &app, "at-never", now),
                 event: None,
+                facts_version: None,
             })
             .unwrap()
             .is_none(),
@@ -867,6 +956,7 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
                 refresh: Some(refresh(&user, &app, &format!("rt-{n}"), T0 + n)),
                 from_code: None,
                 event: None,
+                facts_version: None,
             })
             .unwrap();
     }
@@ -884,6 +974,7 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
             refresh: Some(refresh(&user, &other.id, "rt-other", T0 + 7)),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     assert!(refresh_live(store, "rt-1"));
@@ -897,6 +988,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             refresh: Some(refresh(&user, &app, "rt-a", T0)),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     store
@@ -905,6 +997,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             now: T0 + 1,
             new_access: access(&user, &app, "at-a2", T0 + 1),
             event: None,
+            facts_version: None,
         })
         .unwrap()
         .unwrap();
@@ -914,6 +1007,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             refresh: None,
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
 
@@ -953,6 +1047,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             refresh: Some(refresh(&user, &app, "rt-c", T0)),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     assert_eq!(
@@ -970,6 +1065,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             refresh: Some(refresh(&user, &app, "rt-d", T0)),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     let user = store.set_user_active(&user.id, false, T0 + 8).unwrap();
@@ -985,6 +1081,7 @@ pub fn sessions_are_idle_based(store: &dyn Store) {
             refresh: None,
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     assert!(alive(store, "at-idle", T0 + 119 * MINUTE));
@@ -1022,6 +1119,7 @@ pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
                 refresh: rt.map(|rt| refresh(&user, app, rt, when)),
                 from_code: None,
                 event: None,
+                facts_version: None,
             })
             .unwrap();
     };
@@ -1096,6 +1194,7 @@ pub fn purging_never_revives_a_session(store: &dyn Store) {
             refresh: Some(refresh(&user, &app.id, "rt-idle", T0)),
             from_code: None,
             event: None,
+            facts_version: None,
         })
         .unwrap();
     store
@@ -1104,6 +1203,7 @@ pub fn purging_never_revives_a_session(store: &dyn Store) {
             now: T0 + MINUTE,
             new_access: day_long("at-second", T0 + MINUTE),
             event: None,
+            facts_version: None,
         })
         .unwrap()
         .expect("the refresh token is live");
@@ -1233,6 +1333,7 @@ pub fn concurrent_use_is_safe(store: Arc<dyn Store>) {
                             refresh: None,
                             from_code: None,
                             event: None,
+                            facts_version: None,
                         })
                         .unwrap();
                     assert!(alive(store.as_ref(), &at, T0 + 1));
@@ -1305,6 +1406,7 @@ macro_rules! storage_suite {
             signing_key_is_kept,
             signing_keys_rotate_after_publishing,
             grant_facts_follow_every_change,
+            writes_on_outdated_facts_store_nothing,
             rate_counts_add_up,
             expired_rate_counters_are_deleted,
         );
@@ -1464,6 +1566,7 @@ mod on_sqlite {
                     refresh: None,
                     from_code: None,
                     event: None,
+                    facts_version: None,
                 })
                 .unwrap();
             if n % 50 == 0 {
@@ -1502,6 +1605,7 @@ mod on_sqlite {
                     refresh: Some(refresh(&user, &app, rt, T0)),
                     from_code: None,
                     event: None,
+                    facts_version: None,
                 })
                 .unwrap();
         }
@@ -1574,6 +1678,33 @@ mod on_sqlite {
         grant_facts_follow_changes(db.store.as_ref(), second.as_ref());
     }
 
+    /// What a grant read is kept with the version it was read at, for the next grant to decide on without a
+    /// read; a change by another process leaves it there, unconfirmed, until a read sees the new version.
+    #[test]
+    fn cached_facts_carry_the_version_they_were_read_at() {
+        let db = sqlite();
+        let store = db.store.as_ref();
+        let second = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
+        let (user, app_id) = user_and_app(store);
+        let lookup = GrantLookup {
+            consumer_key: store.app_by_id(&app_id).unwrap().unwrap().consumer_key,
+            user: GrantUser::Id(user.id.clone()),
+            secret: true,
+            approval: false,
+        };
+        assert_eq!(store.cached_grant_facts(&lookup), None);
+        let read = store.grant_facts(&lookup).unwrap();
+        let at = store.facts_version().unwrap();
+        assert_eq!(store.cached_grant_facts(&lookup), Some((at, read.clone())));
+        second.set_user_active(&user.id, false, T0).unwrap();
+        assert_eq!(store.cached_grant_facts(&lookup), Some((at, read)));
+        let fresh = store.grant_facts(&lookup).unwrap();
+        assert!(!fresh.user.as_ref().unwrap().active);
+        let now = store.facts_version().unwrap();
+        assert_ne!(now, at);
+        assert_eq!(store.cached_grant_facts(&lookup), Some((now, fresh)));
+    }
+
     #[test]
     fn the_file_holds_no_plaintext_secret_or_token() {
         let db = sqlite();
@@ -1593,6 +1724,7 @@ mod on_sqlite {
                 refresh: Some(refresh(&user, &app, &refresh_token, T0)),
                 from_code: None,
                 event: None,
+                facts_version: None,
             })
             .unwrap();
         let bytes = db.raw_bytes();

@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::{events, tokens};
+use super::{events, facts_version, tokens};
 use crate::model::{IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse};
 use crate::store::StoreResult;
 
@@ -15,8 +15,9 @@ pub(super) fn issue(
     move |c| store_issue(c, &issue)
 }
 
-/// A grant's tokens and its event.
+/// A grant's tokens and its event, if the facts it was decided on are still current.
 fn store_issue(c: &Connection, issue: &IssueTokens) -> StoreResult<()> {
+    facts_version::confirm(c, issue.facts_version)?;
     tokens::issue(c, issue)?;
     issue
         .event
@@ -24,12 +25,14 @@ fn store_issue(c: &Connection, issue: &IssueTokens) -> StoreResult<()> {
         .map_or(Ok(()), |e| events::record(c, e))
 }
 
-/// A refresh-token use and its new session; the event only when the refresh token was usable.
+/// A refresh-token use and its new session, if the facts the grant was decided on are still current; the event
+/// only when the refresh token was usable.
 pub(super) fn refresh(
     refresh: &RefreshUse,
 ) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
     let refresh = refresh.clone();
     move |c| {
+        facts_version::confirm(c, refresh.facts_version)?;
         let used = tokens::refresh(c, &refresh)?;
         if let (Some(_), Some(e)) = (&used, &refresh.event) {
             events::record(c, e)?;

@@ -427,6 +427,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn cached_grant_facts(&self, lookup: &GrantLookup) -> Option<(i64, GrantFacts)> {
+        self.facts.latest(lookup)
+    }
+
+    fn facts_version(&self) -> StoreResult<i64> {
+        self.read_one(facts_version::load)
+    }
+
     fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()> {
         self.write(|c| apps::approve(c, user, app, scopes, now))
     }
