@@ -462,9 +462,7 @@ impl Store for PostgresStore {
         issue: &IssueTokens,
     ) -> StoreResult<Redeemed> {
         self.write(|c| {
-            if let Some(version) = issue.facts_version {
-                facts_version::confirm(c, version)?;
-            }
+            facts_version::confirm(c, issue.facts_version)?;
             let redeemed = tokens::redeem_code(c, code_hash, now)?;
             if let Redeemed::Fresh(_) = redeemed {
                 tokens::issue_with_event(c, issue)?;
@@ -474,9 +472,9 @@ impl Store for PostgresStore {
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
-        if let Some(version) = issue.facts_version {
+        if issue.facts_version.is_some() {
             return self.write(|c| {
-                facts_version::confirm(c, version)?;
+                facts_version::confirm(c, issue.facts_version)?;
                 tokens::issue_with_event(c, issue)
             });
         }
@@ -512,9 +510,7 @@ impl Store for PostgresStore {
             });
         }
         self.write(|c| {
-            if let Some(version) = refresh.facts_version {
-                facts_version::confirm(c, version)?;
-            }
+            facts_version::confirm(c, refresh.facts_version)?;
             let used = tokens::refresh(c, refresh)?;
             if let (Some(_), Some(e)) = (&used, &refresh.event) {
                 events::record(c, e)?;
