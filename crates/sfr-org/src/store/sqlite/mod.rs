@@ -544,8 +544,20 @@ impl Store for SqliteStore {
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
-        let mut purged = Purged::default();
-        while self.write(|c| tokens::purge_batch(c, now, &mut purged))? {}
+        // Each batch queues with the grants (a lock taken straight from here would win it back every time).
+        let mut progress = (tokens::PurgeWalk::default(), Purged::default());
+        loop {
+            let (more, walk_on) = self.group.write(move |c| {
+                let (mut walk, mut purged) = progress;
+                let more = tokens::purge_batch(c, now, &mut walk, &mut purged)?;
+                Ok((more, (walk, purged)))
+            })?;
+            progress = walk_on;
+            if !more {
+                break;
+            }
+        }
+        let mut purged = progress.1;
         purged.refresh_tokens += self.write(|c| tokens::purge_policy_expired(c, now))?;
         Ok(purged)
     }
