@@ -120,6 +120,10 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    // Temporary files in memory. Each grant of a shared commit runs under its own savepoint, and a savepoint
+    // keeps the original of every page it changes in a sub-journal, a temporary file: with files, a code
+    // exchange (about ten pages) wrote 40 KB there for every 8 KB of WAL, 20 `pwrite`s per grant.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     tune(conn)
 }
 
