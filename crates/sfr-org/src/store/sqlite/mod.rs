@@ -120,10 +120,6 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
-    // Temporary files in memory. Each grant of a shared commit runs under its own savepoint, and a savepoint
-    // keeps the original of every page it changes in a sub-journal, a temporary file: with files, a code
-    // exchange (about ten pages) wrote 40 KB there for every 8 KB of WAL, 20 `pwrite`s per grant.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
     tune(conn)
 }
 
@@ -133,6 +129,11 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
 /// batch of tokens, and each growth unmapped and remapped it in every connection (a TLB shootdown across all
 /// threads each time), which cost more than the `pread`s it saved.
 fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    // Temporary files in memory. Each grant of a shared commit runs under its own savepoint, and a savepoint
+    // keeps the original of every page it changes in a sub-journal, a temporary file: with files, a code
+    // exchange (about ten pages) wrote 40 KB there for every 8 KB of WAL, 20 `pwrite`s per grant. Readers'
+    // sorts and temporary B-trees stay in memory too.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
@@ -609,5 +610,29 @@ impl Store for SqliteStore {
         Some(Box::pin(
             self.group.write_async(grant_writes::touch(token_hash, now)),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SqliteStore;
+    use crate::keys::Keys;
+
+    /// Savepoints (one per grant of a shared commit) journal their pages in memory, not in a temporary file.
+    #[test]
+    fn every_connection_keeps_temporary_files_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = Arc::new(Keys::from_bytes(&[7u8; 32], "test"));
+        let store = SqliteStore::open(&dir.path().join("org.sqlite"), keys).unwrap();
+        let temp_store = |c: &rusqlite::Connection| -> i64 {
+            c.query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap()
+        };
+        // 2 is MEMORY.
+        assert_eq!(temp_store(&store.writer.lock().unwrap()), 2, "writer");
+        for (i, reader) in store.readers.iter().enumerate() {
+            assert_eq!(temp_store(&reader.lock().unwrap()), 2, "reader {i}");
+        }
     }
 }
