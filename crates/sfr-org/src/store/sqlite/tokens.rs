@@ -453,53 +453,66 @@ pub(super) fn revoke_user(conn: &Connection, user: &SfId, now: i64) -> StoreResu
 /// CPU in it, and grants starved behind it (no grant answered in 5 s).
 pub(super) const PURGE_SCAN: i64 = 500;
 
-/// Where a purge has got to in each token table: rows up to `done` were looked at; rows after `end` (the last
-/// row when the purge began) are too young to be dead, and are left to the next purge.
+/// Where a purge has got to in one token table: rows up to `done` were looked at; rows after `end` (the last
+/// row when the purge began) are left to the next purge.
 #[derive(Debug, Clone, Copy)]
 struct TableWalk {
     done: i64,
     end: i64,
 }
 
-/// A purge in progress: one walk per token table (codes, sessions, refresh tokens).
-#[derive(Debug, Default)]
+/// A purge in progress: its walk of each token table (in `PURGED_TABLES`' order), whether the login history is
+/// trimmed, and what it deleted so far.
+#[derive(Debug, Default, Clone, Copy)]
 pub(super) struct PurgeWalk {
     tables: Option<[TableWalk; 3]>,
     events_done: bool,
+    pub(super) purged: Purged,
 }
 
-/// The token tables and what makes their rows dead (`?1` now, `?2` the table's retention).
-const PURGED_TABLES: [(&str, &str, i64); 3] = [
-    ("auth_codes", "expires_at + ?2 <= ?1", CODE_RETENTION_MS),
-    (
-        "access_tokens",
-        "(revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?1 + ?2)",
-        0,
-    ),
-    (
-        "refresh_tokens",
-        "revoked_at + ?2 <= ?1",
-        REVOKED_REFRESH_RETENTION_MS,
-    ),
+/// A token table the purge walks.
+struct PurgedTable {
+    name: &'static str,
+    /// What makes a row dead: `?1` is now, `?2` the retention.
+    dead: &'static str,
+    retention: i64,
+    /// Where its deleted rows are counted.
+    count: fn(&mut Purged) -> &mut u64,
+}
+
+const PURGED_TABLES: [PurgedTable; 3] = [
+    PurgedTable {
+        name: "auth_codes",
+        dead: "expires_at + ?2 <= ?1",
+        retention: CODE_RETENTION_MS,
+        count: |p| &mut p.codes,
+    },
+    PurgedTable {
+        name: "access_tokens",
+        dead: "(revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?1 + ?2)",
+        retention: 0,
+        count: |p| &mut p.access_tokens,
+    },
+    PurgedTable {
+        name: "refresh_tokens",
+        dead: "revoked_at + ?2 <= ?1",
+        retention: REVOKED_REFRESH_RETENTION_MS,
+        count: |p| &mut p.refresh_tokens,
+    },
 ];
 
 /// One batch of the purge: the next `PURGE_SCAN` rows of each token table that still has rows to look at, and
 /// up to `PURGE_SCAN` login events beyond those kept. Run it with the same `walk` until it returns `false`, then
 /// `purge_policy_expired` once.
-pub(super) fn purge_batch(
-    conn: &Connection,
-    now: i64,
-    walk: &mut PurgeWalk,
-    purged: &mut Purged,
-) -> StoreResult<bool> {
+pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> StoreResult<bool> {
     let tables = match &mut walk.tables {
         Some(t) => t,
         None => {
             let mut ends = [TableWalk { done: 0, end: 0 }; 3];
-            for (w, (table, _, _)) in ends.iter_mut().zip(PURGED_TABLES) {
+            for (w, table) in ends.iter_mut().zip(&PURGED_TABLES) {
                 w.end = conn
                     .query_row_cached(
-                        &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"),
+                        &format!("SELECT COALESCE(MAX(rowid), 0) FROM {}", table.name),
                         [],
                         |r| r.get(0),
                     )
@@ -508,29 +521,32 @@ pub(super) fn purge_batch(
             walk.tables.insert(ends)
         }
     };
-    let mut deleted = [0u64; 3];
-    for ((w, (table, dead, retention)), n) in tables.iter_mut().zip(PURGED_TABLES).zip(&mut deleted)
-    {
+    for (w, table) in tables.iter_mut().zip(&PURGED_TABLES) {
         if w.done >= w.end {
             continue;
         }
+        let name = table.name;
         // The rowid of the last row this batch looks at: `PURGE_SCAN` rows on, or the walk's end.
         let upto: i64 = conn
             .query_row_cached(
                 &format!(
                     "SELECT COALESCE(MAX(rowid), ?2) FROM
-                        (SELECT rowid FROM {table} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3)"
+                        (SELECT rowid FROM {name} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3)"
                 ),
                 params![w.done, w.end, PURGE_SCAN],
                 |r| r.get(0),
             )
             .map_err(db_err)?;
-        *n = conn
+        let deleted = conn
             .execute_cached(
-                &format!("DELETE FROM {table} WHERE rowid > ?3 AND rowid <= ?4 AND {dead}"),
-                params![now, retention, w.done, upto],
+                &format!(
+                    "DELETE FROM {name} WHERE rowid > ?3 AND rowid <= ?4 AND {}",
+                    table.dead
+                ),
+                params![now, table.retention, w.done, upto],
             )
-            .map_err(db_err)? as u64;
+            .map_err(db_err)?;
+        *(table.count)(&mut walk.purged) += deleted as u64;
         w.done = upto;
     }
     if !walk.events_done {
@@ -543,12 +559,9 @@ pub(super) fn purge_batch(
             )
             .map_err(db_err)?;
         walk.events_done = (events as i64) < PURGE_SCAN;
-        purged.events += events as u64;
+        walk.purged.events += events as u64;
     }
-    purged.codes += deleted[0];
-    purged.access_tokens += deleted[1];
-    purged.refresh_tokens += deleted[2];
-    Ok(!walk.events_done || tables.iter().any(|w| w.done < w.end))
+    Ok(!walk.events_done || walk.tables.iter().flatten().any(|w| w.done < w.end))
 }
 
 /// Live refresh tokens past their app's refresh-token policy (the policy lives on the app, so it is decided
@@ -593,8 +606,8 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use super::PURGE_SCAN;
-    use crate::keys::Keys;
     use crate::store::sqlite::SqliteStore;
+    use crate::store::sqlite::tests::open_store;
     use crate::store::{LOGIN_HISTORY_KEPT, Store as _};
 
     const NOW: i64 = 10_000_000_000;
@@ -602,9 +615,7 @@ mod tests {
     /// A store with `sessions` live sessions and `excess` login events beyond those kept, and a count of the
     /// SQLite VM steps (in thousands) its writer connection runs from then on.
     fn store(sessions: i64, excess: i64) -> (tempfile::TempDir, SqliteStore, Arc<AtomicU64>) {
-        let dir = tempfile::tempdir().unwrap();
-        let keys = Arc::new(Keys::from_bytes(&[7u8; 32], "test"));
-        let store = SqliteStore::open(&dir.path().join("org.sqlite"), keys).unwrap();
+        let (dir, store) = open_store();
         let steps = Arc::new(AtomicU64::new(0));
         {
             let mut conn = store.writer.lock().unwrap();
