@@ -562,9 +562,7 @@ impl Store for SqliteStore {
                 break;
             }
         }
-        let mut purged = walk.purged;
-        purged.refresh_tokens += self.write(|c| tokens::purge_policy_expired(c, now))?;
-        Ok(purged)
+        Ok(walk.purged)
     }
 
     fn statements_executed(&self) -> Option<u64> {

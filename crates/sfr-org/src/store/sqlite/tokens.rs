@@ -478,7 +478,12 @@ struct PurgedTable {
     retention: i64,
     /// Where its deleted rows are counted.
     count: fn(&mut Purged) -> &mut u64,
+    /// Deletes the rows of a batch's range that die by a rule SQL cannot state.
+    also: Option<RangePurge>,
 }
+
+/// A purge of the rows after `after` up to `upto` (`conn`, `now`, `after`, `upto`); returns how many went.
+type RangePurge = fn(&Connection, i64, i64, i64) -> StoreResult<u64>;
 
 const PURGED_TABLES: [PurgedTable; 3] = [
     PurgedTable {
@@ -486,24 +491,26 @@ const PURGED_TABLES: [PurgedTable; 3] = [
         dead: "expires_at + ?2 <= ?1",
         retention: CODE_RETENTION_MS,
         count: |p| &mut p.codes,
+        also: None,
     },
     PurgedTable {
         name: "access_tokens",
         dead: "(revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?1 + ?2)",
         retention: 0,
         count: |p| &mut p.access_tokens,
+        also: None,
     },
     PurgedTable {
         name: "refresh_tokens",
         dead: "revoked_at + ?2 <= ?1",
         retention: REVOKED_REFRESH_RETENTION_MS,
         count: |p| &mut p.refresh_tokens,
+        also: Some(purge_policy_expired),
     },
 ];
 
 /// One batch of the purge: the next `PURGE_SCAN` rows of each token table that still has rows to look at, and
-/// up to `PURGE_SCAN` login events beyond those kept. Run it with the same `walk` until it returns `false`, then
-/// `purge_policy_expired` once.
+/// up to `PURGE_SCAN` login events beyond those kept. Run it with the same `walk` until it returns `false`.
 pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> StoreResult<bool> {
     let tables = match &mut walk.tables {
         Some(t) => t,
@@ -546,7 +553,11 @@ pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> 
                 params![now, table.retention, w.done, upto],
             )
             .map_err(db_err)?;
-        *(table.count)(&mut walk.purged) += deleted as u64;
+        let also = match table.also {
+            Some(also) => also(conn, now, w.done, upto)?,
+            None => 0,
+        };
+        *(table.count)(&mut walk.purged) += deleted as u64 + also;
         w.done = upto;
     }
     if !walk.events_done {
@@ -564,22 +575,24 @@ pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> 
     Ok(!walk.events_done || walk.tables.iter().flatten().any(|w| w.done < w.end))
 }
 
-/// Live refresh tokens past their app's refresh-token policy (the policy lives on the app, so it is decided
-/// here). Their sessions live on to their own timeout, as on Salesforce. Revoked tokens are left to
-/// `purge_batch`, which keeps them as long as their sessions need their revocation.
-pub(super) fn purge_policy_expired(conn: &Connection, now: i64) -> StoreResult<u64> {
+/// Live refresh tokens past their app's refresh-token policy among the rows after `after` up to `upto` (the
+/// policy lives on the app, so it is decided here). Their sessions live on to their own timeout, as on
+/// Salesforce. Revoked tokens are left to the walk's own rule, which keeps them as long as their sessions need
+/// their revocation.
+fn purge_policy_expired(conn: &Connection, now: i64, after: i64, upto: i64) -> StoreResult<u64> {
     let mut refresh_tokens = 0;
     let mut stmt = conn
-        .prepare(
-            "SELECT r.token_hash, r.issued_at, r.last_used_at, a.refresh_policy
+        .prepare_cached(
+            "SELECT r.rowid, r.issued_at, r.last_used_at, a.refresh_policy
              FROM refresh_tokens r JOIN apps a ON a.id = r.app_id
-             WHERE a.refresh_policy <> 'until-revoked' AND r.revoked_at IS NULL",
+             WHERE r.rowid > ?1 AND r.rowid <= ?2
+               AND a.refresh_policy <> 'until-revoked' AND r.revoked_at IS NULL",
         )
         .map_err(db_err)?;
     let candidates = stmt
-        .query_map([], |r| {
+        .query_map(params![after, upto], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, String>(3)?,
@@ -588,12 +601,12 @@ pub(super) fn purge_policy_expired(conn: &Connection, now: i64) -> StoreResult<u
         .map_err(db_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db_err)?;
-    for (hash, issued_at, last_used_at, policy) in candidates {
+    for (rowid, issued_at, last_used_at, policy) in candidates {
         let policy =
             RefreshPolicy::parse(&policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if policy.is_expired(issued_at, last_used_at, now) {
             refresh_tokens += conn
-                .execute_cached("DELETE FROM refresh_tokens WHERE token_hash = ?1", [&hash])
+                .execute_cached("DELETE FROM refresh_tokens WHERE rowid = ?1", [rowid])
                 .map_err(db_err)? as u64;
         }
     }
