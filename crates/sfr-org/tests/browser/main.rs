@@ -213,7 +213,11 @@ fn the_guide_in_a_real_browser() {
     let consumer_secret = b.text("#consumer-secret");
     assert_eq!(consumer_key, app.consumer_key);
     b.click("button[data-copy='consumer-key']");
-    assert_eq!(b.text("button[data-copy='consumer-key']"), "Copied");
+    // The clipboard write is a promise: the label changes when it resolves, not with the click.
+    assert_eq!(
+        b.wait_text("button[data-copy='consumer-key']", "Copied"),
+        "Copied"
+    );
     b.screenshot("consumer-details");
 
     // ---- Manage → Edit Policies ----

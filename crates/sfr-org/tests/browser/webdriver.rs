@@ -246,6 +246,19 @@ impl Browser {
         }
     }
 
+    /// Waits until the element's text is `expected` (set by script, possibly after a promise), then returns it;
+    /// fails with the text last seen.
+    pub fn wait_text(&self, css: &str, expected: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text(css);
+            if text == expected || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Saves a full-page PNG named `NN-name.png` and returns its path.
     pub fn screenshot(&mut self, name: &str) -> PathBuf {
         let height = self
