@@ -1611,7 +1611,11 @@ mod on_sqlite {
         }
         let raw = rusqlite::Connection::open(db.path()).unwrap();
         raw.execute_batch(&format!(
-            "DELETE FROM schema_migrations WHERE version = 9;
+            "DELETE FROM schema_migrations WHERE version >= 9;
+             ALTER TABLE auth_codes DROP COLUMN access_hash;
+             ALTER TABLE auth_codes DROP COLUMN refresh_hash;
+             CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
+             CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code) WHERE from_code IS NOT NULL;
              CREATE INDEX access_tokens_refresh ON access_tokens (refresh_hash) WHERE refresh_hash IS NOT NULL;
              CREATE INDEX refresh_tokens_user_app ON refresh_tokens (user_id, app_id);
              UPDATE access_tokens SET session_timeout_ms = 2 * 86400000 WHERE token_hash = '{long}';
@@ -1640,6 +1644,65 @@ mod on_sqlite {
         assert_eq!(long.session_timeout_ms, MAX_SESSION_TIMEOUT_MS);
         assert!(!alive(store.as_ref(), "at-v8-revoked", T0 + 1));
         assert!(alive(store.as_ref(), "at-v8-long", T0 + 1));
+    }
+
+    /// A database of schema v9 (tokens found by their code through two indexes) opened by this build: the
+    /// indexes go, and a code exchanged before the upgrade still has its tokens revoked when it is replayed.
+    #[test]
+    fn schema_v10_moves_what_a_code_issued_onto_the_code() {
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        for (c, at, rt) in [
+            ("code-v9-a", "at-v9-a", "rt-v9-a"),
+            ("code-v9-b", "at-v9-b", "rt-v9-b"),
+        ] {
+            db.store.insert_code(&code(&user, &app, c, T0)).unwrap();
+            assert!(matches!(
+                db.store.redeem_code(&keys::token_key(c), T0).unwrap(),
+                Redeemed::Fresh(_)
+            ));
+            db.store
+                .issue_tokens(&IssueTokens {
+                    access: access(&user, &app, at, T0),
+                    refresh: Some(refresh(&user, &app, rt, T0)),
+                    from_code: Some(keys::token_key(c)),
+                    event: None,
+                    facts_version: None,
+                })
+                .unwrap();
+        }
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        raw.execute_batch(
+            "DELETE FROM schema_migrations WHERE version = 10;
+             ALTER TABLE auth_codes DROP COLUMN access_hash;
+             ALTER TABLE auth_codes DROP COLUMN refresh_hash;
+             CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
+             CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code) WHERE from_code IS NOT NULL;",
+        )
+        .unwrap();
+        drop(raw);
+
+        let store = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
+        let raw = rusqlite::Connection::open(db.path()).unwrap();
+        let index: Option<String> = rusqlite::OptionalExtension::optional(raw.query_row(
+            "SELECT name FROM sqlite_master
+             WHERE name IN ('access_tokens_code', 'refresh_tokens_code')",
+            [],
+            |r| r.get(0),
+        ))
+        .unwrap();
+        assert_eq!(index, None);
+        let now = T0 + MINUTE;
+        assert!(matches!(
+            store
+                .redeem_code(&keys::token_key("code-v9-a"), now)
+                .unwrap(),
+            Redeemed::Replayed(_)
+        ));
+        assert!(!alive(store.as_ref(), "at-v9-a", now));
+        assert!(!refresh_live(store.as_ref(), "rt-v9-a"));
+        assert!(alive(store.as_ref(), "at-v9-b", now));
+        assert!(refresh_live(store.as_ref(), "rt-v9-b"));
     }
 
     #[test]
@@ -1844,12 +1907,12 @@ mod on_sqlite {
         assert_eq!(left, vec!["alive".to_owned()]);
     }
 
-    /// The session and refresh-token indexes on `from_code` hold only non-NULL values (a client-credentials grant
-    /// writes no entry in them); the queries that look tokens up by code must still use them. No index leads
-    /// from a refresh token to its sessions (a refresh grant would write to it at a random place): a session
-    /// reads its refresh token's revocation through the token's own key.
+    /// No index leads from a code to its tokens, nor from a refresh token to its sessions (an exchange or a
+    /// refresh grant would write to it at a random place): a replay finds what its code issued on the code's
+    /// row, and a session reads its refresh token's revocation through the token's own key. The queries that
+    /// remain use their indexes.
     #[test]
-    fn lookups_by_refresh_token_or_code_use_the_partial_indexes() {
+    fn lookups_by_refresh_token_or_code_use_their_keys() {
         let db = sqlite();
         let raw = rusqlite::Connection::open(db.path()).unwrap();
         let plan = |sql: &str| -> String {
@@ -1870,12 +1933,11 @@ mod on_sqlite {
             session.contains("SEARCH r USING INDEX sqlite_autoindex_refresh_tokens_1"),
             "{session}"
         );
-        let by_code = plan("SELECT token_hash FROM access_tokens WHERE from_code = ?1");
-        assert!(by_code.contains("access_tokens_code"), "{by_code}");
-        let refresh_by_code = plan("SELECT token_hash FROM refresh_tokens WHERE from_code = ?1");
+        // What a replayed code issued is on the code's row, found by its key.
+        let by_code = plan("SELECT access_hash, refresh_hash FROM auth_codes WHERE code_hash = ?1");
         assert!(
-            refresh_by_code.contains("refresh_tokens_code"),
-            "{refresh_by_code}"
+            by_code.contains("SEARCH auth_codes USING INDEX sqlite_autoindex_auth_codes_1"),
+            "{by_code}"
         );
         // Revoking a user's (or a user and app's) refresh tokens walks the index of live ones.
         let by_user = plan(
@@ -1892,10 +1954,9 @@ mod on_sqlite {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert!(
-            !indexes.iter().any(|i| i == "access_tokens_refresh"),
-            "{indexes:?}"
-        );
+        for dropped in ["access_tokens_refresh", "access_tokens_code"] {
+            assert!(!indexes.iter().any(|i| i == dropped), "{indexes:?}");
+        }
         // The cap on live refresh tokens per user and app walks live tokens only, already in order.
         let cap = raw
             .prepare(

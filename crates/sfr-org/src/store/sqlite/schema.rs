@@ -295,6 +295,23 @@ DROP INDEX refresh_tokens_user_app;
 UPDATE access_tokens SET session_timeout_ms = 86400000 WHERE session_timeout_ms > 86400000;
 "#;
 
+/// A code exchange wrote its code's hash into two indexes of tokens by code (`from_code`), at a random place in
+/// each — a quarter of the pages it wrote — only so that a replay of the code could find what it issued. The
+/// exchange now records the hashes of what it issued on the code's row, whose page its claim writes anyway, and
+/// the indexes go. Codes exchanged before this version get their hashes from the indexes before they are dropped.
+const V10: &str = r#"
+ALTER TABLE auth_codes ADD COLUMN access_hash TEXT;
+ALTER TABLE auth_codes ADD COLUMN refresh_hash TEXT;
+UPDATE auth_codes SET
+    access_hash = (SELECT a.token_hash FROM access_tokens a WHERE a.from_code = auth_codes.code_hash
+                   ORDER BY a.rowid LIMIT 1),
+    refresh_hash = (SELECT r.token_hash FROM refresh_tokens r WHERE r.from_code = auth_codes.code_hash
+                    ORDER BY r.rowid LIMIT 1)
+WHERE used_at IS NOT NULL;
+DROP INDEX access_tokens_code;
+DROP INDEX refresh_tokens_code;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -306,10 +323,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, V7),
     (8, V8),
     (9, V9),
+    (10, V10),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 9;
+pub const LATEST: i64 = 10;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {

@@ -136,22 +136,33 @@ pub(super) fn redeem_code(conn: &Connection, code_hash: &str, now: i64) -> Store
     }
 }
 
-/// Revokes every token that descends from a code: its refresh tokens (and so their sessions) and its own
-/// sessions.
+/// Revokes every token that descends from a code: its refresh token (and so every session it vouches for) and
+/// its own session, found through the hashes its exchange recorded on the code's row (schema v10).
 fn revoke_from_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult<u64> {
-    let sessions = conn
-        .execute_cached(
-            "UPDATE access_tokens SET revoked_at = ?2 WHERE from_code = ?1 AND revoked_at IS NULL",
-            params![code_hash, now],
+    let issued: Option<(Option<String>, Option<String>)> = conn
+        .query_row_cached(
+            "SELECT access_hash, refresh_hash FROM auth_codes WHERE code_hash = ?1",
+            [code_hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .optional()
         .map_err(db_err)?;
-    let refresh = conn
-        .execute_cached(
-            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE from_code = ?1 AND revoked_at IS NULL",
-            params![code_hash, now],
-        )
-        .map_err(db_err)?;
-    Ok((sessions + refresh) as u64)
+    let Some((access, refresh)) = issued else {
+        return Ok(0);
+    };
+    let mut revoked = 0;
+    if let Some(access) = access {
+        revoked += conn
+            .execute_cached(
+                "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                params![access, now],
+            )
+            .map_err(db_err)? as u64;
+    }
+    if let Some(refresh) = refresh {
+        revoked += u64::from(revoke_refresh(conn, &refresh, now)?);
+    }
+    Ok(revoked)
 }
 
 // ---- issuing ----
@@ -201,12 +212,18 @@ pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
         .map_err(db_err)?;
         enforce_refresh_cap(conn, &r.user_id, &r.app_id, r.issued_at)?;
     }
-    insert_access(
-        conn,
-        &issue.access,
-        issue.refresh.as_ref().map(|r| r.token_hash.as_str()),
-        from_code,
-    )
+    let refresh_hash = issue.refresh.as_ref().map(|r| r.token_hash.as_str());
+    insert_access(conn, &issue.access, refresh_hash, from_code)?;
+    if let Some(code) = from_code {
+        // On the code's own row (its page is already written by the claim), not in an index of tokens by code:
+        // what a replay revokes, found without a random insert into two more B-trees per exchange.
+        conn.execute_cached(
+            "UPDATE auth_codes SET access_hash = ?2, refresh_hash = ?3 WHERE code_hash = ?1",
+            params![code, issue.access.token_hash, refresh_hash],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// Revokes the oldest live refresh tokens of (user, app) beyond the cap, with their sessions.
