@@ -6,7 +6,9 @@ use sfr_wire::SfId;
 
 use crate::clock::Clock;
 use crate::keys::Keys;
-use crate::model::{IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, SigningKey};
+use crate::model::{
+    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, SigningKey,
+};
 use crate::oauth::certificates::Certificates;
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -102,20 +104,21 @@ impl AppState {
         }
     }
 
-    /// `Store::redeem_code_issuing`, without blocking this thread when the store can.
-    pub async fn redeem_code_issuing(
+    /// `Store::exchange_code`, without blocking this thread when the store can.
+    pub async fn exchange_code(
         &self,
         code_hash: String,
         now: i64,
-        issue: IssueTokens,
-    ) -> StoreResult<Redeemed> {
+        facts_version: Option<i64>,
+        judge: CodeJudge,
+    ) -> StoreResult<Exchange> {
         match self
             .store
-            .redeem_code_issuing_async(&code_hash, now, &issue)
+            .exchange_code_async(&code_hash, now, facts_version, &judge)
         {
             Some(pending) => pending.await,
             None => {
-                self.store_call(move |s| s.redeem_code_issuing(&code_hash, now, &issue))
+                self.store_call(move |s| s.exchange_code(&code_hash, now, facts_version, &judge))
                     .await
             }
         }

@@ -2,7 +2,7 @@
 
 use sfr_wire::SfId;
 
-use super::Scope;
+use super::{IssueTokens, Scope, User};
 
 /// Codes expire 15 minutes after they are issued.
 pub const CODE_LIFETIME_MS: i64 = 15 * 60_000;
@@ -37,4 +37,22 @@ pub enum Redeemed {
     Replayed(AuthCode),
     /// No such code.
     Unknown,
+}
+
+/// What a code exchange makes of its code, claimed fresh, and of the code's user (`None`: no longer there): the
+/// tokens to issue, or `None` to refuse — the claim stands either way, so a refused code is spent too. Asked
+/// inside the exchange's transaction (`Store::exchange_code`), so it must be quick and decide on its arguments
+/// alone; a backend that retries its transaction may ask again.
+pub type CodeJudge =
+    std::sync::Arc<dyn Fn(&AuthCode, Option<&User>) -> Option<IssueTokens> + Send + Sync>;
+
+/// What `Store::exchange_code` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The claim's outcome, as `Store::redeem_code` answers it.
+    pub redeemed: Redeemed,
+    /// The code's user, read in the same transaction when the claim was fresh.
+    pub user: Option<User>,
+    /// Whether the judge's tokens were stored.
+    pub issued: bool,
 }

@@ -20,7 +20,7 @@ pub mod user;
 pub mod verification_code;
 
 pub use approval::Approval;
-pub use auth_code::{AuthCode, CODE_LIFETIME_MS, Redeemed};
+pub use auth_code::{AuthCode, CODE_LIFETIME_MS, CodeJudge, Exchange, Redeemed};
 pub use certificate::{CertificateError, CertificateInfo};
 pub use connected_app::{AppUpdate, ConnectedApp, NewApp, PLATFORM_CLI};
 pub use grant_facts::{GrantFacts, GrantLookup, GrantUser};

@@ -44,16 +44,32 @@ pub struct Grantee<'a> {
 pub fn mint_access(state: &AppState, to: &Grantee<'_>, now: i64) -> Result<Minted, Failure> {
     let plaintext = keys::generate_access_token(state.config.org_id.to_15(), now);
     Ok(Minted {
-        record: NewAccessToken {
-            token_hash: keys::token_key(&plaintext),
-            app_id: to.app.id.clone(),
-            user_id: to.user.id.clone(),
-            scopes: to.scopes.to_vec(),
-            issued_at: now,
-            session_timeout_ms: to.app.session_timeout_ms(to.org.session_timeout_minutes),
-        },
+        record: access_record(to, keys::token_key(&plaintext), now),
         plaintext,
     })
+}
+
+/// The record of an access token with key `token_hash`, issued to `to` at `now`.
+pub fn access_record(to: &Grantee<'_>, token_hash: String, now: i64) -> NewAccessToken {
+    NewAccessToken {
+        token_hash,
+        app_id: to.app.id.clone(),
+        user_id: to.user.id.clone(),
+        scopes: to.scopes.to_vec(),
+        issued_at: now,
+        session_timeout_ms: to.app.session_timeout_ms(to.org.session_timeout_minutes),
+    }
+}
+
+/// The record of a refresh token with key `token_hash`, issued to `to` at `now`.
+pub fn refresh_record(to: &Grantee<'_>, token_hash: String, now: i64) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash,
+        app_id: to.app.id.clone(),
+        user_id: to.user.id.clone(),
+        scopes: to.scopes.to_vec(),
+        issued_at: now,
+    }
 }
 
 /// A fresh grant's tokens, minted: the plaintexts for the response and the records to store.
@@ -77,13 +93,9 @@ pub fn mint_grant(
     let refresh_token = with_refresh.then(|| keys::generate_refresh_token(now));
     let store = IssueTokens {
         access: access.record,
-        refresh: refresh_token.as_ref().map(|r| NewRefreshToken {
-            token_hash: keys::token_key(r),
-            app_id: to.app.id.clone(),
-            user_id: to.user.id.clone(),
-            scopes: to.scopes.to_vec(),
-            issued_at: now,
-        }),
+        refresh: refresh_token
+            .as_ref()
+            .map(|r| refresh_record(to, keys::token_key(r), now)),
         from_code,
         event: Some(event),
         facts_version: None,

@@ -75,12 +75,22 @@ pub fn login_event(
     kind: LoginKind,
     outcome: Result<&str, (&str, &str)>,
 ) -> LoginEvent {
+    login_event_at(state.now(), trace, kind, outcome)
+}
+
+/// `login_event` at a time already taken (a decision made away from the state, in a store's transaction).
+pub fn login_event_at(
+    at: i64,
+    trace: &Trace,
+    kind: LoginKind,
+    outcome: Result<&str, (&str, &str)>,
+) -> LoginEvent {
     let (success, error_code, reason) = match outcome {
         Ok(reason) => (true, None, reason.to_owned()),
         Err((code, reason)) => (false, Some(code.to_owned()), reason.to_owned()),
     };
     LoginEvent {
-        at: state.now(),
+        at,
         username: trace.username.clone(),
         user_id: trace.user_id.clone(),
         consumer_key: trace.consumer_key.clone(),

@@ -7,6 +7,8 @@
 //! thread, whose wake-ups cost more than the reads. A store over the network (PostgreSQL) gets each call on the
 //! blocking pool instead (`AppState::read`).
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::Response;
 use sfr_wire::jwt::Assertion;
@@ -15,14 +17,14 @@ use sfr_wire::{OAuthError, TokenResponse};
 
 use super::grant::Grant;
 use super::issue::{self, Shape};
-use super::{Failure, Trace, login_event, record, record_failure, refuse, server_error};
+use super::{Failure, Trace, login_event_at, record, record_failure, refuse, server_error};
 use crate::http::client_auth::{self, ClientCredentials};
 use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
 use crate::model::{
-    Approval, AuthCode, ConnectedApp, GrantLookup, GrantUser, LoginKind, Org, Redeemed, RefreshUse,
-    Scope, User,
+    Approval, AuthCode, ConnectedApp, GrantLookup, GrantUser, IssueTokens, LoginKind, Org,
+    Redeemed, RefreshUse, Scope, User,
 };
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
@@ -73,7 +75,7 @@ pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response
 
 /// The login-history event of a successful grant.
 fn success_event(
-    state: &AppState,
+    at: i64,
     trace: &Trace,
     kind: &LoginKind,
     with_refresh: bool,
@@ -88,7 +90,7 @@ fn success_event(
         },
         Scope::join(scopes)
     );
-    login_event(state, trace, kind.clone(), Ok(&reason))
+    login_event_at(at, trace, kind.clone(), Ok(&reason))
 }
 
 /// Decides a grant, first on facts cached in memory (no read of the store at all when the cache has them),
@@ -179,10 +181,13 @@ async fn decide(
                 state,
                 creds,
                 code,
-                redirect_uri.clone(),
-                code_verifier.clone(),
+                Presented {
+                    redirect_uri: redirect_uri.clone(),
+                    verifier: code_verifier.clone(),
+                },
                 kind,
                 trace,
+                attempt,
             )
             .await
         }
@@ -217,6 +222,7 @@ async fn decide(
 
 /// A grant's facts (`Store::grant_facts`, one read, or `Store::cached_grant_facts`, none) with the client app
 /// known and OAuth-enabled.
+#[derive(Clone)]
 struct Facts {
     org: Org,
     app: ConnectedApp,
@@ -310,86 +316,124 @@ async fn authorization_code(
     state: &AppState,
     creds: &ClientCredentials,
     code: &str,
-    redirect_uri: Option<String>,
-    verifier: Option<String>,
+    presented: Presented,
     kind: &LoginKind,
     trace: &mut Trace,
+    attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
-    // Never on unconfirmed facts: a refusal spends the code, and a second try would find it spent.
     let f = facts(
         state,
         creds.client_id.as_deref(),
         GrantUser::Unknown,
         true,
         false,
-        &mut Attempt::from_store(),
+        attempt,
     )
     .await?;
     let now = state.now();
     let code_hash = keys::token_key(code);
-    // The code and its user are read first and checked; the claim and the tokens then share one commit. Any
-    // outcome but tokens still claims the code, so every attempt spends it, as when the claim came first.
-    let (found, user) = state
-        .read({
-            let h = code_hash.clone();
-            move |s| {
-                let Some(code) = s.auth_code(&h)? else {
-                    return Ok((None, None));
-                };
-                let user = s.user_by_id(&code.user_id)?;
-                Ok((Some(code), user))
-            }
-        })
-        .await?;
-    let Some(code) = found else {
-        return refuse(OAuthError::InvalidAuthCode, "unknown authorization code");
+    // The tokens are minted before the code is read (a refused exchange wastes two random strings); the
+    // store claims the code, reads its user and asks the judge, all in one transaction: any outcome but
+    // tokens still spends the code.
+    let access_token = keys::generate_access_token(state.config.org_id.to_15(), now);
+    let refresh_token = keys::generate_refresh_token(now);
+    let judge = CodeExchange {
+        facts: f.clone(),
+        creds: creds.clone(),
+        presented: presented.clone(),
+        now,
+        access_hash: keys::token_key(&access_token),
+        refresh_hash: keys::token_key(&refresh_token),
+        code_hash: code_hash.clone(),
+        trace: trace.clone(),
+        kind: kind.clone(),
     };
-    if code.used_at.is_some() || now >= code.expires_at {
-        // A replay (the claim revokes what the code issued) or an expired code: the claim decides.
-        claimed(state.redeem_code(code_hash, now).await?, now, trace)?;
+    let exchange = state
+        .exchange_code(
+            code_hash,
+            now,
+            f.unconfirmed,
+            Arc::new(move |c, u| judge.tokens(c, u)),
+        )
+        .await?;
+    // The exchange confirmed the facts in its transaction: a refusal from here on stands.
+    attempt.unconfirmed = None;
+    let code = claimed(exchange.redeemed, now, trace)?;
+    let user = exchange.user;
+    if !exchange.issued {
+        // Refused: the same check, on the same code and user, names the reason.
+        check_code(&f, creds, &code, user.as_ref(), &presented, now, trace)?;
         return Err(Failure::Internal(
-            "a spent or expired authorization code was claimed fresh".into(),
+            "the code exchange refused what its check passes".into(),
         ));
     }
-    let presented = Presented {
-        redirect_uri,
-        verifier,
+    let Some(user) = user else {
+        return Err(Failure::Internal(
+            "a code exchange issued tokens to no user".into(),
+        ));
     };
-    let checked = check_code(&f, creds, &code, user, &presented, now, trace);
-    let (user, secret) = match checked {
-        Ok(checked) => checked,
-        Err(failure) => {
-            // Spent all the same; a concurrent exchange that claimed it first makes this one a replay.
-            claimed(state.redeem_code(code_hash, now).await?, now, trace)?;
-            return Err(failure);
-        }
-    };
-    let app = &f.app;
+    trace.user(&user);
     let with_refresh = policy::grants_refresh_token(&code.scopes);
     let to = issue::Grantee {
-        app,
+        app: &f.app,
         user: &user,
         org: &f.org,
-        secret: Some(secret),
+        secret: Some(f.secret()?),
         scopes: &code.scopes,
         shape: shape(true),
     };
-    let event = success_event(state, trace, kind, with_refresh, &code.scopes);
-    let minted = issue::mint_grant(state, &to, with_refresh, Some(code_hash.clone()), event)?;
-    let redeemed = state
-        .redeem_code_issuing(code_hash, now, minted.store)
-        .await?;
-    claimed(redeemed, now, trace)?;
-    let (access, refresh) = (minted.access_token, minted.refresh_token);
     issue::respond(
         state,
         &to,
-        &access,
-        refresh,
+        &access_token,
+        with_refresh.then_some(refresh_token),
         code.nonce.as_deref(),
-        minted.now,
+        now,
     )
     .await
+}
+
+/// What a code exchange's transaction decides with (`Store::exchange_code`): the grant's facts and request,
+/// and its tokens, minted.
+struct CodeExchange {
+    facts: Facts,
+    creds: ClientCredentials,
+    presented: Presented,
+    now: i64,
+    access_hash: String,
+    refresh_hash: String,
+    code_hash: String,
+    trace: Trace,
+    kind: LoginKind,
+}
+
+impl CodeExchange {
+    /// The tokens for a fresh `code` of `user`, or `None` when `check_code` refuses it.
+    fn tokens(&self, code: &AuthCode, user: Option<&User>) -> Option<IssueTokens> {
+        let mut trace = self.trace.clone();
+        let (f, creds) = (&self.facts, &self.creds);
+        check_code(f, creds, code, user, &self.presented, self.now, &mut trace).ok()?;
+        let to = issue::Grantee {
+            app: &f.app,
+            user: user?,
+            org: &f.org,
+            secret: None,
+            scopes: &code.scopes,
+            shape: shape(true),
+        };
+        let with_refresh = policy::grants_refresh_token(&code.scopes);
+        let access = issue::access_record(&to, self.access_hash.clone(), self.now);
+        let refresh =
+            with_refresh.then(|| issue::refresh_record(&to, self.refresh_hash.clone(), self.now));
+        let event = success_event(self.now, &trace, &self.kind, with_refresh, &code.scopes);
+        Some(IssueTokens {
+            access,
+            refresh,
+            from_code: Some(self.code_hash.clone()),
+            event: Some(event),
+            facts_version: None,
+        })
+    }
 }
 
 /// A code's claim: the code if this caller spent it fresh, else the refusal its outcome calls for.
@@ -416,21 +460,22 @@ fn claimed(redeemed: Redeemed, now: i64, trace: &mut Trace) -> Result<AuthCode, 
 }
 
 /// What the client presents with a code besides its credentials.
+#[derive(Clone)]
 struct Presented {
     redirect_uri: Option<String>,
     verifier: Option<String>,
 }
 
-/// Everything a fresh code must pass before it is exchanged: the user and the app's secret on success.
-fn check_code<'f>(
-    f: &'f Facts,
+/// Everything a fresh code must pass before it is exchanged; `user` is the code's user as stored.
+fn check_code(
+    f: &Facts,
     creds: &ClientCredentials,
     code: &AuthCode,
-    user: Option<User>,
+    user: Option<&User>,
     presented: &Presented,
     now: i64,
     trace: &mut Trace,
-) -> Result<(User, &'f str), Failure> {
+) -> Result<(), Failure> {
     let Presented {
         redirect_uri,
         verifier,
@@ -478,10 +523,10 @@ fn check_code<'f>(
             "the code's user no longer exists",
         );
     };
-    trace.user(&user);
-    require_active(&user)?;
-    policy::token_access(&AccessFacts::of(app, &user))?;
-    Ok((user, secret))
+    trace.user(user);
+    require_active(user)?;
+    policy::token_access(&AccessFacts::of(app, user))?;
+    Ok(())
 }
 
 async fn refresh(
@@ -561,7 +606,7 @@ async fn refresh(
         refresh_hash: hash,
         now,
         new_access: access.record,
-        event: Some(success_event(state, trace, kind, false, &scopes)),
+        event: Some(success_event(state.now(), trace, kind, false, &scopes)),
         facts_version: f.unconfirmed,
     };
     if state.refresh(use_).await?.is_none() {
@@ -655,7 +700,7 @@ async fn jwt_bearer(
         scopes: &scopes,
         shape: shape(false),
     };
-    let event = success_event(state, trace, kind, false, &scopes);
+    let event = success_event(state.now(), trace, kind, false, &scopes);
     issue::issue(state, &to, false, None, event, f.unconfirmed).await
 }
 
@@ -711,6 +756,6 @@ async fn client_credentials(
             api_instance_url: true,
         },
     };
-    let event = success_event(state, trace, kind, false, &scopes);
+    let event = success_event(state.now(), trace, kind, false, &scopes);
     issue::issue(state, &to, false, None, event, f.unconfirmed).await
 }

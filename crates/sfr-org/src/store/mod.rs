@@ -28,10 +28,10 @@ use sfr_wire::SfId;
 
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
-    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate,
-    PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope, SigningKey,
-    SigningKeys, User, VerificationCode,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
+    GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
+    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
+    SigningKey, SigningKeys, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -261,17 +261,19 @@ pub trait Store: Send + Sync {
     /// Marks the code used, atomically: exactly one caller gets `Fresh`/`Expired`. A second use revokes every
     /// token issued from the code and answers `Replayed`.
     fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed>;
-    /// A code as stored, without claiming it: a code exchange checks it before `redeem_code_issuing`.
+    /// A code as stored, without claiming it.
     fn auth_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
-    /// `redeem_code` and, only when the code is `Fresh`, `issue_tokens(issue)`, in one transaction: a code
-    /// exchange in one commit. For any other outcome nothing of `issue` is stored (a replay still revokes what
-    /// the code issued before).
-    fn redeem_code_issuing(
+    /// A code exchange in one transaction: `facts_version` confirmed first (`FactsChanged`, and nothing done,
+    /// if a change came since), then `redeem_code`, and only when the code is `Fresh`, its user read and
+    /// `judge`d: the tokens the judge returns are stored with the claim. For any other outcome only the claim
+    /// is stored (a replay still revokes what the code issued before).
+    fn exchange_code(
         &self,
         code_hash: &str,
         now: i64,
-        issue: &IssueTokens,
-    ) -> StoreResult<Redeemed>;
+        facts_version: Option<i64>,
+        judge: &CodeJudge,
+    ) -> StoreResult<Exchange>;
 
     // ---- tokens ----
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()>;
@@ -357,13 +359,14 @@ pub trait Store: Send + Sync {
     fn redeem_code_async(&self, _code_hash: &str, _now: i64) -> Option<Pending<Redeemed>> {
         None
     }
-    /// `redeem_code_issuing` as a future; see `issue_tokens_async`.
-    fn redeem_code_issuing_async(
+    /// `exchange_code` as a future; see `issue_tokens_async`.
+    fn exchange_code_async(
         &self,
         _code_hash: &str,
         _now: i64,
-        _issue: &IssueTokens,
-    ) -> Option<Pending<Redeemed>> {
+        _facts_version: Option<i64>,
+        _judge: &CodeJudge,
+    ) -> Option<Pending<Exchange>> {
         None
     }
     /// `refresh` as a future; see `issue_tokens_async`.

@@ -16,7 +16,7 @@ const BUDGET: &[(&str, u64)] = &[
     ("jwt_bearer", 5),
     ("client_credentials", 5),
     ("refresh_token", 7),
-    ("authorization_code", 14),
+    ("authorization_code", 11),
     ("introspect", 9),
     ("identity", 5),
 ];

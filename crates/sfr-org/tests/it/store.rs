@@ -6,10 +6,10 @@ use std::sync::{Arc, Barrier};
 
 use sfr_org::keys::{self, Keys};
 use sfr_org::model::{
-    AppUpdate, AuthCode, CODE_LIFETIME_MS, GrantFacts, GrantLookup, GrantUser, IssueTokens,
-    LockState, LoginEvent, LoginKind, MAX_SESSION_TIMEOUT_MINUTES, MAX_SESSION_TIMEOUT_MS,
-    NewAccessToken, NewApp, NewRefreshToken, NewUser, OrgSettingsUpdate, Redeemed, RefreshPolicy,
-    RefreshUse, Revoked, Scope, SigningKey, User,
+    AppUpdate, AuthCode, CODE_LIFETIME_MS, CodeJudge, Exchange, GrantFacts, GrantLookup, GrantUser,
+    IssueTokens, LockState, LoginEvent, LoginKind, MAX_SESSION_TIMEOUT_MINUTES,
+    MAX_SESSION_TIMEOUT_MS, NewAccessToken, NewApp, NewRefreshToken, NewUser, OrgSettingsUpdate,
+    Redeemed, RefreshPolicy, RefreshUse, Revoked, Scope, SigningKey, User,
 };
 use sfr_org::store::{
     self, Bootstrap, DatabaseUrl, MissingStep, REVOKED_REFRESH_RETENTION_MS, Store, StoreError,
@@ -781,6 +781,11 @@ pub fn code_redemption_race_has_one_winner(store: Arc<dyn Store>) {
     }
 }
 
+/// A judge that issues `issue` to any fresh code.
+fn issuing(issue: IssueTokens) -> CodeJudge {
+    Arc::new(move |_: &AuthCode, _: Option<&User>| Some(issue.clone()))
+}
+
 /// A code exchange claims the code and stores its tokens in one transaction: tokens only for the one caller
 /// that claims it fresh, none for a replay (which still revokes the winner's), an expired or an unknown code.
 pub fn a_code_exchange_stores_tokens_only_with_a_fresh_claim(store: Arc<dyn Store>) {
@@ -804,34 +809,40 @@ pub fn a_code_exchange_stores_tokens_only_with_a_fresh_claim(store: Arc<dyn Stor
             .map(|i| {
                 let store = Arc::clone(&store);
                 let barrier = Arc::clone(&barrier);
-                let issue = tokens(
+                let judge = issuing(tokens(
                     &format!("at-{round}-{i}"),
                     &format!("rt-{round}-{i}"),
                     &plaintext,
                     T0 + 1,
-                );
+                ));
                 let hash = keys::token_key(&plaintext);
                 std::thread::spawn(move || {
                     barrier.wait();
-                    store.redeem_code_issuing(&hash, T0 + 1, &issue).unwrap()
+                    store.exchange_code(&hash, T0 + 1, None, &judge).unwrap()
                 })
             })
             .collect();
-        let outcomes: Vec<Redeemed> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let outcomes: Vec<Exchange> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let winners: Vec<usize> = (0..threads)
-            .filter(|&i| matches!(outcomes[i], Redeemed::Fresh(_)))
+            .filter(|&i| matches!(outcomes[i].redeemed, Redeemed::Fresh(_)))
             .collect();
         assert_eq!(winners.len(), 1, "round {round}: {outcomes:?}");
         for (i, outcome) in outcomes.iter().enumerate() {
             let at = format!("at-{round}-{i}");
             if winners.contains(&i) {
+                assert!(outcome.issued);
+                assert_eq!(outcome.user.as_ref().map(|u| &u.id), Some(&user.id));
                 let session = stored(&at).expect("the winner's session is stored");
                 assert!(
                     session.revoked_at.is_some(),
                     "and revoked by the replays that followed"
                 );
             } else {
-                assert!(matches!(outcome, Redeemed::Replayed(_)), "{outcome:?}");
+                assert!(
+                    matches!(outcome.redeemed, Redeemed::Replayed(_)),
+                    "{outcome:?}"
+                );
+                assert!(!outcome.issued && outcome.user.is_none());
                 assert_eq!(stored(&at), None, "a replay stores nothing");
                 assert_eq!(
                     store
@@ -848,13 +859,18 @@ pub fn a_code_exchange_stores_tokens_only_with_a_fresh_claim(store: Arc<dyn Stor
         .unwrap();
     let late = T0 + CODE_LIFETIME_MS;
     let outcome = store
-        .redeem_code_issuing(
+        .exchange_code(
             &keys::token_key("exchange-late"),
             late,
-            &tokens("at-late", "rt-late", "exchange-late", late),
+            None,
+            &issuing(tokens("at-late", "rt-late", "exchange-late", late)),
         )
         .unwrap();
-    assert!(matches!(outcome, Redeemed::Expired(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome.redeemed, Redeemed::Expired(_)),
+        "{outcome:?}"
+    );
+    assert!(!outcome.issued);
     assert_eq!(stored("at-late"), None);
     let spent = store
         .auth_code(&keys::token_key("exchange-late"))
@@ -863,18 +879,77 @@ pub fn a_code_exchange_stores_tokens_only_with_a_fresh_claim(store: Arc<dyn Stor
     assert_eq!(spent.used_at, Some(late), "an expired code is spent too");
 
     let outcome = store
-        .redeem_code_issuing(
+        .exchange_code(
             &keys::token_key("exchange-none"),
             T0,
-            &tokens("at-none", "rt-none", "exchange-none", T0),
+            None,
+            &issuing(tokens("at-none", "rt-none", "exchange-none", T0)),
         )
         .unwrap();
-    assert_eq!(outcome, Redeemed::Unknown);
+    assert_eq!(outcome.redeemed, Redeemed::Unknown);
     assert_eq!(stored("at-none"), None);
     assert_eq!(
         store.auth_code(&keys::token_key("exchange-none")).unwrap(),
         None
     );
+}
+
+/// The judge of a code exchange sees the fresh code and its user as stored; its refusal stores no token but
+/// spends the code all the same. Facts that changed since the version given leave the code unspent.
+pub fn a_code_exchange_asks_its_judge_and_confirms_its_facts(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let refusing: CodeJudge = {
+        let seen = Arc::clone(&seen);
+        Arc::new(move |code: &AuthCode, user: Option<&User>| {
+            seen.lock()
+                .unwrap()
+                .push((code.code_hash.clone(), user.map(|u| u.username.clone())));
+            None
+        })
+    };
+    store.insert_code(&code(&user, &app, "judged", T0)).unwrap();
+    let hash = keys::token_key("judged");
+    let outcome = store.exchange_code(&hash, T0 + 1, None, &refusing).unwrap();
+    assert!(
+        matches!(outcome.redeemed, Redeemed::Fresh(_)),
+        "{outcome:?}"
+    );
+    assert!(!outcome.issued);
+    assert_eq!(outcome.user.map(|u| u.id), Some(user.id.clone()));
+    assert_eq!(
+        seen.lock().unwrap().last().cloned(),
+        Some((hash.clone(), Some(user.username.clone())))
+    );
+    let spent = store.auth_code(&hash).unwrap().expect("the code is kept");
+    assert_eq!(spent.used_at, Some(T0 + 1), "a refused code is spent");
+
+    store
+        .insert_code(&code(&user, &app, "outdated", T0))
+        .unwrap();
+    let hash = keys::token_key("outdated");
+    let version = store.facts_version().unwrap();
+    store
+        .create_user(&new_user("newcomer@example.com", "Standard User"))
+        .unwrap();
+    let judge = issuing(IssueTokens {
+        access: access(&user, &app, "at-outdated", T0),
+        refresh: None,
+        from_code: Some(hash.clone()),
+        event: None,
+        facts_version: None,
+    });
+    let err = store
+        .exchange_code(&hash, T0 + 1, Some(version), &judge)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::FactsChanged), "{err:?}");
+    assert_eq!(store.auth_code(&hash).unwrap().unwrap().used_at, None);
+    let current = store.facts_version().unwrap();
+    let outcome = store
+        .exchange_code(&hash, T0 + 1, Some(current), &judge)
+        .unwrap();
+    assert!(outcome.issued, "{outcome:?}");
+    assert!(alive(store, "at-outdated", T0 + 1));
 }
 
 pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
@@ -1397,6 +1472,7 @@ macro_rules! storage_suite {
             approvals_are_kept_per_user_and_app,
             codes_redeem_exactly_once,
             replaying_a_code_revokes_its_tokens,
+            a_code_exchange_asks_its_judge_and_confirms_its_facts,
             refresh_tokens_are_capped_at_five,
             revocation_cascades,
             sessions_are_idle_based,

@@ -137,6 +137,36 @@ fn codes_are_single_use_and_a_replay_revokes_what_they_issued() {
     .assert_oauth_error(400, "invalid_grant", "expired access/refresh token");
 }
 
+/// An exchange decides on the app as cached by the grant before it; a change since then is caught in the
+/// exchange's transaction, before the code is claimed: the code is refused on the app as it is now, and not
+/// spent by the attempt that saw the old app.
+#[test]
+fn a_code_exchange_sees_a_change_to_its_app_made_since_the_last_grant() {
+    let org = org();
+    let app = org.app("Demo");
+    let (first, verifier) = org.code_for("Demo", "std@example.com");
+    assert_eq!(org.token(&exchange(&app, &first, &verifier)).status, 200);
+    let (code, verifier) = org.code_for("Demo", "std@example.com");
+    let enabled = |on: bool| {
+        let update = sfr_org::model::AppUpdate {
+            oauth_enabled: Some(on),
+            updated_at: org.clock_now(),
+            ..Default::default()
+        };
+        org.store().update_app("Demo", &update).unwrap();
+    };
+    enabled(false);
+    org.token(&exchange(&app, &code, &verifier)).assert_oauth_error(
+        400,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+    assert!(org.last_reason().contains("OAuth disabled"), "{}", org.last_reason());
+    enabled(true);
+    let late = org.token(&exchange(&app, &code, &verifier));
+    assert_eq!(late.status, 200, "the refused attempt left the code unspent: {}", late.body);
+}
+
 #[test]
 fn codes_expire_after_fifteen_minutes() {
     let org = org();

@@ -34,10 +34,10 @@ use super::facts_cache::{self, FactsCache};
 use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
-    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate,
-    PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope, SigningKey,
-    SigningKeys, User, VerificationCode,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
+    GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
+    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
+    SigningKey, SigningKeys, User, VerificationCode,
 };
 use pool::Pool;
 
@@ -455,19 +455,33 @@ impl Store for PostgresStore {
         self.run(Mode::OneRead, |c| tokens::auth_code(c, code_hash))
     }
 
-    fn redeem_code_issuing(
+    fn exchange_code(
         &self,
         code_hash: &str,
         now: i64,
-        issue: &IssueTokens,
-    ) -> StoreResult<Redeemed> {
+        facts_version: Option<i64>,
+        judge: &CodeJudge,
+    ) -> StoreResult<Exchange> {
         self.write(|c| {
-            facts_version::confirm(c, issue.facts_version)?;
+            facts_version::confirm(c, facts_version)?;
             let redeemed = tokens::redeem_code(c, code_hash, now)?;
-            if let Redeemed::Fresh(_) = redeemed {
+            let Redeemed::Fresh(code) = &redeemed else {
+                return Ok(Exchange {
+                    redeemed,
+                    user: None,
+                    issued: false,
+                });
+            };
+            let user = users::by_id(c, &code.user_id)?;
+            let issue = judge(code, user.as_ref());
+            if let Some(issue) = &issue {
                 tokens::issue_with_event(c, issue)?;
             }
-            Ok(redeemed)
+            Ok(Exchange {
+                redeemed,
+                user,
+                issued: issue.is_some(),
+            })
         })
     }
 

@@ -1,10 +1,14 @@
 //! The writes of the token endpoint as jobs for the writer thread (`group_commit`), built once and queued either
 //! by a blocking caller (`Store::issue_tokens`) or by an async one (`Store::issue_tokens_async`).
 
+use std::sync::Arc;
+
 use rusqlite::Connection;
 
-use super::{events, facts_version, tokens};
-use crate::model::{IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse};
+use super::{events, facts_version, tokens, users};
+use crate::model::{
+    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse,
+};
 use crate::store::StoreResult;
 
 /// A grant's tokens and its login-history event.
@@ -49,20 +53,37 @@ pub(super) fn redeem(
     move |c| tokens::redeem_code(c, &code_hash, now)
 }
 
-/// A code exchange: the code's claim and, if it is fresh, its tokens and event.
-pub(super) fn redeem_issuing(
+/// A code exchange (`Store::exchange_code`): the code's claim and, if it is fresh, its user read and judged, with
+/// the judge's tokens and event. On the writer's connection, whose pages stay cached across its own commits,
+/// the code and the user cost less to read than on a reader, whose cache every commit empties.
+pub(super) fn exchange(
     code_hash: &str,
     now: i64,
-    issue: &IssueTokens,
-) -> impl FnOnce(&Connection) -> StoreResult<Redeemed> + Send + 'static {
+    facts: Option<i64>,
+    judge: &CodeJudge,
+) -> impl FnOnce(&Connection) -> StoreResult<Exchange> + Send + 'static {
     let code_hash = code_hash.to_owned();
-    let issue = issue.clone();
+    let judge = Arc::clone(judge);
     move |c| {
+        facts_version::confirm(c, facts)?;
         let redeemed = tokens::redeem_code(c, &code_hash, now)?;
-        if let Redeemed::Fresh(_) = redeemed {
-            store_issue(c, &issue)?;
+        let Redeemed::Fresh(code) = &redeemed else {
+            return Ok(Exchange {
+                redeemed,
+                user: None,
+                issued: false,
+            });
+        };
+        let user = users::by_id(c, &code.user_id)?;
+        let issue = judge(code, user.as_ref());
+        if let Some(issue) = &issue {
+            store_issue(c, issue)?;
         }
-        Ok(redeemed)
+        Ok(Exchange {
+            redeemed,
+            user,
+            issued: issue.is_some(),
+        })
     }
 }
 

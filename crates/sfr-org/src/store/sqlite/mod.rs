@@ -31,10 +31,10 @@ use super::facts_cache::{self, FactsCache};
 use super::{Bootstrap, Pending, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
 use crate::keys::Keys;
 use crate::model::{
-    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, ConnectedApp, GrantFacts, GrantLookup,
-    IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org, OrgSettingsUpdate,
-    PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope, SigningKey,
-    SigningKeys, User, VerificationCode,
+    AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
+    GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
+    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
+    SigningKey, SigningKeys, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -460,14 +460,15 @@ impl Store for SqliteStore {
         self.read_one(|c| tokens::load_code(c, code_hash))
     }
 
-    fn redeem_code_issuing(
+    fn exchange_code(
         &self,
         code_hash: &str,
         now: i64,
-        issue: &IssueTokens,
-    ) -> StoreResult<Redeemed> {
+        facts_version: Option<i64>,
+        judge: &CodeJudge,
+    ) -> StoreResult<Exchange> {
         self.group
-            .write(grant_writes::redeem_issuing(code_hash, now, issue))
+            .write(grant_writes::exchange(code_hash, now, facts_version, judge))
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
@@ -583,15 +584,19 @@ impl Store for SqliteStore {
         ))
     }
 
-    fn redeem_code_issuing_async(
+    fn exchange_code_async(
         &self,
         code_hash: &str,
         now: i64,
-        issue: &IssueTokens,
-    ) -> Option<Pending<Redeemed>> {
-        Some(Box::pin(self.group.write_async(
-            grant_writes::redeem_issuing(code_hash, now, issue),
-        )))
+        facts_version: Option<i64>,
+        judge: &CodeJudge,
+    ) -> Option<Pending<Exchange>> {
+        Some(Box::pin(self.group.write_async(grant_writes::exchange(
+            code_hash,
+            now,
+            facts_version,
+            judge,
+        ))))
     }
 
     fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
