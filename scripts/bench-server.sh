@@ -41,7 +41,7 @@ GROWTH_SIZES="${GROWTH_SIZES:-1000 100000 1000000}"
 GROWTH_DURATION="${GROWTH_DURATION:-5}"
 GROWTH_APPS="${GROWTH_APPS:-1000}"
 REFRESH_POOL="${REFRESH_POOL:-10000}"
-CODES_PER_SECOND="${CODES_PER_SECOND:-12000}" # codes seeded per authorization_code run: this × its duration
+CODES_PER_SECOND="${CODES_PER_SECOND:-25000}" # codes seeded per authorization_code run: this × its duration
 
 install_pkg() { # install_pkg PACKAGE: from Debian, when running as root; non-zero if impossible
   [[ $(id -u) == 0 ]] || return 1
