@@ -156,15 +156,20 @@ fn a_code_exchange_sees_a_change_to_its_app_made_since_the_last_grant() {
         org.store().update_app("Demo", &update).unwrap();
     };
     enabled(false);
-    org.token(&exchange(&app, &code, &verifier)).assert_oauth_error(
-        400,
-        "invalid_client_id",
-        "client identifier invalid",
+    org.token(&exchange(&app, &code, &verifier))
+        .assert_oauth_error(400, "invalid_client_id", "client identifier invalid");
+    assert!(
+        org.last_reason().contains("OAuth disabled"),
+        "{}",
+        org.last_reason()
     );
-    assert!(org.last_reason().contains("OAuth disabled"), "{}", org.last_reason());
     enabled(true);
     let late = org.token(&exchange(&app, &code, &verifier));
-    assert_eq!(late.status, 200, "the refused attempt left the code unspent: {}", late.body);
+    assert_eq!(
+        late.status, 200,
+        "the refused attempt left the code unspent: {}",
+        late.body
+    );
 }
 
 #[test]
