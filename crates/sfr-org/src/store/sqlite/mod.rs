@@ -104,8 +104,8 @@ pub(super) fn busy_wait(attempt: i32) -> bool {
 
 /// `NORMAL` unless `SFR_ORG_SQLITE_SYNCHRONOUS=full`. NORMAL: a commit is in the WAL (written, not fsynced)
 /// before its answer, so it survives a crash of the process; a power loss or kernel crash can lose the commits
-/// since the last checkpoint's fsync (about the last 100 ms), never the database. FULL: every commit batch is
-/// fsynced before its grants are answered.
+/// since the checkpoint thread last fsynced the WAL (it does before each pass that has frames to copy, every
+/// 25 ms), never the database. FULL: every commit batch is fsynced before its grants are answered.
 fn synchronous() -> &'static str {
     match std::env::var("SFR_ORG_SQLITE_SYNCHRONOUS") {
         Ok(v) if v.eq_ignore_ascii_case("full") => "FULL",
