@@ -681,6 +681,65 @@ mod tests {
         steps.load(Ordering::Relaxed)
     }
 
+    /// Grants are answered while a long purge runs: each of its batches queues with them (group commit), so a
+    /// grant waits for one batch at most, never for the whole purge (a purge that took the writer's lock back
+    /// between its batches once held every grant until it was done).
+    #[test]
+    fn grants_are_answered_while_a_long_purge_runs() {
+        use std::sync::atomic::AtomicBool;
+
+        use crate::model::{LoginEvent, LoginKind};
+
+        let dead = 60 * PURGE_SCAN;
+        let (_dir, store) = open_store();
+        store
+            .writer
+            .lock()
+            .unwrap()
+            .execute_batch(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {dead})
+                 INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, issued_at, last_used_at,
+                                            session_timeout_ms)
+                 SELECT 'dead' || i, 'app', 'user', 'api', 0, 0, 60000 FROM n;"
+            ))
+            .unwrap();
+        let store = Arc::new(store);
+        let done = Arc::new(AtomicBool::new(false));
+        let purge = std::thread::spawn({
+            let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+            move || {
+                let purged = store.purge_expired(NOW);
+                done.store(true, Ordering::SeqCst);
+                purged
+            }
+        });
+        let grant = LoginEvent {
+            at: NOW,
+            username: None,
+            user_id: None,
+            consumer_key: None,
+            kind: LoginKind::Token("client_credentials".into()),
+            success: true,
+            error_code: None,
+            reason: "a grant during the purge".into(),
+            source_ip: None,
+        };
+        let mut during = 0;
+        while !done.load(Ordering::SeqCst) {
+            store.record_event(&grant).unwrap();
+            if !done.load(Ordering::SeqCst) {
+                during += 1;
+            }
+        }
+        let purged = purge.join().unwrap().unwrap();
+        assert_eq!(purged.access_tokens, dead as u64);
+        assert!(
+            during >= 10,
+            "{during} writes answered during a purge of {} batches",
+            dead / PURGE_SCAN
+        );
+    }
+
     /// The purge looks at every row once, however many batches its work takes: trimming the login history
     /// over many batches must not walk the live sessions again in each (as the purge once did, holding every
     /// grant for a minute on a large store).
