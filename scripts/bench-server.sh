@@ -22,7 +22,7 @@
 #     same size, and a bare GET, loaded the same way;
 #  6. the cost floors (bench_tool floors) and a bare GET of sfr-org (GET /services/data, no auth);
 #  7. sfr-org on PostgreSQL (initdb/pg_ctl on a temp directory, `fsync` and `synchronous_commit` on): the same
-#     endpoints but the code exchange, on an org set up through the same admin commands;
+#     endpoints, on an org set up through the same admin commands (pools seeded with SQL through psql);
 #  8. growth: copies of the seeded database with 10^3, 10^5, 10^6 more issued tokens (half of them expired, which
 #     the server's purge deletes when it starts) and one with 1,000 more connected apps; every endpoint again.
 # Load stays on loopback and is bounded by DURATION per run.
@@ -42,6 +42,7 @@ GROWTH_DURATION="${GROWTH_DURATION:-5}"
 GROWTH_APPS="${GROWTH_APPS:-1000}"
 REFRESH_POOL="${REFRESH_POOL:-10000}"
 CODES_PER_SECOND="${CODES_PER_SECOND:-25000}" # codes seeded per authorization_code run: this × its duration
+PG_CODES_PER_SECOND="${PG_CODES_PER_SECOND:-6000}" # the same on PostgreSQL
 
 install_pkg() { # install_pkg PACKAGE: from Debian, when running as root; non-zero if impossible
   [[ $(id -u) == 0 ]] || return 1
@@ -197,8 +198,15 @@ open(work + "/pool-introspect.txt", "w").write("\n".join(intro) + "\n")
 open(work + "/pool-identity.txt", "w").write("\n".join(ident) + "\n")
 PY
 }
-code_pool() { # code_pool DB OUT: fresh authorization codes (enough for one run) seeded into DB, as request bodies
-  python3 "$SEED" codes "$1" "$KEY" "$WEB_USER" "$((CODES_PER_SECOND * ${DURATION_OVERRIDE:-$DURATION}))" "$work/codes.txt"
+code_pool() { # code_pool DB|URL OUT: fresh authorization codes (enough for one run) seeded into the SQLite file or
+  # the PostgreSQL org, as request bodies
+  local seconds="${DURATION_OVERRIDE:-$DURATION}"
+  if [[ "$1" == postgres://* ]]; then
+    python3 "$SEED" codes-sql "$KEY" "$WEB_USER" "$((PG_CODES_PER_SECOND * seconds))" "$work/codes.txt" \
+      | psql -q "$1" -v ON_ERROR_STOP=1 >/dev/null
+  else
+    python3 "$SEED" codes "$1" "$KEY" "$WEB_USER" "$((CODES_PER_SECOND * seconds))" "$work/codes.txt"
+  fi
   sed "s/^/grant_type=authorization_code\&client_id=$KEY_E\&client_secret=$SECRET_E\&redirect_uri=$CALLBACK_E\&code=/" "$work/codes.txt" >"$2"
 }
 check() { # check URL BODY-FILE MODE: one request must succeed, or the numbers mean nothing
@@ -229,7 +237,6 @@ run_sfr() {
   local spec
   for spec in "${runs[@]}"; do
     IFS='|' read -r name path pool mode <<<"$spec"
-    [[ "$pool" == CODES && "${SKIP_CODES:-0}" == 1 ]] && continue
     if [[ "$pool" == CODES ]]; then
       pool="$work/pool-code-$section.txt"
       code_pool "$CURRENT_DB" "$pool"
@@ -330,6 +337,7 @@ if [[ "$PG" == 1 ]]; then
   pg_admin support allow-connected-apps >/dev/null
   pg_admin setup allow-connected-app-creation >/dev/null
   pg_admin user create --username "$ADMIN_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
+  pg_admin user create --username "$WEB_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
   pg_admin app create --name Bench --contact-email bench@example.com --callback-url "$CALLBACK" --scopes "api refresh_token" \
     --certificate "$work/jwt.crt" --permitted-users admin-approved --profile "System Administrator" \
     --client-credentials-user "$ADMIN_USER" --require-secret-refresh true >"$work/pg-app.json"
@@ -342,7 +350,7 @@ if [[ "$PG" == 1 ]]; then
     | psql -q -h 127.0.0.1 -p "$pg_port" -U sfr -d org -v ON_ERROR_STOP=1 >/dev/null
   start_server "$PG_URL"
   make_pools "$BASE"
-  SKIP_CODES=1 NO_HALF=1 run_sfr pg
+  NO_HALF=1 run_sfr pg
   stop_server
   KEY="$sqlite_key" SECRET="$sqlite_secret" KEY_E="$(enc "$KEY")" SECRET_E="$(enc "$SECRET")"
   cp "$work/sqlite-refresh.txt" "$work/refresh.txt"

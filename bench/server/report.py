@@ -167,9 +167,9 @@ def main():
         w("## 3b. sfr-org on PostgreSQL (same run)")
         w("")
         w("The same org set up through the same admin commands on a local PostgreSQL (`fsync` and"
-          " `synchronous_commit` on; one node, the default pool of 8 connections), loaded the same way. The code"
-          " exchange is left out (its pool is seeded into SQLite only). Every store call is a network round trip"
-          " made on the blocking pool; grants are not batched into shared commits as on SQLite.")
+          " `synchronous_commit` on; one node, the default pool of 8 connections), loaded the same way, with its"
+          " refresh tokens and codes seeded through psql. Every store call is a network round trip made on the"
+          " blocking pool; grants are not batched into shared commits as on SQLite.")
         w("")
         w("| endpoint | PostgreSQL req/s | p50 ms | p99 ms | CPU µs/req (sfr-org only) | SQLite req/s | PostgreSQL ÷ SQLite |")
         w("|:---|---:|---:|---:|---:|---:|---:|")

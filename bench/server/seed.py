@@ -15,6 +15,7 @@ store that was upgraded, which the server still accepts.
   seed.py count DB                                        live/expired/total rows of the token tables
   seed.py refresh-sql CONSUMER_KEY USERNAME COUNT OUT      refresh tokens as SQL for psql (a PostgreSQL org), on
                                                           stdout; OUT gets one plaintext per line
+  seed.py codes-sql CONSUMER_KEY USERNAME COUNT OUT        unused authorization codes as SQL for psql, likewise
 """
 import hashlib
 import secrets
@@ -85,23 +86,43 @@ def refresh_sql(key, username, count, out):
         f.write("\n".join(tokens) + "\n")
 
 
+def fresh_codes(count):
+    """`count` codes issued one millisecond apart up to now, oldest first, as a server issues them; the load sends
+    them in file order, so codes are exchanged in the order they were issued, as clients do within seconds of
+    the redirect. Each as (plaintext, issue time, key)."""
+    now = now_ms()
+    issued = [now - count + i for i in range(count)]
+    plain = [format(t, "011x") + secrets.token_urlsafe(48) for t in issued]
+    return [(c, t, "t" + c[:11] + sha(c)) for c, t in zip(plain, issued)]
+
+
 def codes(db, key, username, count, out):
     con = connect(db)
     app, user = ids(con, key, username)
-    now = now_ms()
-    # One millisecond apart, oldest first, as a server issues them; the load sends them in file order, so codes
-    # are exchanged in the order they were issued, as clients do within seconds of the redirect.
-    issued = [now - count + i for i in range(count)]
-    plain = [format(t, "011x") + secrets.token_urlsafe(48) for t in issued]
+    made = fresh_codes(count)
     con.executemany(
         "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
         " code_challenge_method, nonce, created_at, expires_at, used_at)"
         " VALUES (?, ?, ?, ?, 'api refresh_token', NULL, NULL, NULL, ?, ?, NULL)",
-        (("t" + c[:11] + sha(c), app, user, CALLBACK, t, t + CODE_LIFETIME_MS) for c, t in zip(plain, issued)))
+        ((k, app, user, CALLBACK, t, t + CODE_LIFETIME_MS) for _, t, k in made))
     con.commit()
     con.close()
     with open(out, "w") as f:
-        f.write("\n".join(plain) + "\n")
+        f.write("\n".join(c for c, _, _ in made) + "\n")
+
+
+def codes_sql(key, username, count, out):
+    made = fresh_codes(count)
+    q = lambda v: "'" + v.replace("'", "''") + "'"
+    values = ",\n".join(f"({q(k)}, {t})" for _, t, k in made)
+    print("INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
+          " code_challenge_method, nonce, created_at, expires_at, used_at)")
+    print(f"SELECT v.h, a.id, u.id, {q(CALLBACK)}, 'api refresh_token', NULL, NULL, NULL, v.t,"
+          f" v.t + {CODE_LIFETIME_MS}, NULL")
+    print(f"FROM (VALUES\n{values}\n) AS v(h, t), apps a, users u")
+    print(f"WHERE a.consumer_key = {q(key)} AND u.username_key = lower({q(username)});")
+    with open(out, "w") as f:
+        f.write("\n".join(c for c, _, _ in made) + "\n")
 
 
 def synthetic_user(n):
@@ -186,6 +207,8 @@ def main(argv):
         count(args[0])
     elif cmd == "refresh-sql" and len(args) == 4:
         refresh_sql(args[0], args[1], int(args[2]), args[3])
+    elif cmd == "codes-sql" and len(args) == 4:
+        codes_sql(args[0], args[1], int(args[2]), args[3])
     else:
         sys.exit(__doc__)
 
