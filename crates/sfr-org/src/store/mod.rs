@@ -15,6 +15,7 @@ macro_rules! refresh_not_revoked {
 }
 
 mod app_rules;
+mod code_exchange;
 mod facts_cache;
 mod grant_reads;
 pub mod postgres;

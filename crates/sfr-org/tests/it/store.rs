@@ -1664,6 +1664,40 @@ mod on_sqlite {
         );
     }
 
+    /// A test database put back into an older schema by raw SQL, then opened by this build, which migrates it.
+    struct Upgraded {
+        store: Arc<dyn Store>,
+        raw: rusqlite::Connection,
+    }
+
+    impl Upgraded {
+        fn from(db: &Sqlite, downgrade: &str) -> Self {
+            rusqlite::Connection::open(db.path())
+                .unwrap()
+                .execute_batch(downgrade)
+                .unwrap();
+            let store = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
+            let raw = rusqlite::Connection::open(db.path()).unwrap();
+            Self { store, raw }
+        }
+
+        /// Which of `names` the migrated schema still has.
+        fn indexes(&self, names: &[&str]) -> Vec<String> {
+            let mut stmt = self
+                .raw
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+                .unwrap();
+            let all = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            all.into_iter()
+                .filter(|n| names.contains(&n.as_str()))
+                .collect()
+        }
+    }
+
     /// A database of schema v8 (sessions revoked by a write through an index from refresh token to sessions)
     /// opened by this build: the index goes, sessions' timeouts come under the longest one the purge's retention
     /// counts on, and sessions revoked the old way stay revoked.
@@ -1685,8 +1719,7 @@ mod on_sqlite {
                 })
                 .unwrap();
         }
-        let raw = rusqlite::Connection::open(db.path()).unwrap();
-        raw.execute_batch(&format!(
+        let upgraded = Upgraded::from(&db, &format!(
             "DELETE FROM schema_migrations WHERE version >= 9;
              ALTER TABLE auth_codes DROP COLUMN access_hash;
              ALTER TABLE auth_codes DROP COLUMN refresh_hash;
@@ -1699,20 +1732,12 @@ mod on_sqlite {
              UPDATE access_tokens SET revoked_at = {T0} WHERE refresh_hash = '{revoked}';",
             long = keys::token_key("at-v8-long"),
             revoked = keys::token_key("rt-v8-revoked"),
-        ))
-        .unwrap();
-        drop(raw);
-
-        let store = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
-        let raw = rusqlite::Connection::open(db.path()).unwrap();
-        let index: Option<String> = rusqlite::OptionalExtension::optional(raw.query_row(
-            "SELECT name FROM sqlite_master
-             WHERE name IN ('access_tokens_refresh', 'refresh_tokens_user_app')",
-            [],
-            |r| r.get(0),
-        ))
-        .unwrap();
-        assert_eq!(index, None);
+        ));
+        assert_eq!(
+            upgraded.indexes(&["access_tokens_refresh", "refresh_tokens_user_app"]),
+            Vec::<String>::new()
+        );
+        let store = upgraded.store;
         let long = store
             .access_token(&keys::token_key("at-v8-long"))
             .unwrap()
@@ -1747,27 +1772,19 @@ mod on_sqlite {
                 })
                 .unwrap();
         }
-        let raw = rusqlite::Connection::open(db.path()).unwrap();
-        raw.execute_batch(
+        let upgraded = Upgraded::from(
+            &db,
             "DELETE FROM schema_migrations WHERE version = 10;
              ALTER TABLE auth_codes DROP COLUMN access_hash;
              ALTER TABLE auth_codes DROP COLUMN refresh_hash;
              CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
              CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code) WHERE from_code IS NOT NULL;",
-        )
-        .unwrap();
-        drop(raw);
-
-        let store = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
-        let raw = rusqlite::Connection::open(db.path()).unwrap();
-        let index: Option<String> = rusqlite::OptionalExtension::optional(raw.query_row(
-            "SELECT name FROM sqlite_master
-             WHERE name IN ('access_tokens_code', 'refresh_tokens_code')",
-            [],
-            |r| r.get(0),
-        ))
-        .unwrap();
-        assert_eq!(index, None);
+        );
+        assert_eq!(
+            upgraded.indexes(&["access_tokens_code", "refresh_tokens_code"]),
+            Vec::<String>::new()
+        );
+        let store = upgraded.store;
         let now = T0 + MINUTE;
         assert!(matches!(
             store

@@ -31,7 +31,9 @@ use postgres::error::SqlState;
 use sfr_wire::SfId;
 
 use super::facts_cache::{self, FactsCache};
-use super::{Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, grant_reads};
+use super::{
+    Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, code_exchange, grant_reads,
+};
 use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
@@ -274,6 +276,25 @@ impl PostgresStore {
     }
 }
 
+/// A code exchange's steps inside one write transaction (`Store::exchange_code`).
+struct InOneWrite<'a, 'b>(&'a mut session::Session<'b>);
+
+impl code_exchange::ExchangeSteps for InOneWrite<'_, '_> {
+    type Error = Fail;
+    fn confirm_facts(&mut self, version: Option<i64>) -> R<()> {
+        facts_version::confirm(self.0, version)
+    }
+    fn redeem(&mut self, code_hash: &str, now: i64) -> R<Redeemed> {
+        tokens::redeem_code(self.0, code_hash, now)
+    }
+    fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
+        users::by_id(self.0, id)
+    }
+    fn issue(&mut self, issue: &IssueTokens) -> R<()> {
+        tokens::issue_with_event(self.0, issue)
+    }
+}
+
 /// A grant's reads inside one read transaction (`Store::grant_facts`).
 struct InOneRead<'a, 'b, 'c> {
     tx: &'a mut session::Session<'b>,
@@ -462,27 +483,7 @@ impl Store for PostgresStore {
         facts_version: Option<i64>,
         judge: &CodeJudge,
     ) -> StoreResult<Exchange> {
-        self.write(|c| {
-            facts_version::confirm(c, facts_version)?;
-            let redeemed = tokens::redeem_code(c, code_hash, now)?;
-            let Redeemed::Fresh(code) = &redeemed else {
-                return Ok(Exchange {
-                    redeemed,
-                    user: None,
-                    issued: false,
-                });
-            };
-            let user = users::by_id(c, &code.user_id)?;
-            let issue = judge(code, user.as_ref());
-            if let Some(issue) = &issue {
-                tokens::issue_with_event(c, issue)?;
-            }
-            Ok(Exchange {
-                redeemed,
-                user,
-                issued: issue.is_some(),
-            })
-        })
+        self.write(|c| code_exchange::run(&mut InOneWrite(c), code_hash, now, facts_version, judge))
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {

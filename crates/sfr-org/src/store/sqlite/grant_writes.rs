@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use sfr_wire::SfId;
+
 use super::{events, facts_version, tokens, users};
 use crate::model::{
-    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse,
+    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, User,
 };
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult, code_exchange};
 
 /// A grant's tokens and its login-history event.
 pub(super) fn issue(
@@ -53,9 +55,9 @@ pub(super) fn redeem(
     move |c| tokens::redeem_code(c, &code_hash, now)
 }
 
-/// A code exchange (`Store::exchange_code`): the code's claim and, if it is fresh, its user read and judged, with
-/// the judge's tokens and event. On the writer's connection, whose pages stay cached across its own commits,
-/// the code and the user cost less to read than on a reader, whose cache every commit empties.
+/// A code exchange (`Store::exchange_code`, `store::code_exchange`) on the writer's connection, whose pages stay
+/// cached across its own commits: the code and the user cost less to read there than on a reader, whose cache
+/// every commit empties.
 pub(super) fn exchange(
     code_hash: &str,
     now: i64,
@@ -64,26 +66,25 @@ pub(super) fn exchange(
 ) -> impl FnOnce(&Connection) -> StoreResult<Exchange> + Send + 'static {
     let code_hash = code_hash.to_owned();
     let judge = Arc::clone(judge);
-    move |c| {
-        facts_version::confirm(c, facts)?;
-        let redeemed = tokens::redeem_code(c, &code_hash, now)?;
-        let Redeemed::Fresh(code) = &redeemed else {
-            return Ok(Exchange {
-                redeemed,
-                user: None,
-                issued: false,
-            });
-        };
-        let user = users::by_id(c, &code.user_id)?;
-        let issue = judge(code, user.as_ref());
-        if let Some(issue) = &issue {
-            store_issue(c, issue)?;
-        }
-        Ok(Exchange {
-            redeemed,
-            user,
-            issued: issue.is_some(),
-        })
+    move |c| code_exchange::run(&mut OnWriter(c), &code_hash, now, facts, &judge)
+}
+
+/// The writer's connection, inside its transaction.
+struct OnWriter<'a>(&'a Connection);
+
+impl code_exchange::ExchangeSteps for OnWriter<'_> {
+    type Error = StoreError;
+    fn confirm_facts(&mut self, version: Option<i64>) -> StoreResult<()> {
+        facts_version::confirm(self.0, version)
+    }
+    fn redeem(&mut self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
+        tokens::redeem_code(self.0, code_hash, now)
+    }
+    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>> {
+        users::by_id(self.0, id)
+    }
+    fn issue(&mut self, issue: &IssueTokens) -> StoreResult<()> {
+        store_issue(self.0, issue)
     }
 }
 
