@@ -6,6 +6,7 @@
 #   DURATION=10 THREADS=2 CONNS=32 PEER=1 GROWTH=1 GROWTH_SIZES="1000 100000 1000000" scripts/bench-server.sh
 #   SKIP_BUILD=1 …                                # use the release binaries already in target/
 #   PG=0 …                                        # skip the PostgreSQL runs
+#   CODE_USERS=16 …                               # codes of 16 users in turn instead of one
 #
 # What it does, in order:
 #  1. tools: wrk, sqlite3, openssl and python3 from Debian (`apt-get install -y wrk sqlite3 openssl python3`,
@@ -93,12 +94,20 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 DB="$work/org.sqlite"
 admin() { "$ORG" "$@" --database "sqlite://$DB" --json; }
 ADMIN_USER=bench.admin@example.com
-WEB_USER=bench.web@example.com
+# The users whose codes the code exchange redeems, in turn: CODE_USERS=1 (the default) is one user logging in
+# again and again; more spread the exchanges over as many users (bench.web1@…, bench.web2@…).
+CODE_USERS="${CODE_USERS:-1}"
+if ((CODE_USERS == 1)); then WEB_USERS=(bench.web@example.com); else
+  WEB_USERS=(); for ((i = 1; i <= CODE_USERS; i++)); do WEB_USERS+=("bench.web$i@example.com"); done
+fi
+CODE_USERNAMES="$(IFS=,; echo "${WEB_USERS[*]}")"
 CALLBACK=http://localhost:1717/OauthRedirect
 admin support allow-connected-apps >/dev/null
 admin setup allow-connected-app-creation >/dev/null
 admin user create --username "$ADMIN_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
-admin user create --username "$WEB_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
+for user in "${WEB_USERS[@]}"; do
+  admin user create --username "$user" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
+done
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/jwt.key" -out "$work/jwt.crt" -days 2 -subj /CN=bench 2>/dev/null
 openssl pkcs8 -topk8 -nocrypt -in "$work/jwt.key" -outform DER -out "$work/jwt.pk8"
 admin app create --name Bench --contact-email bench@example.com --callback-url "$CALLBACK" --scopes "api refresh_token" \
@@ -202,10 +211,10 @@ code_pool() { # code_pool DB|URL OUT: fresh authorization codes (enough for one 
   # the PostgreSQL org, as request bodies
   local seconds="${DURATION_OVERRIDE:-$DURATION}"
   if [[ "$1" == postgres://* ]]; then
-    python3 "$SEED" codes-sql "$KEY" "$WEB_USER" "$((PG_CODES_PER_SECOND * seconds))" "$work/codes.txt" \
+    python3 "$SEED" codes-sql "$KEY" "$CODE_USERNAMES" "$((PG_CODES_PER_SECOND * seconds))" "$work/codes.txt" \
       | psql -q "$1" -v ON_ERROR_STOP=1 >/dev/null
   else
-    python3 "$SEED" codes "$1" "$KEY" "$WEB_USER" "$((CODES_PER_SECOND * seconds))" "$work/codes.txt"
+    python3 "$SEED" codes "$1" "$KEY" "$CODE_USERNAMES" "$((CODES_PER_SECOND * seconds))" "$work/codes.txt"
   fi
   sed "s/^/grant_type=authorization_code\&client_id=$KEY_E\&client_secret=$SECRET_E\&redirect_uri=$CALLBACK_E\&code=/" "$work/codes.txt" >"$2"
 }
@@ -337,7 +346,9 @@ if [[ "$PG" == 1 ]]; then
   pg_admin support allow-connected-apps >/dev/null
   pg_admin setup allow-connected-app-creation >/dev/null
   pg_admin user create --username "$ADMIN_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
-  pg_admin user create --username "$WEB_USER" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
+  for user in "${WEB_USERS[@]}"; do
+    pg_admin user create --username "$user" --password 'Bench-pass-1' --profile "System Administrator" >/dev/null
+  done
   pg_admin app create --name Bench --contact-email bench@example.com --callback-url "$CALLBACK" --scopes "api refresh_token" \
     --certificate "$work/jwt.crt" --permitted-users admin-approved --profile "System Administrator" \
     --client-credentials-user "$ADMIN_USER" --require-secret-refresh true >"$work/pg-app.json"

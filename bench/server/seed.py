@@ -8,14 +8,15 @@ SHA-256 of the code); refresh and access tokens have the shape of earlier versio
 store that was upgraded, which the server still accepts.
 
   seed.py refresh DB CONSUMER_KEY USERNAME COUNT OUT      refresh tokens; OUT gets one plaintext per line
-  seed.py codes DB CONSUMER_KEY USERNAME COUNT OUT        unused authorization codes (no PKCE), valid 15 minutes
+  seed.py codes DB CONSUMER_KEY USERNAMES COUNT OUT       unused authorization codes (no PKCE), valid 15 minutes,
+                                                          dealt in turn to USERNAMES (comma-separated)
   seed.py growth DB CONSUMER_KEY COUNT                    COUNT issued tokens over synthetic users: half of them
                                                           live (4/5 access, 1/5 refresh), half expired sessions
   seed.py apps DB TEMPLATE_APP COUNT                      COUNT more connected apps, copies of TEMPLATE_APP
   seed.py count DB                                        live/expired/total rows of the token tables
   seed.py refresh-sql CONSUMER_KEY USERNAME COUNT OUT      refresh tokens as SQL for psql (a PostgreSQL org), on
                                                           stdout; OUT gets one plaintext per line
-  seed.py codes-sql CONSUMER_KEY USERNAME COUNT OUT        unused authorization codes as SQL for psql, likewise
+  seed.py codes-sql CONSUMER_KEY USERNAMES COUNT OUT       unused authorization codes as SQL for psql, likewise
 """
 import hashlib
 import secrets
@@ -96,31 +97,33 @@ def fresh_codes(count):
     return [(c, t, "t" + c[:11] + sha(c)) for c, t in zip(plain, issued)]
 
 
-def codes(db, key, username, count, out):
+def codes(db, key, usernames, count, out):
     con = connect(db)
-    app, user = ids(con, key, username)
+    users = [ids(con, key, name)[1] for name in usernames.split(",")]
+    app = ids(con, key)[0]
     made = fresh_codes(count)
     con.executemany(
         "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
         " code_challenge_method, nonce, created_at, expires_at, used_at)"
         " VALUES (?, ?, ?, ?, 'api refresh_token', NULL, NULL, NULL, ?, ?, NULL)",
-        ((k, app, user, CALLBACK, t, t + CODE_LIFETIME_MS) for _, t, k in made))
+        ((k, app, users[i % len(users)], CALLBACK, t, t + CODE_LIFETIME_MS) for i, (_, t, k) in enumerate(made)))
     con.commit()
     con.close()
     with open(out, "w") as f:
         f.write("\n".join(c for c, _, _ in made) + "\n")
 
 
-def codes_sql(key, username, count, out):
+def codes_sql(key, usernames, count, out):
     made = fresh_codes(count)
+    names = usernames.split(",")
     q = lambda v: "'" + v.replace("'", "''") + "'"
-    values = ",\n".join(f"({q(k)}, {t})" for _, t, k in made)
+    values = ",\n".join(f"({q(k)}, {t}, {q(names[i % len(names)])})" for i, (_, t, k) in enumerate(made))
     print("INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
           " code_challenge_method, nonce, created_at, expires_at, used_at)")
     print(f"SELECT v.h, a.id, u.id, {q(CALLBACK)}, 'api refresh_token', NULL, NULL, NULL, v.t,"
           f" v.t + {CODE_LIFETIME_MS}, NULL")
-    print(f"FROM (VALUES\n{values}\n) AS v(h, t), apps a, users u")
-    print(f"WHERE a.consumer_key = {q(key)} AND u.username_key = lower({q(username)});")
+    print(f"FROM (VALUES\n{values}\n) AS v(h, t, u), apps a, users u")
+    print(f"WHERE a.consumer_key = {q(key)} AND u.username_key = lower(v.u);")
     with open(out, "w") as f:
         f.write("\n".join(c for c, _, _ in made) + "\n")
 
