@@ -7,7 +7,7 @@ use sfr_wire::SfId;
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::model::{
-    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, SigningKey,
+    CodeJudge, Exchange, IssueTokens, LoginEvent, RefreshToken, RefreshUse, SigningKey,
 };
 use crate::oauth::certificates::Certificates;
 use crate::store::{Store, StoreError, StoreResult};
@@ -93,17 +93,6 @@ impl AppState {
         }
     }
 
-    /// `Store::redeem_code`, without blocking this thread when the store can.
-    pub async fn redeem_code(&self, code_hash: String, now: i64) -> StoreResult<Redeemed> {
-        match self.store.redeem_code_async(&code_hash, now) {
-            Some(pending) => pending.await,
-            None => {
-                self.store_call(move |s| s.redeem_code(&code_hash, now))
-                    .await
-            }
-        }
-    }
-
     /// `Store::exchange_code`, without blocking this thread when the store can.
     pub async fn exchange_code(
         &self,
@@ -151,7 +140,7 @@ impl AppState {
         }
     }
 
-    /// Runs a store use case on the blocking pool: `state.store_call(move |s| s.redeem_code(&hash, now)).await`.
+    /// Runs a store use case on the blocking pool: `state.store_call(move |s| s.revoke_by_hash(&hash, now)).await`.
     pub async fn store_call<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,

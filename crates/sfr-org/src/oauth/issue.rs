@@ -85,7 +85,6 @@ pub fn mint_grant(
     state: &AppState,
     to: &Grantee<'_>,
     with_refresh: bool,
-    from_code: Option<String>,
     event: LoginEvent,
 ) -> Result<MintedGrant, Failure> {
     let now = state.now();
@@ -96,7 +95,7 @@ pub fn mint_grant(
         refresh: refresh_token
             .as_ref()
             .map(|r| refresh_record(to, keys::token_key(r), now)),
-        from_code,
+        from_code: None,
         event: Some(event),
         facts_version: None,
     };
@@ -118,7 +117,7 @@ pub async fn issue(
     event: LoginEvent,
     facts_version: Option<i64>,
 ) -> Result<TokenResponse, Failure> {
-    let mut minted = mint_grant(state, to, with_refresh, None, event)?;
+    let mut minted = mint_grant(state, to, with_refresh, event)?;
     minted.store.facts_version = facts_version;
     state.issue_tokens(minted.store).await?;
     let (access, refresh) = (minted.access_token, minted.refresh_token);

@@ -356,10 +356,6 @@ pub trait Store: Send + Sync {
     fn issue_tokens_async(&self, _issue: &IssueTokens) -> Option<Pending<()>> {
         None
     }
-    /// `redeem_code` as a future; see `issue_tokens_async`.
-    fn redeem_code_async(&self, _code_hash: &str, _now: i64) -> Option<Pending<Redeemed>> {
-        None
-    }
     /// `exchange_code` as a future; see `issue_tokens_async`.
     fn exchange_code_async(
         &self,

@@ -578,12 +578,6 @@ impl Store for SqliteStore {
         Some(Box::pin(self.group.write_async(grant_writes::issue(issue))))
     }
 
-    fn redeem_code_async(&self, code_hash: &str, now: i64) -> Option<Pending<Redeemed>> {
-        Some(Box::pin(
-            self.group.write_async(grant_writes::redeem(code_hash, now)),
-        ))
-    }
-
     fn exchange_code_async(
         &self,
         code_hash: &str,
