@@ -134,6 +134,24 @@ impl Assertion {
         })
     }
 
+    /// The `iss` an assertion claims, read without parsing or checking the rest (for naming a client before it is
+    /// authenticated): `None` when there is no non-empty `iss` string to read.
+    pub fn issuer(compact: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Issuer {
+            iss: Option<Value>,
+        }
+        if compact.len() > MAX_ASSERTION_LEN {
+            return None;
+        }
+        let claims = compact.split('.').nth(1)?;
+        let bytes = URL_SAFE_NO_PAD.decode(claims.trim_end_matches('=')).ok()?;
+        match serde_json::from_slice::<Issuer>(&bytes).ok()?.iss? {
+            Value::String(iss) if !iss.is_empty() => Some(iss),
+            _ => None,
+        }
+    }
+
     /// Verifies the RS256 signature with an RSA public key in PKCS#1 `RSAPublicKey` DER (what an X.509 certificate's
     /// subject public key holds). To verify many assertions with one key, parse it once (`Rs256PublicKey`).
     pub fn verify_rs256(&self, rsa_public_key_der: &[u8]) -> Result<(), JwtError> {
@@ -292,6 +310,38 @@ mod tests {
             Err(JwtError::Signature)
         );
         let _ = k.public_key().as_der();
+    }
+
+    /// `issuer` reads what `parse` reads as `iss`, and nothing where there is no `iss` string.
+    #[test]
+    fn the_issuer_is_read_alone() {
+        let claims = OutgoingClaims {
+            iss: "3MVG9x",
+            sub: "u@example.com",
+            aud: "http://h/",
+            exp: 2_000_000_000,
+            iat: 1,
+        };
+        let jwt = sign_rs256(&claims, &key()).unwrap();
+        assert_eq!(Assertion::issuer(&jwt).as_deref(), Some("3MVG9x"));
+        let segment = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let unsigned = |json: &str| format!("{}.{}.", segment(r#"{"alg":"none"}"#), segment(json));
+        // Only the claims are read: an assertion `parse` refuses still names its issuer.
+        assert_eq!(
+            Assertion::issuer(&unsigned(r#"{"iss":"k","aud":[1]}"#)).as_deref(),
+            Some("k")
+        );
+        for none in [
+            unsigned(r#"{"iss":""}"#),
+            unsigned(r#"{"iss":7}"#),
+            unsigned(r#"{"sub":"u"}"#),
+            unsigned("[1]"),
+            "a.!!!.c".to_owned(),
+            "no dots".to_owned(),
+            format!("a.{}.c", "A".repeat(MAX_ASSERTION_LEN)),
+        ] {
+            assert_eq!(Assertion::issuer(&none), None, "{none}");
+        }
     }
 
     /// A key parsed once verifies any number of assertions, and only those of its own private key.

@@ -19,7 +19,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Refuses oversized heads and declared bodies before any handler runs.
 pub async fn limits(req: Request, next: Next) -> Response {
-    let head_bytes: usize = req.uri().to_string().len()
+    let head_bytes: usize = target_len(req.uri())
         + req
             .headers()
             .iter()
@@ -43,6 +43,14 @@ pub async fn limits(req: Request, next: Next) -> Response {
         return reply::oauth_error(OAuthError::RequestTooLarge);
     }
     next.run(req).await
+}
+
+/// The length of the request target as written (`uri.to_string().len()`, without building the string).
+fn target_len(uri: &axum::http::Uri) -> usize {
+    let scheme = uri.scheme_str().map_or(0, |s| s.len() + "://".len());
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let path = uri.path_and_query().map_or(0, |p| p.as_str().len());
+    scheme + authority + path
 }
 
 /// Adds the headers every answer carries.
@@ -85,5 +93,25 @@ pub async fn timeout(req: Request, next: Next) -> Response {
             r#"{"error":"temporarily_unavailable","error_description":"request timed out"}"#,
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_is_measured_as_written() {
+        for target in [
+            "/",
+            "/services/oauth2/token?grant_type=x&a=%20b",
+            "http://example.com:8080/a/b?c",
+            "https://h/",
+            "example.com:443",
+            "*",
+        ] {
+            let uri: axum::http::Uri = target.parse().unwrap();
+            assert_eq!(target_len(&uri), uri.to_string().len(), "{target}");
+        }
     }
 }

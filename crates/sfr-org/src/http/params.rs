@@ -100,15 +100,49 @@ pub fn source_ip(req: &Request) -> Option<String> {
         .map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
+/// Parameters a middleware already read from the request (`rate_limit::token_endpoint` reads the token
+/// endpoint's body to name the client): `read` takes them instead of decoding the body a second time.
+#[derive(Debug, Clone)]
+pub struct ReadParams(pub Params);
+
+/// Whether the request's body is `multipart/form-data` (any other body is read as a URL-encoded form).
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.get(..19)
+                .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
+        })
+}
+
+/// The parameters of a URL-encoded `body` and the `query` string, body first.
+pub fn form_params(body: &[u8], query: Option<&str>) -> Params {
+    let mut pairs = sfr_wire::encoding::parse_form(&String::from_utf8_lossy(body));
+    if let Some(query) = query {
+        pairs.extend(sfr_wire::encoding::parse_form(query));
+    }
+    Params::from_pairs(pairs)
+}
+
 /// Reads the parameters of any request: query string always, body for methods that carry one.
-pub async fn read(req: Request) -> Result<FormRequest, BodyError> {
+pub async fn read(mut req: Request) -> Result<FormRequest, BodyError> {
     let source_ip = source_ip(&req);
+    let method = req.method().clone();
+    if let Some(ReadParams(params)) = req.extensions_mut().remove::<ReadParams>() {
+        let (parts, _) = req.into_parts();
+        return Ok(FormRequest {
+            method,
+            headers: parts.headers,
+            params,
+            source_ip,
+        });
+    }
     let query_pairs = req
         .uri()
         .query()
         .map(sfr_wire::encoding::parse_form)
         .unwrap_or_default();
-    let method = req.method().clone();
     let headers = req.headers().clone();
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -121,12 +155,7 @@ pub async fn read(req: Request) -> Result<FormRequest, BodyError> {
         }
         return Err(BodyError::TooLarge);
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let mut pairs = if content_type.starts_with("multipart/form-data") {
+    let mut pairs = if is_multipart(&headers) {
         read_multipart(req).await?
     } else {
         let bytes = read_body(req.into_body()).await?;

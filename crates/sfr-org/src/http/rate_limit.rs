@@ -33,7 +33,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sfr_wire::OAuthError;
@@ -508,36 +507,15 @@ pub async fn sync_loop(
 
 /// The client a token request names, without authenticating it: the Basic user, else `client_id`, else a JWT
 /// assertion's `iss`.
-fn named_client(req_headers: &axum::http::HeaderMap, body: &[u8], query: &str) -> Option<String> {
+fn named_client(req_headers: &axum::http::HeaderMap, params: &params::Params) -> Option<String> {
     if let Ok(Some(basic)) = client_auth::basic(req_headers)
         && let Some(id) = basic.client_id
     {
         return Some(id);
     }
-    let is_form = req_headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    let mut pairs = if is_form {
-        sfr_wire::encoding::parse_form(&String::from_utf8_lossy(body))
-    } else {
-        Vec::new()
-    };
-    pairs.extend(sfr_wire::encoding::parse_form(query));
-    let first = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.clone())
-    };
-    first("client_id").or_else(|| {
-        first("assertion")
-            .and_then(|a| sfr_wire::jwt::Assertion::parse(&a).ok())
-            .map(|a| a.claims.iss)
-    })
+    params
+        .owned("client_id")
+        .or_else(|| sfr_wire::jwt::Assertion::issuer(params.get("assertion")?))
 }
 
 /// Middleware for `POST /services/oauth2/token`: reads the (size-limited) body once to learn the client, checks
@@ -548,16 +526,22 @@ pub async fn token_endpoint(
     next: Next,
 ) -> Response {
     let address = params::source_ip(&req);
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let bytes = match params::read_body(body).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let client = named_client(
-        &parts.headers,
-        &bytes,
-        parts.uri.query().unwrap_or_default(),
-    );
+    let query = parts.uri.query();
+    let client = if params::is_multipart(&parts.headers) {
+        // Named from the query alone; the handler reads the parts.
+        named_client(&parts.headers, &params::form_params(b"", query))
+    } else {
+        // The handler takes these parameters as read here (`params::read`).
+        let read = params::form_params(&bytes, query);
+        let client = named_client(&parts.headers, &read);
+        parts.extensions.insert(params::ReadParams(read));
+        client
+    };
     if !limiter.allow(address.as_deref(), client.as_deref()) {
         tracing::warn!(
             address = address.as_deref().unwrap_or("?"),
@@ -760,11 +744,23 @@ mod tests {
 
     #[test]
     fn the_client_comes_from_basic_then_form_then_assertion() {
+        use axum::http::header;
         use base64::Engine as _;
         let mut h = axum::http::HeaderMap::new();
-        assert_eq!(named_client(&h, b"client_id=abc", ""), Some("abc".into()));
-        assert_eq!(named_client(&h, b"", "client_id=q"), Some("q".into()));
-        assert_eq!(named_client(&h, b"grant_type=x", ""), None);
+        let named = |h: &axum::http::HeaderMap, body: &[u8], query: &str| {
+            named_client(h, &params::form_params(body, Some(query)))
+        };
+        assert_eq!(named(&h, b"client_id=abc", ""), Some("abc".into()));
+        assert_eq!(named(&h, b"", "client_id=q"), Some("q".into()));
+        assert_eq!(named(&h, b"grant_type=x", ""), None);
+        let claims =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"jwt-app"}"#);
+        let assertion = format!("grant_type=x&assertion=e30.{claims}.c2ln");
+        assert_eq!(named(&h, assertion.as_bytes(), ""), Some("jwt-app".into()));
+        assert_eq!(
+            named(&h, format!("client_id=abc&{assertion}").as_bytes(), ""),
+            Some("abc".into())
+        );
         h.insert(
             header::AUTHORIZATION,
             format!(
@@ -774,6 +770,6 @@ mod tests {
             .parse()
             .unwrap(),
         );
-        assert_eq!(named_client(&h, b"client_id=abc", ""), Some("basic".into()));
+        assert_eq!(named(&h, b"client_id=abc", ""), Some("basic".into()));
     }
 }
