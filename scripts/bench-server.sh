@@ -25,7 +25,8 @@
 #  7. sfr-org on PostgreSQL (initdb/pg_ctl on a temp directory, `fsync` and `synchronous_commit` on): the same
 #     endpoints, on an org set up through the same admin commands (pools seeded with SQL through psql);
 #  8. growth: copies of the seeded database with 10^3, 10^5, 10^6 more issued tokens (half of them expired, which
-#     the server's purge deletes when it starts) and one with 1,000 more connected apps; every endpoint again.
+#     the server's purge deletes when it starts), one with 1,000 more connected apps and one with 10,000 more
+#     users; every endpoint again.
 # Load stays on loopback and is bounded by DURATION per run.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,6 +42,7 @@ PG="${PG:-1}"
 GROWTH_SIZES="${GROWTH_SIZES:-1000 100000 1000000}"
 GROWTH_DURATION="${GROWTH_DURATION:-5}"
 GROWTH_APPS="${GROWTH_APPS:-1000}"
+GROWTH_USERS="${GROWTH_USERS:-10000}"
 REFRESH_POOL="${REFRESH_POOL:-10000}"
 CODES_PER_SECOND="${CODES_PER_SECOND:-25000}" # codes seeded per authorization_code run: this × its duration
 PG_CODES_PER_SECOND="${PG_CODES_PER_SECOND:-6000}" # the same on PostgreSQL
@@ -371,12 +373,15 @@ fi
 
 # ---- 5. growth ----
 if [[ "$GROWTH" == 1 ]]; then
-  for size in $GROWTH_SIZES "apps"; do
+  for size in $GROWTH_SIZES "apps" "users"; do
     rm -f "$work/growth.sqlite" "$work/growth.sqlite-wal" "$work/growth.sqlite-shm"
     sqlite3 "$work/base.sqlite" ".backup '$work/growth.sqlite'"
     if [[ "$size" == apps ]]; then
       python3 "$SEED" apps "$work/growth.sqlite" Bench "$GROWTH_APPS"
       section="apps$GROWTH_APPS"
+    elif [[ "$size" == users ]]; then
+      python3 "$SEED" users "$work/growth.sqlite" "$ADMIN_USER" "$GROWTH_USERS"
+      section="users$GROWTH_USERS"
     else
       python3 "$SEED" growth "$work/growth.sqlite" "$KEY" "$size"
       section="tokens$size"

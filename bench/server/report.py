@@ -182,14 +182,16 @@ def main():
               f" {rps(q['rps']) if q else '–'} | {ratio} |")
         w("")
 
-    growth = sorted({s for s, _ in runs if s.startswith("tokens") or s.startswith("apps")},
-                    key=lambda s: (s.startswith("apps"), int("".join(c for c in s if c.isdigit()) or 0)))
+    kinds = ("tokens", "apps", "users")
+    growth = sorted({s for s, _ in runs if s.startswith(kinds)},
+                    key=lambda s: ([s.startswith(k) for k in kinds].index(True),
+                                   int("".join(c for c in s if c.isdigit()) or 0)))
     if growth:
         w("## 4. Growth")
         w("")
         w("Copies of the seeded org with N more issued tokens (half live — 4/5 access tokens, 1/5 refresh tokens —"
-          " over N/10 synthetic users of the benchmark app; half idle sessions long expired) or with 1,000 more"
-          " connected apps, written by `bench/server/seed.py`. The server deletes expired rows itself: "
+          " over N/10 synthetic users of the benchmark app; half idle sessions long expired), with 1,000 more"
+          " connected apps or with 10,000 more users, written by `bench/server/seed.py`. The server deletes expired rows itself: "
           "`purge_expired` runs when it starts and every 10 minutes (dead sessions, revoked tokens, spent codes "
           "after a day, policy-expired refresh tokens, login history beyond the newest 20,000 events), so "
           "the hot path never walks them. req/s per endpoint:")

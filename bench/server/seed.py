@@ -13,6 +13,7 @@ store that was upgraded, which the server still accepts.
   seed.py growth DB CONSUMER_KEY COUNT                    COUNT issued tokens over synthetic users: half of them
                                                           live (4/5 access, 1/5 refresh), half expired sessions
   seed.py apps DB TEMPLATE_APP COUNT                      COUNT more connected apps, copies of TEMPLATE_APP
+  seed.py users DB TEMPLATE_USERNAME COUNT                COUNT more users, copies of TEMPLATE_USERNAME
   seed.py count DB                                        live/expired/total rows of the token tables
   seed.py refresh-sql CONSUMER_KEY USERNAME COUNT OUT      refresh tokens as SQL for psql (a PostgreSQL org), on
                                                           stdout; OUT gets one plaintext per line
@@ -182,6 +183,24 @@ def apps(db, template, count):
     con.close()
 
 
+def users(db, template, count):
+    con = connect(db)
+    con.row_factory = sqlite3.Row
+    row = con.execute("SELECT * FROM users WHERE username_key = lower(?)", (template,)).fetchone()
+    if row is None:
+        sys.exit(f"seed: no user named {template}")
+    cols = row.keys()
+    new = []
+    for i in range(count):
+        r = dict(row)
+        name = f"bench.user{i:07d}@example.com"
+        r.update(id="005" + format(800000000 + i, "012d") + "BNC", username=name, username_key=name, email=name)
+        new.append(tuple(r[c] for c in cols))
+    con.executemany(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", new)
+    con.commit()
+    con.close()
+
+
 def count(db):
     con = connect(db)
     now = now_ms()
@@ -206,6 +225,8 @@ def main(argv):
         growth(args[0], args[1], int(args[2]))
     elif cmd == "apps" and len(args) == 3:
         apps(args[0], args[1], int(args[2]))
+    elif cmd == "users" and len(args) == 3:
+        users(args[0], args[1], int(args[2]))
     elif cmd == "count" and len(args) == 1:
         count(args[0])
     elif cmd == "refresh-sql" and len(args) == 4:

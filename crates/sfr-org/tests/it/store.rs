@@ -1664,6 +1664,29 @@ mod on_sqlite {
         );
     }
 
+    /// Puts a database of schema v11 back to v10.
+    const UNDO_V11: &str = "DELETE FROM schema_migrations WHERE version = 11;
+        DROP INDEX users_id15; DROP INDEX apps_id15; DROP INDEX approvals_id15;";
+
+    /// A database of schema v10 (records found by id through a scan of their table) opened by this build: the
+    /// indexes on the ids' first 15 characters are there, and records are found through them.
+    #[test]
+    fn schema_v11_indexes_the_ids_records_are_found_by() {
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        let upgraded = Upgraded::from(&db, UNDO_V11);
+        let new = ["approvals_id15", "apps_id15", "users_id15"];
+        assert_eq!(upgraded.indexes(&new), new);
+        let store = upgraded.store;
+        let by_15 = SfId::parse(user.id.to_15()).unwrap();
+        assert_eq!(
+            store.user_by_id(&by_15).unwrap().map(|u| u.id),
+            Some(user.id)
+        );
+        let app_15 = SfId::parse(app.to_15()).unwrap();
+        assert_eq!(store.app_by_id(&app_15).unwrap().map(|a| a.id), Some(app));
+    }
+
     /// A test database put back into an older schema by raw SQL, then opened by this build, which migrates it.
     struct Upgraded {
         store: Arc<dyn Store>,
@@ -1720,7 +1743,8 @@ mod on_sqlite {
                 .unwrap();
         }
         let upgraded = Upgraded::from(&db, &format!(
-            "DELETE FROM schema_migrations WHERE version >= 9;
+            "{UNDO_V11}
+             DELETE FROM schema_migrations WHERE version >= 9;
              ALTER TABLE auth_codes DROP COLUMN access_hash;
              ALTER TABLE auth_codes DROP COLUMN refresh_hash;
              CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
@@ -1774,11 +1798,14 @@ mod on_sqlite {
         }
         let upgraded = Upgraded::from(
             &db,
-            "DELETE FROM schema_migrations WHERE version = 10;
-             ALTER TABLE auth_codes DROP COLUMN access_hash;
-             ALTER TABLE auth_codes DROP COLUMN refresh_hash;
-             CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
-             CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code) WHERE from_code IS NOT NULL;",
+            &format!(
+                "{UNDO_V11}
+                 DELETE FROM schema_migrations WHERE version = 10;
+                 ALTER TABLE auth_codes DROP COLUMN access_hash;
+                 ALTER TABLE auth_codes DROP COLUMN refresh_hash;
+                 CREATE INDEX access_tokens_code ON access_tokens (from_code) WHERE from_code IS NOT NULL;
+                 CREATE INDEX refresh_tokens_code ON refresh_tokens (from_code) WHERE from_code IS NOT NULL;"
+            ),
         );
         assert_eq!(
             upgraded.indexes(&["access_tokens_code", "refresh_tokens_code"]),

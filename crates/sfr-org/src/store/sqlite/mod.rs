@@ -625,6 +625,44 @@ mod tests {
         (dir, store)
     }
 
+    /// Lookups by id go through an index, whatever the size of the org: the WHERE clauses the store uses (a
+    /// code exchange reads its user by id) are planned as index searches, not scans.
+    #[test]
+    fn lookups_by_id_search_an_index() {
+        let (_dir, store) = open_store();
+        let conn = store.writer.lock().unwrap();
+        for (sql, index) in [
+            (
+                "SELECT u.username FROM users u JOIN profiles p ON p.id = u.profile_id
+                 WHERE substr(u.id, 1, 15) = ?1",
+                "users_id15",
+            ),
+            (
+                "SELECT consumer_secret_enc FROM apps WHERE substr(id, 1, 15) = ?1",
+                "apps_id15",
+            ),
+            (
+                "SELECT scopes FROM approvals WHERE substr(user_id, 1, 15) = ?1 AND substr(app_id, 1, 15) = ?2",
+                "approvals_id15",
+            ),
+        ] {
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let steps: Vec<String> = plan
+                .query_map(
+                    rusqlite::params_from_iter(["a", "b"].iter().take(sql.matches("?").count())),
+                    |r| r.get(3),
+                )
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let first = &steps[0];
+            assert!(
+                first.starts_with("SEARCH") && first.contains(index),
+                "{sql}: {steps:?}"
+            );
+        }
+    }
+
     /// Savepoints (one per grant of a shared commit) journal their pages in memory, not in a temporary file.
     #[test]
     fn every_connection_keeps_temporary_files_in_memory() {

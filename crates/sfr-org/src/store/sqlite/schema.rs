@@ -312,6 +312,17 @@ DROP INDEX access_tokens_code;
 DROP INDEX refresh_tokens_code;
 "#;
 
+/// Records are found by id on the first 15 characters of the id (the case-sensitive form, which an 18-character
+/// id with its suffix in any case shares), and nothing indexed that expression: every code exchange read its user
+/// by scanning the users table, and a grant whose facts were not cached scanned the apps and the approvals too,
+/// so each slowed with the size of the org. The indexes PostgreSQL has had since its first version, and one for
+/// approvals.
+const V11: &str = r#"
+CREATE INDEX users_id15 ON users (substr(id, 1, 15));
+CREATE INDEX apps_id15 ON apps (substr(id, 1, 15));
+CREATE INDEX approvals_id15 ON approvals (substr(user_id, 1, 15), substr(app_id, 1, 15));
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -324,10 +335,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, V8),
     (9, V9),
     (10, V10),
+    (11, V11),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 10;
+pub const LATEST: i64 = 11;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
