@@ -380,7 +380,8 @@ if [[ "$GROWTH" == 1 ]]; then
       python3 "$SEED" apps "$work/growth.sqlite" Bench "$GROWTH_APPS"
       section="apps$GROWTH_APPS"
     elif [[ "$size" == users ]]; then
-      python3 "$SEED" users "$work/growth.sqlite" "$ADMIN_USER" "$GROWTH_USERS"
+      # The users whose codes are exchanged move after the new ones, as if they had joined last.
+      python3 "$SEED" users "$work/growth.sqlite" "$ADMIN_USER" "$GROWTH_USERS" "$CODE_USERNAMES"
       section="users$GROWTH_USERS"
     else
       python3 "$SEED" growth "$work/growth.sqlite" "$KEY" "$size"

@@ -13,7 +13,9 @@ store that was upgraded, which the server still accepts.
   seed.py growth DB CONSUMER_KEY COUNT                    COUNT issued tokens over synthetic users: half of them
                                                           live (4/5 access, 1/5 refresh), half expired sessions
   seed.py apps DB TEMPLATE_APP COUNT                      COUNT more connected apps, copies of TEMPLATE_APP
-  seed.py users DB TEMPLATE_USERNAME COUNT                COUNT more users, copies of TEMPLATE_USERNAME
+  seed.py users DB TEMPLATE_USERNAME COUNT [LAST]         COUNT more users, copies of TEMPLATE_USERNAME; the users
+                                                          LAST names (comma-separated) then move after them, as if
+                                                          they had joined last (a scan meets them last)
   seed.py count DB                                        live/expired/total rows of the token tables
   seed.py refresh-sql CONSUMER_KEY USERNAME COUNT OUT      refresh tokens as SQL for psql (a PostgreSQL org), on
                                                           stdout; OUT gets one plaintext per line
@@ -183,7 +185,7 @@ def apps(db, template, count):
     con.close()
 
 
-def users(db, template, count):
+def users(db, template, count, last=""):
     con = connect(db)
     con.row_factory = sqlite3.Row
     row = con.execute("SELECT * FROM users WHERE username_key = lower(?)", (template,)).fetchone()
@@ -197,6 +199,12 @@ def users(db, template, count):
         r.update(id="005" + format(800000000 + i, "012d") + "BNC", username=name, username_key=name, email=name)
         new.append(tuple(r[c] for c in cols))
     con.executemany(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", new)
+    for username in filter(None, last.split(",")):
+        moved = con.execute("SELECT * FROM users WHERE username_key = lower(?)", (username,)).fetchone()
+        if moved is None:
+            sys.exit(f"seed: no user named {username}")
+        con.execute("DELETE FROM users WHERE id = ?", (moved["id"],))
+        con.execute(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", tuple(moved))
     con.commit()
     con.close()
 
@@ -225,8 +233,8 @@ def main(argv):
         growth(args[0], args[1], int(args[2]))
     elif cmd == "apps" and len(args) == 3:
         apps(args[0], args[1], int(args[2]))
-    elif cmd == "users" and len(args) == 3:
-        users(args[0], args[1], int(args[2]))
+    elif cmd == "users" and len(args) in (3, 4):
+        users(args[0], args[1], int(args[2]), *args[3:])
     elif cmd == "count" and len(args) == 1:
         count(args[0])
     elif cmd == "refresh-sql" and len(args) == 4:
