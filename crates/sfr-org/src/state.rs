@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::model::{
     CodeJudge, Exchange, IssueTokens, LoginEvent, RefreshToken, RefreshUse, SigningKey,
+    StoredSession,
 };
 use crate::oauth::certificates::Certificates;
 use crate::store::{Store, StoreError, StoreResult};
@@ -118,6 +119,28 @@ impl AppState {
         match self.store.refresh_async(&refresh) {
             Some(pending) => pending.await,
             None => self.store_call(move |s| s.refresh(&refresh)).await,
+        }
+    }
+
+    /// A bearer token's session and its user (`Store::session_async`), without blocking this thread when the
+    /// store can.
+    pub async fn session(&self, token_hash: String) -> StoreResult<Option<StoredSession>> {
+        if let Some(pending) = self.store.session_async(&token_hash) {
+            return pending.await;
+        }
+        let Some(token) = self.read(move |s| s.access_token(&token_hash)).await? else {
+            return Ok(None);
+        };
+        let user_id = token.user_id.clone();
+        let user = self.read(move |s| s.user_by_id(&user_id)).await?;
+        Ok(Some(StoredSession { token, user }))
+    }
+
+    /// `Store::refresh_token` for a refresh grant, without blocking this thread when the store can.
+    pub async fn refresh_token(&self, token_hash: String) -> StoreResult<Option<RefreshToken>> {
+        match self.store.refresh_token_async(&token_hash) {
+            Some(pending) => pending.await,
+            None => self.read(move |s| s.refresh_token(&token_hash)).await,
         }
     }
 

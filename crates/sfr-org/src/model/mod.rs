@@ -36,6 +36,7 @@ pub use scope::Scope;
 pub use signing_key::{RETIRED_KEY_PUBLISHED_MS, SigningKey, SigningKeys};
 pub use token::{
     AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshToken, RefreshUse, Revoked,
+    StoredSession,
 };
 pub use user::{LockState, NewUser, User};
 pub use verification_code::{

@@ -111,3 +111,11 @@ pub enum Revoked {
     /// Unknown or already revoked.
     None,
 }
+
+/// A session (an access token) and its user as stored, read together (`Store::session_async`); `user` is `None`
+/// when the user no longer exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub token: AccessToken,
+    pub user: Option<crate::model::User>,
+}

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sfr_wire::SfId;
 
-use crate::model::{AccessToken, LoginEvent, LoginKind, User};
+use crate::model::{AccessToken, LoginEvent, LoginKind, StoredSession, User};
 use crate::policy::Refusal;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -177,17 +177,16 @@ pub async fn authenticate(
     };
     let hash = crate::keys::token_key(&token);
     let now = state.now();
-    let found = state
-        .read({
-            let hash = hash.clone();
-            move |s| s.access_token(&hash)
-        })
-        .await?;
-    let Some(access) = found.filter(|t| t.is_alive(now)) else {
+    let Some(StoredSession {
+        token: access,
+        user,
+    }) = state.session(hash.clone()).await?
+    else {
         return Ok(None);
     };
-    let user_id = access.user_id.clone();
-    let user = state.read(move |s| s.user_by_id(&user_id)).await?;
+    if !access.is_alive(now) {
+        return Ok(None);
+    }
     let Some(user) = user.filter(|u| u.active) else {
         return Ok(None);
     };

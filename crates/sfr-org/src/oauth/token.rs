@@ -4,7 +4,8 @@
 //!
 //! On SQLite the grant reads on its async worker (reads take microseconds and never wait for the writer) and
 //! queues its write for the store's writer thread, yielding the worker until the commit: no hop to a blocking
-//! thread, whose wake-ups cost more than the reads. A store over the network (PostgreSQL) gets each call on the
+//! thread, whose wake-ups cost more than the reads. A refresh grant reads its token through the writer too
+//! (`AppState::refresh_token`): every commit empties a reader's page cache, and the writer's stays warm. A store over the network (PostgreSQL) gets each call on the
 //! blocking pool instead (`AppState::read`).
 
 use std::sync::Arc;
@@ -539,12 +540,7 @@ async fn refresh(
     attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
     let hash = keys::token_key(refresh_token);
-    let found = state
-        .read({
-            let h = hash.clone();
-            move |s| s.refresh_token(&h)
-        })
-        .await?;
+    let found = state.refresh_token(hash.clone()).await?;
     let user = found
         .as_ref()
         .map_or(GrantUser::Unknown, |rt| GrantUser::Id(rt.user_id.clone()));

@@ -32,7 +32,7 @@ use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
     OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
-    SigningKey, SigningKeys, User, VerificationCode,
+    SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -368,6 +368,15 @@ pub trait Store: Send + Sync {
     }
     /// `refresh` as a future; see `issue_tokens_async`.
     fn refresh_async(&self, _refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
+        None
+    }
+    /// `access_token` and, for a token found, `user_by_id` of its user, as one future read (a bearer token's
+    /// check); see `issue_tokens_async`.
+    fn session_async(&self, _token_hash: &str) -> Option<Pending<Option<StoredSession>>> {
+        None
+    }
+    /// `refresh_token` as a future read where the grant's write will follow; see `issue_tokens_async`.
+    fn refresh_token_async(&self, _token_hash: &str) -> Option<Pending<Option<RefreshToken>>> {
         None
     }
     /// `record_event` as a future; see `issue_tokens_async`.

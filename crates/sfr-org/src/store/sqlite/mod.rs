@@ -34,7 +34,7 @@ use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
     OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
-    SigningKey, SigningKeys, User, VerificationCode,
+    SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -591,6 +591,27 @@ impl Store for SqliteStore {
             facts_version,
             judge,
         ))))
+    }
+
+    // The reads below run on the writer's connection: every commit empties a reader's page cache, and the
+    // writer's, which made the commit, stays warm. They queue with the grants' writes (group commit).
+    fn session_async(&self, token_hash: &str) -> Option<Pending<Option<StoredSession>>> {
+        let token_hash = token_hash.to_owned();
+        Some(Box::pin(self.group.write_async(move |c| {
+            let Some(token) = tokens::access_token(c, &token_hash)? else {
+                return Ok(None);
+            };
+            let user = users::by_id(c, &token.user_id)?;
+            Ok(Some(StoredSession { token, user }))
+        })))
+    }
+
+    fn refresh_token_async(&self, token_hash: &str) -> Option<Pending<Option<RefreshToken>>> {
+        let token_hash = token_hash.to_owned();
+        Some(Box::pin(
+            self.group
+                .write_async(move |c| tokens::refresh_token(c, &token_hash)),
+        ))
     }
 
     fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
