@@ -164,23 +164,32 @@ def growth(db, key, count):
     con.close()
 
 
+def row_of(con, table, where, value, what):
+    """The one row of `table` matching `where` (a condition on ?), or exit naming `what`."""
+    row = con.execute(f"SELECT * FROM {table} WHERE {where}", (value,)).fetchone()
+    if row is None:
+        sys.exit(f"seed: no {what} named {value}")
+    return row
+
+
+def insert_rows(con, table, rows):
+    """Inserts rows given as dicts with the same keys."""
+    cols = list(rows[0].keys()) if rows else []
+    con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     [tuple(r[c] for c in cols) for r in rows])
+
+
 def apps(db, template, count):
     con = connect(db)
     con.row_factory = sqlite3.Row
-    row = con.execute("SELECT * FROM apps WHERE name = ?", (template,)).fetchone()
-    if row is None:
-        sys.exit(f"seed: no app named {template}")
-    cols = row.keys()
-    base = dict(row)
+    base = dict(row_of(con, "apps", "name = ?", template, "app"))
     new = []
     for i in range(count):
-        r = dict(base)
         name = f"BenchApp{i:05d}"
-        r.update(id="0H4" + format(900000000 + i, "012d") + "BNC", name=name, name_key=name.lower(),
-                 api_name=name, api_name_key=name.lower(),
-                 consumer_key="3MVG9bench" + secrets.token_urlsafe(60).replace("-", "A").replace("_", "B"))
-        new.append(tuple(r[c] for c in cols))
-    con.executemany(f"INSERT INTO apps ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", new)
+        new.append(dict(base, id="0H4" + format(900000000 + i, "012d") + "BNC", name=name, name_key=name.lower(),
+                        api_name=name, api_name_key=name.lower(),
+                        consumer_key="3MVG9bench" + secrets.token_urlsafe(60).replace("-", "A").replace("_", "B")))
+    insert_rows(con, "apps", new)
     con.commit()
     con.close()
 
@@ -188,23 +197,17 @@ def apps(db, template, count):
 def users(db, template, count, last=""):
     con = connect(db)
     con.row_factory = sqlite3.Row
-    row = con.execute("SELECT * FROM users WHERE username_key = lower(?)", (template,)).fetchone()
-    if row is None:
-        sys.exit(f"seed: no user named {template}")
-    cols = row.keys()
+    base = dict(row_of(con, "users", "username_key = lower(?)", template, "user"))
     new = []
     for i in range(count):
-        r = dict(row)
         name = f"bench.user{i:07d}@example.com"
-        r.update(id="005" + format(800000000 + i, "012d") + "BNC", username=name, username_key=name, email=name)
-        new.append(tuple(r[c] for c in cols))
-    con.executemany(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", new)
+        new.append(dict(base, id="005" + format(800000000 + i, "012d") + "BNC", username=name, username_key=name,
+                        email=name))
+    insert_rows(con, "users", new)
     for username in filter(None, last.split(",")):
-        moved = con.execute("SELECT * FROM users WHERE username_key = lower(?)", (username,)).fetchone()
-        if moved is None:
-            sys.exit(f"seed: no user named {username}")
+        moved = dict(row_of(con, "users", "username_key = lower(?)", username, "user"))
         con.execute("DELETE FROM users WHERE id = ?", (moved["id"],))
-        con.execute(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", tuple(moved))
+        insert_rows(con, "users", [moved])
     con.commit()
     con.close()
 
