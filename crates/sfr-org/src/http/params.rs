@@ -138,11 +138,6 @@ pub async fn read(mut req: Request) -> Result<FormRequest, BodyError> {
             source_ip,
         });
     }
-    let query_pairs = req
-        .uri()
-        .query()
-        .map(sfr_wire::encoding::parse_form)
-        .unwrap_or_default();
     let headers = req.headers().clone();
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -155,17 +150,24 @@ pub async fn read(mut req: Request) -> Result<FormRequest, BodyError> {
         }
         return Err(BodyError::TooLarge);
     }
-    let mut pairs = if is_multipart(&headers) {
-        read_multipart(req).await?
+    let params = if is_multipart(&headers) {
+        let query = req.uri().query().map(str::to_owned);
+        let mut pairs = read_multipart(req).await?;
+        pairs.extend(
+            query
+                .as_deref()
+                .map(sfr_wire::encoding::parse_form)
+                .unwrap_or_default(),
+        );
+        Params::from_pairs(pairs)
     } else {
-        let bytes = read_body(req.into_body()).await?;
-        sfr_wire::encoding::parse_form(&String::from_utf8_lossy(&bytes))
+        let (parts, body) = req.into_parts();
+        form_params(&read_body(body).await?, parts.uri.query())
     };
-    pairs.extend(query_pairs);
     Ok(FormRequest {
         method,
         headers,
-        params: Params::from_pairs(pairs),
+        params,
         source_ip,
     })
 }

@@ -5,8 +5,8 @@
 //! On SQLite the grant reads on its async worker (reads take microseconds and never wait for the writer) and
 //! queues its write for the store's writer thread, yielding the worker until the commit: no hop to a blocking
 //! thread, whose wake-ups cost more than the reads. A refresh grant reads its token through the writer too
-//! (`AppState::refresh_token`): every commit empties a reader's page cache, and the writer's stays warm. A store over the network (PostgreSQL) gets each call on the
-//! blocking pool instead (`AppState::read`).
+//! (`AppState::refresh_token`): every commit empties a reader's page cache, and the writer's stays warm. A store
+//! over the network (PostgreSQL) gets each call on the blocking pool instead (`AppState::read`).
 
 use std::sync::Arc;
 
