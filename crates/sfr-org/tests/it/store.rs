@@ -1022,6 +1022,50 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
     );
 }
 
+/// Code exchanges for one user and app at the same time all succeed, and the cap holds once they are done: the
+/// five newest refresh tokens live, the others revoked. (On PostgreSQL the cap runs after each exchange's commit;
+/// inside it, every exchange conflicted with the others and most were retried, and two caps deadlocked.)
+pub fn concurrent_code_exchanges_keep_the_cap(store: Arc<dyn Store>) {
+    let (user, app) = user_and_app(store.as_ref());
+    let threads = 12;
+    for i in 0..threads {
+        store
+            .insert_code(&code(&user, &app, &format!("burst-{i}"), T0))
+            .unwrap();
+    }
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let when = T0 + 1 + i64::try_from(i).unwrap();
+            let judge = issuing(IssueTokens {
+                access: access(&user, &app, &format!("at-burst-{i}"), when),
+                refresh: Some(refresh(&user, &app, &format!("rt-burst-{i}"), when)),
+                from_code: Some(keys::token_key(&format!("burst-{i}"))),
+                event: None,
+                facts_version: None,
+            });
+            let hash = keys::token_key(&format!("burst-{i}"));
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.exchange_code(&hash, when, None, &judge)
+            })
+        })
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        let outcome = handle.join().unwrap().expect("every exchange succeeds");
+        assert!(
+            matches!(outcome.redeemed, Redeemed::Fresh(_)) && outcome.issued,
+            "exchange {i}: {outcome:?}"
+        );
+    }
+    let live: Vec<usize> = (0..threads)
+        .filter(|i| refresh_live(store.as_ref(), &format!("rt-burst-{i}")))
+        .collect();
+    assert_eq!(live, (threads - 5..threads).collect::<Vec<_>>());
+}
+
 pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     for n in 0..6 {
@@ -1489,6 +1533,7 @@ macro_rules! storage_suite {
         storage_suite!(@arc $open;
             code_redemption_race_has_one_winner,
             a_code_exchange_stores_tokens_only_with_a_fresh_claim,
+            concurrent_code_exchanges_keep_the_cap,
             concurrent_use_is_safe,
             concurrent_rate_flushes_add_up,
         );

@@ -267,6 +267,16 @@ impl PostgresStore {
         }
     }
 
+    /// After a commit that stored a refresh token: `tokens::enforce_refresh_cap`. The grant stands whatever
+    /// happens here (its code is spent, its answer due); a failure leaves one token too many until the user's
+    /// next grant for the app, and is logged.
+    fn enforce_refresh_cap(&self, cap: Option<tokens::CapCheck>) {
+        let Some(cap) = cap else { return };
+        if let Err(e) = self.run(Mode::OneWrite, |c| tokens::enforce_refresh_cap(c, &cap)) {
+            tracing::warn!(error = %e, "could not revoke refresh tokens beyond the cap; the next grant will");
+        }
+    }
+
     fn read<T>(&self, f: impl Fn(Tx<'_, '_>) -> R<T>) -> StoreResult<T> {
         self.run(Mode::Read, f)
     }
@@ -276,22 +286,28 @@ impl PostgresStore {
     }
 }
 
-/// A code exchange's steps inside one write transaction (`Store::exchange_code`).
-struct InOneWrite<'a, 'b>(&'a mut session::Session<'b>);
+/// A code exchange's steps inside one write transaction (`Store::exchange_code`), and what its commit leaves
+/// for the cap on refresh tokens to check.
+struct InOneWrite<'a, 'b> {
+    tx: &'a mut session::Session<'b>,
+    cap: Option<tokens::CapCheck>,
+}
 
 impl code_exchange::ExchangeSteps for InOneWrite<'_, '_> {
     type Error = Fail;
     fn confirm_facts(&mut self, version: Option<i64>) -> R<()> {
-        facts_version::confirm(self.0, version)
+        facts_version::confirm(self.tx, version)
     }
     fn redeem(&mut self, code_hash: &str, now: i64) -> R<Redeemed> {
-        tokens::redeem_code(self.0, code_hash, now)
+        tokens::redeem_code(self.tx, code_hash, now)
     }
     fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
-        users::by_id(self.0, id)
+        users::by_id(self.tx, id)
     }
     fn issue(&mut self, issue: &IssueTokens) -> R<()> {
-        tokens::issue_with_event(self.0, issue)
+        tokens::issue_with_event(self.tx, issue)?;
+        self.cap = tokens::CapCheck::after(issue);
+        Ok(())
     }
 }
 
@@ -483,24 +499,27 @@ impl Store for PostgresStore {
         facts_version: Option<i64>,
         judge: &CodeJudge,
     ) -> StoreResult<Exchange> {
-        self.write(|c| code_exchange::run(&mut InOneWrite(c), code_hash, now, facts_version, judge))
+        let (exchange, cap) = self.write(|c| {
+            let mut steps = InOneWrite { tx: c, cap: None };
+            let exchange = code_exchange::run(&mut steps, code_hash, now, facts_version, judge)?;
+            Ok((exchange, steps.cap))
+        })?;
+        self.enforce_refresh_cap(cap);
+        Ok(exchange)
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
         if issue.facts_version.is_some() {
-            return self.write(|c| {
+            self.write(|c| {
                 facts_version::confirm(c, issue.facts_version)?;
                 tokens::issue_with_event(c, issue)
-            });
+            })?;
+        } else {
+            // The tokens and the event are one statement: its own transaction, one round trip.
+            self.run(Mode::OneWrite, |c| tokens::issue_with_event(c, issue))?;
         }
-        if let (None, None, Some(event)) = (&issue.refresh, &issue.from_code, &issue.event) {
-            // A session and its login-history row (client credentials, JWT bearer): one statement, one round
-            // trip instead of four.
-            return self.run(Mode::OneWrite, |c| {
-                tokens::insert_session_with_event(c, &issue.access, event)
-            });
-        }
-        self.write(|c| tokens::issue_with_event(c, issue))
+        self.enforce_refresh_cap(tokens::CapCheck::after(issue));
+        Ok(())
     }
 
     // The token reads and the session touch are one statement each: no transaction around them (one round trip
