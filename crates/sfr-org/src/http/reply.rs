@@ -22,6 +22,15 @@ pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     }
 }
 
+/// A JSON body serialised once, for the life of the process (200).
+pub fn json_static(body: &'static [u8]) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
+        body,
+    )
+        .into_response()
+}
+
 /// A JSON body that carries credentials: never cached.
 pub fn json_no_store(body: &impl serde::Serialize) -> Response {
     let mut resp = json(StatusCode::OK, body);

@@ -33,7 +33,7 @@ impl ApiUsage {
 
 /// `GET /services/data` and `/services/data/`: no authentication.
 pub async fn list_versions() -> Response {
-    reply::json(StatusCode::OK, &versions::all())
+    reply::json_static(versions::all_json())
 }
 
 /// Everything below `/services/data/`.

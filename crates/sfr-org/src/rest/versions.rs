@@ -1,13 +1,13 @@
 //! API versions this org lists at `GET /services/data`: two-digit versions only (sf validates `^[1-9]\d\.0$`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub const OLDEST: u32 = 31;
 pub const LATEST: u32 = 66;
 /// The version `sf` uses for its first calls after login.
 pub const SF_PROBE: u32 = 51;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiVersion {
     pub label: String,
     pub url: String,
@@ -32,6 +32,13 @@ pub fn all() -> Vec<ApiVersion> {
             version: format!("{v}.0"),
         })
         .collect()
+}
+
+/// `all()` as the JSON body of `GET /services/data`, serialised once: the list never changes while the server
+/// runs, and building it (36 entries of formatted strings) was a fifth of that request's CPU.
+pub fn all_json() -> &'static [u8] {
+    static BODY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| serde_json::to_vec(&all()).unwrap_or_default())
 }
 
 /// Parses a path segment `vNN.N` into the major version we list, if we list it.
@@ -71,5 +78,11 @@ mod tests {
         assert_eq!(parse("v51.1"), None);
         assert_eq!(parse("51.0"), None);
         assert_eq!(parse("vx.0"), None);
+    }
+
+    #[test]
+    fn the_served_body_is_the_list() {
+        let served: Vec<ApiVersion> = serde_json::from_slice(all_json()).unwrap();
+        assert_eq!(served, all());
     }
 }
