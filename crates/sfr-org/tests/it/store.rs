@@ -655,6 +655,28 @@ pub fn writes_on_outdated_facts_store_nothing(store: &dyn Store) {
             .unwrap()
             .is_none()
     );
+    // A session with its login-history row (client credentials, JWT bearer) on outdated facts: neither is stored.
+    let before = store.events(100).unwrap().len();
+    let with_event = IssueTokens {
+        event: Some(LoginEvent {
+            at: T0,
+            username: None,
+            user_id: Some(user.id.clone()),
+            consumer_key: None,
+            kind: LoginKind::Token("client_credentials".into()),
+            success: true,
+            error_code: None,
+            reason: "outdated".into(),
+            source_ip: None,
+        }),
+        ..issue("at-outdated-event", None, at)
+    };
+    assert!(matches!(
+        store.issue_tokens(&with_event),
+        Err(StoreError::FactsChanged)
+    ));
+    assert!(!alive(store, "at-outdated-event", T0 + 1));
+    assert_eq!(store.events(100).unwrap().len(), before);
     let use_ = |a: &str, version| RefreshUse {
         refresh_hash: keys::token_key("rt-current"),
         now: T0 + MINUTE,

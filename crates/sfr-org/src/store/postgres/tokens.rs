@@ -74,20 +74,36 @@ pub(super) fn auth_code(c: Tx<'_, '_>, code_hash: &str) -> R<Option<AuthCode>> {
         .transpose()
 }
 
-pub(super) fn redeem_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<Redeemed> {
+/// Claims a code. With `facts` (a code exchange decided on cached facts), the claim also checks the facts'
+/// counter, in the same statement: a changed counter spends nothing and answers `FactsChanged`.
+pub(super) fn redeem_code(
+    c: Tx<'_, '_>,
+    code_hash: &str,
+    now: i64,
+    facts: Option<i64>,
+) -> R<Redeemed> {
     // The read and the claim in one statement (one round trip): `code` is the row as it was, `claim` spends it if
     // it was unspent. A second redeemer's claim waits on the first's row lock and, once that commits, fails to
-    // serialize; its retry sees the code used.
+    // serialize; its retry sees the code used. The statement answers one row whether or not the code exists, with
+    // the counter it read.
     let sql = format!(
-        "WITH code AS (SELECT {CODE_COLUMNS} FROM auth_codes WHERE code_hash = $1),
+        "WITH version AS (SELECT n FROM facts_version),
+              code AS (SELECT {CODE_COLUMNS} FROM auth_codes WHERE code_hash = $1),
               claim AS (UPDATE auth_codes SET used_at = $2
-                        WHERE code_hash = $1 AND used_at IS NULL)
-         SELECT {CODE_COLUMNS} FROM code"
+                        WHERE code_hash = $1 AND used_at IS NULL
+                          AND ($3::BIGINT IS NULL OR (SELECT n FROM version) = $3))
+         SELECT code.*, version.n FROM version LEFT JOIN code ON true"
     );
-    let row = c.query_opt(sql.as_str(), &[&code_hash, &now])?;
-    let Some(row) = row else {
+    let row = c.query_one(sql.as_str(), &[&code_hash, &now, &facts])?;
+    if let Some(expected) = facts {
+        let read: i64 = row.try_get(row.len() - 1)?;
+        if read != expected {
+            return Err(StoreError::FactsChanged.into());
+        }
+    }
+    if row.try_get::<_, Option<String>>(0)?.is_none() {
         return Ok(Redeemed::Unknown);
-    };
+    }
     let mut code = code_from(&row)?;
     if code.used_at.is_some() {
         revoke_from_code(c, code_hash, now)?;
@@ -172,28 +188,39 @@ fn insert_access(
 /// one round trip where three inserts took three. Run in autocommit when nothing else is in the use case
 /// (client credentials, JWT bearer), inside its transaction otherwise (a code exchange). The cap on live refresh
 /// tokens is the caller's, after the commit (`enforce_refresh_cap`).
+///
+/// A grant decided on cached facts (`issue.facts_version`) has every insert guarded by the counter
+/// (`facts_version::guard`): if a change committed since, nothing is stored and the answer is
+/// `FactsChanged`, in the same round trip.
 pub(super) fn issue_with_event(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
     let session = SessionParams::of(&issue.access);
     let refresh = issue.refresh.as_ref().map(RefreshParams::of);
     let event = issue.event.as_ref().map(EventParams::of);
     let refresh_hash = issue.refresh.as_ref().map(|r| r.token_hash.as_str());
     let from_code = issue.from_code.as_deref();
-    // $1–$6 the session's own columns, $7 its refresh token, $8 its code; then the refresh token's, the event's.
+    // $1–$6 the session's own columns, $7 its refresh token, $8 its code; then the facts' version if the inserts
+    // are guarded, the refresh token's columns, the event's.
     let mut params: Vec<&(dyn ToSql + Sync)> = session.params().into();
     params.extend([&refresh_hash as &(dyn ToSql + Sync), &from_code]);
-    let mut inserts = vec![
+    let guard = match &issue.facts_version {
+        Some(version) => {
+            params.push(version);
+            format!("WHERE {}", super::facts_version::guard(params.len()))
+        }
+        None => String::new(),
+    };
+    let mut inserts = vec![format!(
         "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
                                     last_used_at, session_timeout_ms, revoked_at)
-         VALUES ($1, $2, $3, $4, $7, $8, $5, $5, $6, NULL)"
-            .to_owned(),
-    ];
+         SELECT $1, $2, $3, $4, $7, $8, $5, $5, $6, NULL {guard}"
+    )];
     if let Some(refresh) = &refresh {
         let n = params.len();
         params.extend(refresh.params());
         inserts.push(format!(
             "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,
                                          revoked_at)
-             VALUES ($7, ${}, ${}, ${}, $8, ${}, ${}, NULL)",
+             SELECT $7, ${}, ${}, ${}, $8, ${}, ${}, NULL {guard}",
             n + 1,
             n + 2,
             n + 3,
@@ -211,7 +238,7 @@ pub(super) fn issue_with_event(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
         inserts.push(format!(
             "INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
                                        source_ip)
-             VALUES ({values})"
+             SELECT {values} {guard}"
         ));
     }
     // The last insert is the statement, the others its data-modifying `WITH` clauses.
@@ -226,8 +253,10 @@ pub(super) fn issue_with_event(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
     } else {
         format!("WITH {} {last}", with.join(", "))
     };
-    c.execute(sql.as_str(), &params)?;
-    Ok(())
+    match c.execute(sql.as_str(), &params)? {
+        0 => Err(StoreError::FactsChanged.into()),
+        _ => Ok(()),
+    }
 }
 
 /// A new refresh token's columns as statement parameters, after the session's: `app_id`, `user_id`, `scopes`,
@@ -278,22 +307,29 @@ impl CapCheck {
 /// Not inside the grant's `SERIALIZABLE` transaction: there, every exchange for one user and app read the range
 /// of live tokens the others were inserting into, and all but one of the concurrent exchanges failed to
 /// serialize and were retried (3,233 rollbacks for 4,714 exchanges, 929 exchanges/s with p99 234 ms on the
-/// benchmark's one user). Here, under `READ COMMITTED`, the statement locks the user's live tokens for the app
-/// newest first (`FOR UPDATE` locks the rows `OFFSET` skips too), so concurrent caps for one user and app take
-/// their locks in one order and queue instead of deadlocking (an `UPDATE … IN (…)` locked in its join's order, and
-/// two of them deadlocked: 11 times a second under load, each held a second by the deadlock detector); a row
-/// another cap revoked meanwhile is re-checked after its lock and no longer counts, so only the excess of what
-/// the statement sees is revoked. The cost: between the commit and this statement (a crash in between: until
-/// the user's next grant for the app) there may be one live token more than the cap.
+/// benchmark's one user). Here, under `READ COMMITTED`, the statement takes the excess it sees (the live tokens
+/// after the five newest) and locks those rows with `SKIP LOCKED`: it never waits, so concurrent caps for one
+/// user and app neither deadlock (an `UPDATE … IN (…)` locked in its join's order, and two of them deadlocked 11
+/// times in a 5 s run, each held a second by the detector) nor queue behind each other's commit (locking the
+/// user's live tokens newest first, which avoided the deadlocks, made every cap wait for the previous one's
+/// fsync: the exchanges' p99 rose to 60 ms). A row another statement holds is either being revoked by another
+/// cap or used by a refresh; it is left for the next cap. Only tokens beyond the newest five of the statement's
+/// snapshot are revoked, and later snapshots only add newer tokens, so a cap never revokes a token that should
+/// live. The cost: for a moment after a grant (and, if the node dies in between or a row was skipped, until the
+/// user's next grant for the app) there may be a live token or two over the cap.
 pub(super) fn enforce_refresh_cap(c: Tx<'_, '_>, cap: &CapCheck) -> R<u64> {
     Ok(c.execute(
         "WITH excess AS (
              SELECT token_hash FROM refresh_tokens
              WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL
              ORDER BY issued_at DESC, seq DESC OFFSET $4
-             FOR UPDATE
+         ),
+         taken AS (
+             SELECT token_hash FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM excess)
+             FOR UPDATE SKIP LOCKED
          )
-         UPDATE refresh_tokens SET revoked_at = $3 WHERE token_hash IN (SELECT token_hash FROM excess)",
+         UPDATE refresh_tokens SET revoked_at = $3
+         WHERE token_hash IN (SELECT token_hash FROM taken) AND revoked_at IS NULL",
         &[
             &cap.user.as_str(),
             &cap.app.as_str(),
@@ -401,15 +437,31 @@ pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> 
 /// session and the event, each only if the token is live. The `UPDATE` locks the token's row and checks
 /// `revoked_at` again on the newest version of it, so a revocation either commits first (nothing is added) or
 /// waits for this statement and then revokes its session too — what `FOR UPDATE` gives the transaction.
+///
+/// A refresh decided on cached facts (`u.facts_version`) guards the `UPDATE` with the counter
+/// (`facts_version::guard`); the statement always answers one row with the counter as it read it, so a use
+/// that did not happen because a change committed since is told apart from a revoked token (`FactsChanged`).
 pub(super) fn refresh_with_event(
     c: Tx<'_, '_>,
     u: &RefreshUse,
     e: &LoginEvent,
 ) -> R<Option<RefreshToken>> {
+    let session = SessionParams::of(&u.new_access);
+    let mut params: Vec<&(dyn ToSql + Sync)> = session.params().into();
+    params.extend([&u.refresh_hash as &(dyn ToSql + Sync), &u.now]);
+    let event = EventParams::of(e);
+    params.extend(event.params());
+    let guard = match &u.facts_version {
+        Some(version) => {
+            params.push(version);
+            format!("AND {}", super::facts_version::guard(params.len()))
+        }
+        None => String::new(),
+    };
     let sql = format!(
         "WITH used AS (
              UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $8)
-             WHERE token_hash = $7 AND revoked_at IS NULL
+             WHERE token_hash = $7 AND revoked_at IS NULL {guard}
              RETURNING {REFRESH_COLUMNS}
          ),
          session AS (
@@ -422,19 +474,18 @@ pub(super) fn refresh_with_event(
                                        source_ip)
              SELECT $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM used
          )
-         SELECT {REFRESH_COLUMNS} FROM used"
+         SELECT used.*, version.n FROM (SELECT n FROM facts_version) version LEFT JOIN used ON true"
     );
-    let row = c.query_opt(
-        sql.as_str(),
-        &SessionParams::of(&u.new_access)
-            .params()
-            .into_iter()
-            .chain([&u.refresh_hash as &(dyn ToSql + Sync), &u.now])
-            .chain(EventParams::of(e).params())
-            .collect::<Vec<_>>(),
-    )?;
-    row.as_ref().map(refresh_from).transpose().map(|used| {
-        used.map(|token| RefreshToken {
+    let row = c.query_one(sql.as_str(), &params)?;
+    let read_at: i64 = row.try_get(row.len() - 1)?;
+    if u.facts_version.is_some_and(|v| v != read_at) {
+        return Err(StoreError::FactsChanged.into());
+    }
+    if row.try_get::<_, Option<String>>(0)?.is_none() {
+        return Ok(None);
+    }
+    refresh_from(&row).map(|token| {
+        Some(RefreshToken {
             last_used_at: u.now,
             ..token
         })
