@@ -316,6 +316,62 @@ mod on_postgres {
         assert_eq!(store.list_apps().unwrap().len(), 1, "one PlatformCLI");
     }
 
+    /// The cap on live refresh tokens never waits for a row another transaction holds (a refresh of that token
+    /// in flight, say): the grant answers at once, the held token is left live, and a later grant's cap revokes
+    /// it. (A cap that locked the user's tokens in order waited here until the other transaction ended.)
+    #[test]
+    fn the_refresh_cap_skips_a_token_another_transaction_holds() {
+        let Some(url) = crate::pg_harness::fresh_database() else {
+            return;
+        };
+        let store = store::open(
+            &DatabaseUrl::parse(&url).unwrap(),
+            Arc::new(Keys::ephemeral()),
+        )
+        .unwrap();
+        assert!(store.bootstrap(&crate::store::bootstrap_init()).unwrap());
+        let (user, app) = user_and_app(store.as_ref());
+        let grant = move |n: i64| IssueTokens {
+            access: access(&user, &app, &format!("at-cap-{n}"), T0 + n),
+            refresh: Some(refresh(&user, &app, &format!("rt-cap-{n}"), T0 + n)),
+            from_code: None,
+            event: None,
+            facts_version: None,
+        };
+        for n in 0..5 {
+            store.issue_tokens(&grant(n)).unwrap();
+        }
+        let mut other = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut held = other.transaction().unwrap();
+        held.execute(
+            "SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+            &[&keys::token_key("rt-cap-0")],
+        )
+        .unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let worker = {
+            let (store, sixth) = (Arc::clone(&store), grant(5));
+            std::thread::spawn(move || {
+                let _ = done.send(store.issue_tokens(&sixth));
+            })
+        };
+        let answered = finished.recv_timeout(std::time::Duration::from_secs(10));
+        held.commit().unwrap();
+        worker.join().unwrap();
+        answered
+            .expect("the grant answered while another transaction held a token")
+            .unwrap();
+        assert!(
+            crate::store::refresh_live(store.as_ref(), "rt-cap-0"),
+            "the held token is left for a later cap"
+        );
+        store.issue_tokens(&grant(6)).unwrap();
+        let live: Vec<i64> = (0..7)
+            .filter(|n| crate::store::refresh_live(store.as_ref(), &format!("rt-cap-{n}")))
+            .collect();
+        assert_eq!(live, vec![2, 3, 4, 5, 6]);
+    }
+
     /// The last handle to a store may go away on a thread that drives async tasks (a server shutting down);
     /// closing its connections must not panic there.
     #[test]
