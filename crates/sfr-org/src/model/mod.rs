@@ -35,8 +35,8 @@ pub use refresh_policy::{PolicyDuration, RefreshPolicy};
 pub use scope::Scope;
 pub use signing_key::{RETIRED_KEY_PUBLISHED_MS, SigningKey, SigningKeys};
 pub use token::{
-    AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshToken, RefreshUse, Revoked,
-    StoredSession,
+    AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshJudge, RefreshToken,
+    RefreshUse, Revoked, StoredSession,
 };
 pub use user::{LockState, NewUser, User};
 pub use verification_code::{

@@ -102,6 +102,11 @@ pub struct RefreshUse {
     pub facts_version: Option<i64>,
 }
 
+/// What a refresh grant makes of its refresh token as read (`None`: unknown), asked inside the transaction that
+/// read it (`Store::refresh_judged_async`): the use to store, or `None` to store nothing. It runs on the store's
+/// writer, so it must be quick, must not block and must not panic.
+pub type RefreshJudge = Box<dyn FnOnce(Option<&RefreshToken>) -> Option<RefreshUse> + Send>;
+
 /// What `revoke_by_hash` found and revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {

@@ -4,9 +4,11 @@
 //!
 //! On SQLite the grant reads on its async worker (reads take microseconds and never wait for the writer) and
 //! queues its write for the store's writer thread, yielding the worker until the commit: no hop to a blocking
-//! thread, whose wake-ups cost more than the reads. A refresh grant reads its token through the writer too
-//! (`AppState::refresh_token`): every commit empties a reader's page cache, and the writer's stays warm. A store
-//! over the network (PostgreSQL) gets each call on the blocking pool instead (`AppState::read`).
+//! thread, whose wake-ups cost more than the reads. A refresh grant makes one trip to the writer
+//! (`refresh_in_one_trip`, `Store::refresh_judged_async`): its token is read there (every commit empties a
+//! reader's page cache; the writer's stays warm), judged on the facts cached for its user, and its use stored,
+//! in one transaction; when those facts are not cached, it reads its token first and writes its use apart. A
+//! store over the network (PostgreSQL) gets each call on the blocking pool instead (`AppState::read`).
 
 use std::sync::Arc;
 
@@ -24,8 +26,8 @@ use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
 use crate::model::{
-    Approval, AuthCode, ConnectedApp, GrantLookup, GrantUser, IssueTokens, LoginKind, Org,
-    Redeemed, RefreshUse, Scope, User,
+    Approval, AuthCode, ConnectedApp, GrantFacts, GrantLookup, GrantUser, IssueTokens, LoginKind,
+    Org, Redeemed, RefreshToken, RefreshUse, Scope, User,
 };
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
@@ -265,6 +267,11 @@ async fn facts(
         }
         None => state.read(move |s| s.grant_facts(&lookup)).await?,
     };
+    facts_of(found, id, attempt.unconfirmed)
+}
+
+/// `facts` from what the store answered (or the cache held, at version `unconfirmed`).
+fn facts_of(found: GrantFacts, id: &str, unconfirmed: Option<i64>) -> Result<Facts, Failure> {
     match found.app {
         Some(app) if app.oauth_enabled => Ok(Facts {
             org: found.org,
@@ -272,7 +279,7 @@ async fn facts(
             secret: found.secret,
             user: found.user,
             approval: found.approval,
-            unconfirmed: attempt.unconfirmed,
+            unconfirmed,
         }),
         Some(_) => refuse(
             OAuthError::InvalidClientId,
@@ -540,6 +547,12 @@ async fn refresh(
     attempt: &mut Attempt,
 ) -> Result<TokenResponse, Failure> {
     let hash = keys::token_key(refresh_token);
+    if attempt.cache
+        && let Some(answer) =
+            refresh_in_one_trip(state, creds, &hash, scope, kind, trace, attempt).await
+    {
+        return answer;
+    }
     let found = state.refresh_token(hash.clone()).await?;
     let user = found
         .as_ref()
@@ -553,6 +566,58 @@ async fn refresh(
         attempt,
     )
     .await?;
+    let now = state.now();
+    let access_token = keys::generate_access_token(state.config.org_id.to_15(), now);
+    let mut decided = judge_refresh(
+        &f,
+        creds,
+        found,
+        scope,
+        kind,
+        trace,
+        RefreshMint {
+            hash,
+            access_hash: keys::token_key(&access_token),
+            now,
+            event_at: state.now(),
+        },
+    )?;
+    let use_ = decided
+        .use_
+        .take()
+        .ok_or_else(|| Failure::Internal("a refresh decision without its use".into()))?;
+    if state.refresh(use_).await?.is_none() {
+        return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
+    }
+    respond_refresh(state, &f, &decided, &access_token, now).await
+}
+
+/// What a refresh grant mints before it is judged: the presented token's key, the new session's key, the time.
+struct RefreshMint {
+    hash: String,
+    access_hash: String,
+    now: i64,
+    /// When the login-history event is stamped.
+    event_at: i64,
+}
+
+/// A refresh grant as decided: its scopes, and the use to store (taken when stored).
+struct RefreshDecision {
+    scopes: Vec<Scope>,
+    use_: Option<RefreshUse>,
+}
+
+/// Everything a refresh token must pass, on the grant's facts and the token as read (`None`: unknown), and the
+/// use that stores its new session. Sync and quick: it also runs on the store's writer (`refresh_in_one_trip`).
+fn judge_refresh(
+    f: &Facts,
+    creds: &ClientCredentials,
+    found: Option<RefreshToken>,
+    scope: Option<&str>,
+    kind: &LoginKind,
+    trace: &mut Trace,
+    mint: RefreshMint,
+) -> Result<RefreshDecision, Failure> {
     let app = &f.app;
     let Some(rt) = found else {
         return refuse(OAuthError::ExpiredToken, "unknown refresh token");
@@ -577,7 +642,7 @@ async fn refresh(
         secret,
         "refresh token",
     )?;
-    let now = state.now();
+    let now = mint.now;
     policy::refresh_token_alive(app.refresh_policy, rt.issued_at, rt.last_used_at, now)?;
     let Some(user) = &f.user else {
         return refuse(
@@ -589,26 +654,163 @@ async fn refresh(
     require_active(user)?;
     policy::token_access(&AccessFacts::of(app, user))?;
     let scopes = policy::refresh_scopes(scope, &rt.scopes)?;
-    let to = issue::Grantee {
-        app,
-        user,
-        org: &f.org,
-        secret: Some(secret),
-        scopes: &scopes,
-        shape: shape(true),
-    };
-    let access = issue::mint_access(state, &to, now)?;
+    let to = refresh_grantee(f, user, &scopes)?;
     let use_ = RefreshUse {
-        refresh_hash: hash,
+        refresh_hash: mint.hash,
         now,
-        new_access: access.record,
-        event: Some(success_event(state.now(), trace, kind, false, &scopes)),
+        new_access: issue::access_record(&to, mint.access_hash, now),
+        event: Some(success_event(mint.event_at, trace, kind, false, &scopes)),
         facts_version: f.unconfirmed,
     };
-    if state.refresh(use_).await?.is_none() {
-        return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
+    Ok(RefreshDecision {
+        scopes,
+        use_: Some(use_),
+    })
+}
+
+fn refresh_grantee<'a>(
+    f: &'a Facts,
+    user: &'a User,
+    scopes: &'a [Scope],
+) -> Result<issue::Grantee<'a>, Failure> {
+    Ok(issue::Grantee {
+        app: &f.app,
+        user,
+        org: &f.org,
+        secret: Some(f.secret()?),
+        scopes,
+        shape: shape(true),
+    })
+}
+
+async fn respond_refresh(
+    state: &AppState,
+    f: &Facts,
+    decided: &RefreshDecision,
+    access_token: &str,
+    now: i64,
+) -> Result<TokenResponse, Failure> {
+    let Some(user) = &f.user else {
+        return Err(Failure::Internal("a refresh decided with no user".into()));
+    };
+    let to = refresh_grantee(f, user, &decided.scopes)?;
+    issue::respond(state, &to, access_token, None, None, now).await
+}
+
+/// A one-trip refresh as its judge left it on the writer (nothing when the facts for the token's user were not
+/// in memory: then nothing was decided or stored).
+struct Judged {
+    /// The cached facts' version, which the write confirmed (or a refusal must confirm).
+    version: i64,
+    /// The facts, when the client app passed (`facts_of`).
+    facts: Option<Facts>,
+    trace: Trace,
+    now: i64,
+    decided: Result<RefreshDecision, Failure>,
+}
+
+/// A refresh grant in one trip to the store's writer (`Store::refresh_judged_async`): the token read there and
+/// judged on the facts cached in memory for its user, and its use stored, in one transaction. `None` when the
+/// store has no such trip or those facts are not cached: the grant then reads its token and writes its use
+/// apart.
+async fn refresh_in_one_trip(
+    state: &AppState,
+    creds: &ClientCredentials,
+    hash: &str,
+    scope: Option<&str>,
+    kind: &LoginKind,
+    trace: &mut Trace,
+    attempt: &mut Attempt,
+) -> Option<Result<TokenResponse, Failure>> {
+    let client_id = creds.client_id.clone()?;
+    let now = state.now();
+    let access_token = keys::generate_access_token(state.config.org_id.to_15(), now);
+    let slot: Arc<std::sync::Mutex<Option<Box<Judged>>>> = Arc::default();
+    let judge: crate::model::RefreshJudge = {
+        let (store, creds, kind, slot) = (
+            Arc::clone(&state.store),
+            creds.clone(),
+            kind.clone(),
+            Arc::clone(&slot),
+        );
+        let (scope, mut trace) = (scope.map(str::to_owned), trace.clone());
+        let mint = RefreshMint {
+            hash: hash.to_owned(),
+            access_hash: keys::token_key(&access_token),
+            now,
+            event_at: now,
+        };
+        Box::new(move |found: Option<&RefreshToken>| {
+            let lookup = GrantLookup {
+                consumer_key: client_id.clone(),
+                user: found.map_or(GrantUser::Unknown, |rt| GrantUser::Id(rt.user_id.clone())),
+                secret: true,
+                approval: false,
+            };
+            let (version, cached) = store.cached_grant_facts(&lookup)?;
+            let (facts, mut decided) = match facts_of(cached, &client_id, Some(version)) {
+                Ok(f) => {
+                    let decided = judge_refresh(
+                        &f,
+                        &creds,
+                        found.cloned(),
+                        scope.as_deref(),
+                        &kind,
+                        &mut trace,
+                        mint,
+                    );
+                    (Some(f), decided)
+                }
+                Err(refused) => (None, Err(refused)),
+            };
+            let use_ = decided.as_mut().ok().and_then(|d| d.use_.take());
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(Box::new(Judged {
+                    version,
+                    facts,
+                    trace,
+                    now,
+                    decided,
+                }));
+            }
+            use_
+        })
+    };
+    let stored = state.store.refresh_judged_async(hash, judge)?.await;
+    let judged = slot.lock().ok().and_then(|mut s| s.take());
+    let Some(judged) = judged else {
+        // Not cached (or the transaction failed before the judge ran): decided as usual, or the store's error.
+        return stored.err().map(|e| Err(e.into()));
+    };
+    let Judged {
+        version,
+        facts,
+        trace: judged_trace,
+        now,
+        decided,
+    } = *judged;
+    attempt.unconfirmed = Some(version);
+    *trace = judged_trace;
+    let used = match stored {
+        Ok(used) => used,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let decided = match decided {
+        Ok(d) => d,
+        Err(refused) => return Some(Err(refused)),
+    };
+    let Some(facts) = facts else {
+        return Some(Err(Failure::Internal(
+            "a refresh decided without its facts".into(),
+        )));
+    };
+    if used.is_none() {
+        return Some(refuse(
+            OAuthError::ExpiredToken,
+            "refresh token revoked meanwhile",
+        ));
     }
-    issue::respond(state, &to, &access.plaintext, None, None, now).await
+    Some(respond_refresh(state, &facts, &decided, &access_token, now).await)
 }
 
 async fn jwt_bearer(

@@ -31,8 +31,8 @@ use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
-    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
-    SigningKey, SigningKeys, StoredSession, User, VerificationCode,
+    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
+    Revoked, Scope, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -377,6 +377,17 @@ pub trait Store: Send + Sync {
     }
     /// `refresh_token` as a future read where the grant's write will follow; see `issue_tokens_async`.
     fn refresh_token_async(&self, _token_hash: &str) -> Option<Pending<Option<RefreshToken>>> {
+        None
+    }
+    /// A refresh grant in one write transaction: `refresh_token`, then `judge` asked with what it read, then, if
+    /// the judge answers a use, `refresh` of it (its `facts_version` confirmed first: `FactsChanged`, nothing
+    /// stored). Answers what `refresh` answered, `None` when the judge stored nothing. `None` here: the backend
+    /// has no such trip, and the grant reads its token and writes its use apart.
+    fn refresh_judged_async(
+        &self,
+        _token_hash: &str,
+        _judge: RefreshJudge,
+    ) -> Option<Pending<Option<RefreshToken>>> {
         None
     }
     /// `record_event` as a future; see `issue_tokens_async`.

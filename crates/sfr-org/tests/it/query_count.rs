@@ -15,9 +15,9 @@ use super::*;
 const BUDGET: &[(&str, u64)] = &[
     ("jwt_bearer", 5),
     ("client_credentials", 5),
-    // 7 when the token was read on a reader; on the writer's connection (whose pages its own commits leave
-    // cached) the read costs less CPU but comes in a transaction of its own when no other grant shares it.
-    ("refresh_token", 9),
+    // The token read, the facts' check, the use, the session and the event in one writer transaction (9 when
+    // the read was a transaction of its own on the writer, 7 on a reader before that).
+    ("refresh_token", 7),
     ("authorization_code", 11),
     ("introspect", 9),
     ("identity", 5),

@@ -242,6 +242,38 @@ fn only_a_use_in_the_second_half_of_the_timeout_extends_the_session() {
     );
 }
 
+/// A refresh is decided on facts cached in memory and its write checks they are still current: a policy
+/// changed after the cache was filled refuses the next refresh, and lifting it lets the one after through.
+#[test]
+fn a_policy_changed_between_refreshes_is_applied_at_once() {
+    let org = org_with(TestApp::web("Demo"));
+    let app = org.app("Demo");
+    let (_, rt) = login(&org, "Demo");
+    assert_eq!(refresh(&org, &app, &rt, &[]).status, 200);
+    assert_eq!(refresh(&org, &app, &rt, &[]).status, 200, "facts cached");
+    let policy = |p: &str| sfr_org::model::AppUpdate {
+        refresh_policy: Some(sfr_org::model::RefreshPolicy::parse(p).unwrap()),
+        ..Default::default()
+    };
+    org.store()
+        .update_app("Demo", &policy("immediately"))
+        .unwrap();
+    refresh(&org, &app, &rt, &[]).assert_oauth_error(
+        400,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    assert!(
+        org.last_reason().contains("expired by policy immediately"),
+        "{}",
+        org.last_reason()
+    );
+    org.store()
+        .update_app("Demo", &policy("until-revoked"))
+        .unwrap();
+    assert_eq!(refresh(&org, &app, &rt, &[]).status, 200);
+}
+
 #[test]
 fn deactivated_user_cannot_refresh() {
     let org = org_with(TestApp::web("Demo"));

@@ -9,7 +9,8 @@ use sfr_wire::SfId;
 
 use super::{events, facts_version, tokens, users};
 use crate::model::{
-    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshToken, RefreshUse, User,
+    CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
+    User,
 };
 use crate::store::{StoreError, StoreResult, code_exchange};
 
@@ -44,6 +45,23 @@ pub(super) fn refresh(
             events::record(c, e)?;
         }
         Ok(used)
+    }
+}
+
+/// A refresh grant in one trip to the writer (`Store::refresh_judged_async`): its token read on the writer's
+/// warm connection, judged, and the judge's use stored as `refresh` stores it, in one transaction — where the
+/// read and the write were two trips, each a wake-up of the writer and, alone, a transaction of its own.
+pub(super) fn refresh_judged(
+    token_hash: &str,
+    judge: RefreshJudge,
+) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
+    let token_hash = token_hash.to_owned();
+    move |c| {
+        let token = tokens::refresh_token(c, &token_hash)?;
+        match judge(token.as_ref()) {
+            Some(use_) => refresh(&use_)(c),
+            None => Ok(None),
+        }
     }
 }
 

@@ -33,8 +33,8 @@ use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
-    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
-    SigningKey, SigningKeys, StoredSession, User, VerificationCode,
+    OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
+    Revoked, Scope, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -618,6 +618,16 @@ impl Store for SqliteStore {
         Some(Box::pin(
             self.group.write_async(grant_writes::refresh(refresh)),
         ))
+    }
+
+    fn refresh_judged_async(
+        &self,
+        token_hash: &str,
+        judge: RefreshJudge,
+    ) -> Option<Pending<Option<RefreshToken>>> {
+        Some(Box::pin(self.group.write_async(
+            grant_writes::refresh_judged(token_hash, judge),
+        )))
     }
 
     fn record_event_async(&self, event: &LoginEvent) -> Option<Pending<()>> {
