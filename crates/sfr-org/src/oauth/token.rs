@@ -568,7 +568,7 @@ async fn refresh(
     .await?;
     let now = state.now();
     let access_token = keys::generate_access_token(state.config.org_id.to_15(), now);
-    let mut decided = judge_refresh(
+    let (use_, scopes) = judge_refresh(
         &f,
         creds,
         found,
@@ -579,17 +579,12 @@ async fn refresh(
             hash,
             access_hash: keys::token_key(&access_token),
             now,
-            event_at: state.now(),
         },
     )?;
-    let use_ = decided
-        .use_
-        .take()
-        .ok_or_else(|| Failure::Internal("a refresh decision without its use".into()))?;
     if state.refresh(use_).await?.is_none() {
         return refuse(OAuthError::ExpiredToken, "refresh token revoked meanwhile");
     }
-    respond_refresh(state, &f, &decided, &access_token, now).await
+    respond_refresh(state, &f, &scopes, &access_token, now).await
 }
 
 /// What a refresh grant mints before it is judged: the presented token's key, the new session's key, the time.
@@ -597,18 +592,10 @@ struct RefreshMint {
     hash: String,
     access_hash: String,
     now: i64,
-    /// When the login-history event is stamped.
-    event_at: i64,
-}
-
-/// A refresh grant as decided: its scopes, and the use to store (taken when stored).
-struct RefreshDecision {
-    scopes: Vec<Scope>,
-    use_: Option<RefreshUse>,
 }
 
 /// Everything a refresh token must pass, on the grant's facts and the token as read (`None`: unknown), and the
-/// use that stores its new session. Sync and quick: it also runs on the store's writer (`refresh_in_one_trip`).
+/// use that stores its new session, with the session's scopes. Sync and quick: it also runs on the store's writer (`refresh_in_one_trip`).
 fn judge_refresh(
     f: &Facts,
     creds: &ClientCredentials,
@@ -617,7 +604,7 @@ fn judge_refresh(
     kind: &LoginKind,
     trace: &mut Trace,
     mint: RefreshMint,
-) -> Result<RefreshDecision, Failure> {
+) -> Result<(RefreshUse, Vec<Scope>), Failure> {
     let app = &f.app;
     let Some(rt) = found else {
         return refuse(OAuthError::ExpiredToken, "unknown refresh token");
@@ -659,13 +646,10 @@ fn judge_refresh(
         refresh_hash: mint.hash,
         now,
         new_access: issue::access_record(&to, mint.access_hash, now),
-        event: Some(success_event(mint.event_at, trace, kind, false, &scopes)),
+        event: Some(success_event(now, trace, kind, false, &scopes)),
         facts_version: f.unconfirmed,
     };
-    Ok(RefreshDecision {
-        scopes,
-        use_: Some(use_),
-    })
+    Ok((use_, scopes))
 }
 
 fn refresh_grantee<'a>(
@@ -686,14 +670,14 @@ fn refresh_grantee<'a>(
 async fn respond_refresh(
     state: &AppState,
     f: &Facts,
-    decided: &RefreshDecision,
+    scopes: &[Scope],
     access_token: &str,
     now: i64,
 ) -> Result<TokenResponse, Failure> {
     let Some(user) = &f.user else {
         return Err(Failure::Internal("a refresh decided with no user".into()));
     };
-    let to = refresh_grantee(f, user, &decided.scopes)?;
+    let to = refresh_grantee(f, user, scopes)?;
     issue::respond(state, &to, access_token, None, None, now).await
 }
 
@@ -706,7 +690,8 @@ struct Judged {
     facts: Option<Facts>,
     trace: Trace,
     now: i64,
-    decided: Result<RefreshDecision, Failure>,
+    /// The session's scopes, or the refusal.
+    decided: Result<Vec<Scope>, Failure>,
 }
 
 /// A refresh grant in one trip to the store's writer (`Store::refresh_judged_async`): the token read there and
@@ -738,7 +723,6 @@ async fn refresh_in_one_trip(
             hash: hash.to_owned(),
             access_hash: keys::token_key(&access_token),
             now,
-            event_at: now,
         };
         Box::new(move |found: Option<&RefreshToken>| {
             let lookup = GrantLookup {
@@ -748,7 +732,7 @@ async fn refresh_in_one_trip(
                 approval: false,
             };
             let (version, cached) = store.cached_grant_facts(&lookup)?;
-            let (facts, mut decided) = match facts_of(cached, &client_id, Some(version)) {
+            let (facts, judged) = match facts_of(cached, &client_id, Some(version)) {
                 Ok(f) => {
                     let decided = judge_refresh(
                         &f,
@@ -763,7 +747,10 @@ async fn refresh_in_one_trip(
                 }
                 Err(refused) => (None, Err(refused)),
             };
-            let use_ = decided.as_mut().ok().and_then(|d| d.use_.take());
+            let (use_, decided) = match judged {
+                Ok((use_, scopes)) => (Some(use_), Ok(scopes)),
+                Err(refused) => (None, Err(refused)),
+            };
             if let Ok(mut slot) = slot.lock() {
                 *slot = Some(Box::new(Judged {
                     version,
@@ -795,8 +782,8 @@ async fn refresh_in_one_trip(
         Ok(used) => used,
         Err(e) => return Some(Err(e.into())),
     };
-    let decided = match decided {
-        Ok(d) => d,
+    let scopes = match decided {
+        Ok(scopes) => scopes,
         Err(refused) => return Some(Err(refused)),
     };
     let Some(facts) = facts else {
@@ -810,7 +797,7 @@ async fn refresh_in_one_trip(
             "refresh token revoked meanwhile",
         ));
     }
-    Some(respond_refresh(state, &facts, &decided, &access_token, now).await)
+    Some(respond_refresh(state, &facts, &scopes, &access_token, now).await)
 }
 
 async fn jwt_bearer(
