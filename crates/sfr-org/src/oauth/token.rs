@@ -595,7 +595,8 @@ struct RefreshMint {
 }
 
 /// Everything a refresh token must pass, on the grant's facts and the token as read (`None`: unknown), and the
-/// use that stores its new session, with the session's scopes. Sync and quick: it also runs on the store's writer (`refresh_in_one_trip`).
+/// use that stores its new session, with the session's scopes. Sync and quick: it also runs on the store's writer
+/// (`refresh_in_one_trip`).
 fn judge_refresh(
     f: &Facts,
     creds: &ClientCredentials,
