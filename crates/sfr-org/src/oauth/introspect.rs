@@ -102,38 +102,42 @@ async fn describe(
     }
     let hash = keys::token_key(token);
     let now = state.now();
-    let access = {
-        let h = hash.clone();
-        state.read(move |s| s.access_token(&h)).await?
-    };
-    let (user_id, scopes, token_type, iat, exp) = if let Some(t) = access {
-        if t.app_id != app.id || !t.is_alive(now) {
-            return Ok(inactive);
-        }
-        let exp = t.expires_at();
-        (t.user_id, t.scopes, "access_token", t.issued_at, Some(exp))
-    } else {
-        let Some(r) = state.read(move |s| s.refresh_token(&hash)).await? else {
-            return Ok(inactive);
+    // The access token and its user in one read on the store's writer (`AppState::session`): on SQLite a
+    // reader connection re-reads its pages whenever the writer has committed since its last read, which under
+    // load is always.
+    let (token_type, user, scopes, iat, exp) =
+        if let Some(session) = state.session(hash.clone()).await? {
+            let t = session.token;
+            if t.app_id != app.id || !t.is_alive(now) {
+                return Ok(inactive);
+            }
+            let exp = t.expires_at();
+            (
+                "access_token",
+                session.user,
+                t.scopes,
+                t.issued_at,
+                Some(exp),
+            )
+        } else {
+            let Some(r) = state.refresh_token(hash).await? else {
+                return Ok(inactive);
+            };
+            if r.app_id != app.id
+                || r.revoked_at.is_some()
+                || policy::refresh_token_alive(app.refresh_policy, r.issued_at, r.last_used_at, now)
+                    .is_err()
+            {
+                return Ok(inactive);
+            }
+            let exp = app
+                .refresh_policy
+                .expires_at(r.issued_at, r.last_used_at.max(r.issued_at));
+            let uid = r.user_id.clone();
+            let user = state.read(move |s| s.user_by_id(&uid)).await?;
+            ("refresh_token", user, r.scopes, r.issued_at, exp)
         };
-        if r.app_id != app.id
-            || r.revoked_at.is_some()
-            || policy::refresh_token_alive(app.refresh_policy, r.issued_at, r.last_used_at, now)
-                .is_err()
-        {
-            return Ok(inactive);
-        }
-        let exp = app
-            .refresh_policy
-            .expires_at(r.issued_at, r.last_used_at.max(r.issued_at));
-        (r.user_id, r.scopes, "refresh_token", r.issued_at, exp)
-    };
-    let uid = user_id.clone();
-    let Some(user) = state
-        .read(move |s| s.user_by_id(&uid))
-        .await?
-        .filter(|u| u.active)
-    else {
+    let Some(user) = user.filter(|u| u.active) else {
         return Ok(inactive);
     };
     let mut body = json!({
@@ -141,7 +145,7 @@ async fn describe(
         "scope": Scope::join(&scopes),
         "client_id": app.consumer_key,
         "username": user.username,
-        "sub": state.config.identity_url(&user_id),
+        "sub": state.config.identity_url(&user.id),
         "token_type": token_type,
         "iat": iat / 1000,
         "nbf": iat / 1000,
