@@ -73,6 +73,8 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "bench: cargo build --release -p sfr-org (binary and example bench_tool)"
   cargo build --release -q -p sfr-org --bin sfr-org --example bench_tool
 fi
+# The code measured, named now: edits made while the benchmark runs are not in its binaries.
+SFR_REV="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with uncommitted changes)')"
 ORG="$SFR_ROOT/target/release/sfr-org"
 TOOL="$SFR_ROOT/target/release/examples/bench_tool"
 SEED="$SFR_ROOT/bench/server/seed.py"
@@ -414,7 +416,7 @@ python3 "$SFR_ROOT/bench/server/report.py" "$results" "$work/floors.txt" >"$out.
   --growth-duration "$GROWTH_DURATION" --refresh-pool "$REFRESH_POOL" \
   --machine "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(free -m | awk '/^Mem:/ {print $2}') MB RAM" \
   --load "$load_before before, $load_after after" \
-  --sfr "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with uncommitted changes)')" \
+  --sfr "$SFR_REV" \
   --peer "$( [[ "$PEER" == 1 ]] && echo "oidc-provider $(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$PEER_DIR/node_modules/oidc-provider/package.json"), Node $("$NODE" --version)" || echo none)" \
   --wrk "$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)" \
   --sfr-rss "${sfr_rss_peak_kb:-0} ${sfr_rss_kb:-0} ${sfr_threads:-0}" \
