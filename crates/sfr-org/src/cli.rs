@@ -270,6 +270,10 @@ pub struct AppFlags {
     /// Require PKCE (code_challenge) in the authorization code flow. Default false.
     #[arg(long, value_name = "true|false", value_parser = clap::builder::BoolishValueParser::new())]
     pub require_pkce: Option<bool>,
+    /// "Introspect All Tokens": let this app introspect every app's tokens at /services/oauth2/introspect,
+    /// not only its own (for a resource server that checks tokens other apps issued). Default false.
+    #[arg(long, value_name = "true|false", value_parser = clap::builder::BoolishValueParser::new())]
+    pub introspect_all_tokens: Option<bool>,
     /// IP relaxation: enforce (default), enforce-relax-refresh, bypass-2factor or bypass. The local org defines
     /// no IP ranges, so this is recorded but never blocks.
     #[arg(long, value_parser = |s: &str| IpRelaxation::parse(s).map_err(|e| e.to_string()))]
@@ -317,6 +321,7 @@ impl AppFlags {
             require_secret_web: self.require_secret_web,
             require_secret_refresh: self.require_secret_refresh,
             require_pkce: self.require_pkce,
+            introspect_all_tokens: self.introspect_all_tokens,
             ip_relaxation: self.ip_relaxation,
             client_credentials_user: self.client_credentials_user,
         }

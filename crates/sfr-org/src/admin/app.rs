@@ -68,6 +68,7 @@ pub struct AppArgs {
     pub require_secret_web: Option<bool>,
     pub require_secret_refresh: Option<bool>,
     pub require_pkce: Option<bool>,
+    pub introspect_all_tokens: Option<bool>,
     pub ip_relaxation: Option<IpRelaxation>,
     /// A username, or `none` to disable the client credentials flow (update).
     pub client_credentials_user: Option<String>,
@@ -97,7 +98,7 @@ fn describe(app: &ConnectedApp, run_as: Option<&str>, secret: &str) -> String {
             v.join(", ")
         }
     };
-    let rows: [(&str, String); 17] = [
+    let rows: [(&str, String); 18] = [
         ("Name", app.name.clone()),
         ("API name", app.api_name.clone()),
         ("Consumer key", app.consumer_key.clone()),
@@ -129,6 +130,10 @@ fn describe(app: &ConnectedApp, run_as: Option<&str>, secret: &str) -> String {
             app.require_secret_refresh.to_string(),
         ),
         ("Require PKCE", app.require_pkce.to_string()),
+        (
+            "Introspect all tokens",
+            app.introspect_all_tokens.to_string(),
+        ),
         ("Permitted users", app.permitted_users.to_string()),
         ("Pre-authorized profiles", list(&app.profiles)),
         ("Pre-authorized permission sets", list(&app.permission_sets)),
@@ -196,6 +201,9 @@ pub fn create(
     if let Some(v) = args.require_pkce {
         app.require_pkce = v;
     }
+    if let Some(v) = args.introspect_all_tokens {
+        app.introspect_all_tokens = v;
+    }
     if let Some(v) = args.ip_relaxation {
         app.ip_relaxation = v;
     }
@@ -248,6 +256,7 @@ pub fn update(ctx: &Context, name: &str, args: &AppArgs) -> Result<Report, Admin
         require_secret_web: args.require_secret_web,
         require_secret_refresh: args.require_secret_refresh,
         require_pkce: args.require_pkce,
+        introspect_all_tokens: args.introspect_all_tokens,
         permitted_users: args.permitted_users,
         profiles: if args.clear_profiles {
             Some(Vec::new())

@@ -52,6 +52,7 @@ pub fn app(app: &ConnectedApp, run_as: Option<&str>, secret: Option<&str>) -> Va
         "requireSecretWeb": app.require_secret_web,
         "requireSecretRefresh": app.require_secret_refresh,
         "requirePkce": app.require_pkce,
+        "introspectAllTokens": app.introspect_all_tokens,
         "permittedUsers": app.permitted_users.as_str(),
         "profiles": app.profiles,
         "permissionSets": app.permission_sets,

@@ -30,6 +30,9 @@ pub struct ConnectedApp {
     pub require_secret_refresh: bool,
     /// "Require Proof Key for Code Exchange" (default false).
     pub require_pkce: bool,
+    /// "Introspect All Tokens" (default false): introspection describes every app's tokens to this app, not
+    /// only its own.
+    pub introspect_all_tokens: bool,
     pub permitted_users: PermittedUsers,
     /// Names of the profiles pre-authorized for the app.
     pub profiles: Vec<String>,
@@ -83,6 +86,7 @@ pub struct NewApp {
     pub require_secret_web: bool,
     pub require_secret_refresh: bool,
     pub require_pkce: bool,
+    pub introspect_all_tokens: bool,
     pub permitted_users: PermittedUsers,
     pub profiles: Vec<String>,
     pub permission_sets: Vec<String>,
@@ -98,8 +102,8 @@ pub struct NewApp {
 }
 
 impl NewApp {
-    /// An app with Salesforce's defaults: secret required for the web flow, not for refresh, PKCE off,
-    /// self-authorize, refresh tokens valid until revoked, org session timeout.
+    /// An app with Salesforce's defaults: secret required for the web flow, not for refresh, PKCE off, its own
+    /// tokens only to introspect, self-authorize, refresh tokens valid until revoked, org session timeout.
     pub fn new(
         name: impl Into<String>,
         contact_email: impl Into<String>,
@@ -117,6 +121,7 @@ impl NewApp {
             require_secret_web: true,
             require_secret_refresh: false,
             require_pkce: false,
+            introspect_all_tokens: false,
             permitted_users: PermittedUsers::AllSelfAuthorize,
             profiles: Vec::new(),
             permission_sets: Vec::new(),
@@ -174,6 +179,7 @@ pub struct AppUpdate {
     pub require_secret_web: Option<bool>,
     pub require_secret_refresh: Option<bool>,
     pub require_pkce: Option<bool>,
+    pub introspect_all_tokens: Option<bool>,
     pub permitted_users: Option<PermittedUsers>,
     pub profiles: Option<Vec<String>>,
     pub permission_sets: Option<Vec<String>>,

@@ -1,10 +1,13 @@
 //! `POST /services/oauth2/introspect`: the calling app authenticates (body or Basic); it learns about its own
-//! tokens only. Anything unknown, dead or another app's is `{"active":false}` with 200.
+//! tokens only, or about every app's with "Introspect All Tokens". Anything unknown, dead or not the caller's to
+//! see is `{"active":false}` with 200.
+
+use std::borrow::Cow;
 
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
-use sfr_wire::OAuthError;
+use sfr_wire::{OAuthError, SfId};
 
 use super::{Failure, Trace, record, record_failure, refuse, server_error};
 use crate::http::client_auth;
@@ -14,6 +17,7 @@ use crate::keys;
 use crate::model::{ConnectedApp, GrantLookup, GrantUser, LoginKind, Scope};
 use crate::policy;
 use crate::state::AppState;
+use crate::store::StoreError;
 
 pub async fn introspect(State(state): State<AppState>, form: FormRequest) -> Response {
     let mut trace = Trace {
@@ -95,7 +99,7 @@ async fn describe(
     state: &AppState,
     app: &ConnectedApp,
     token: &str,
-) -> Result<serde_json::Value, crate::store::StoreError> {
+) -> Result<serde_json::Value, StoreError> {
     let inactive = json!({"active": false});
     if token.is_empty() {
         return Ok(inactive);
@@ -105,15 +109,19 @@ async fn describe(
     // The access token and its user in one read on the store's writer (`AppState::session`): on SQLite a
     // reader connection re-reads its pages whenever the writer has committed since its last read, which under
     // load is always.
-    let (token_type, user, scopes, iat, exp) =
+    let (token_type, owner, user, scopes, iat, exp) =
         if let Some(session) = state.session(hash.clone()).await? {
             let t = session.token;
-            if t.app_id != app.id || !t.is_alive(now) {
+            let Some(owner) = owner(state, app, &t.app_id).await? else {
+                return Ok(inactive);
+            };
+            if !t.is_alive(now) {
                 return Ok(inactive);
             }
             let exp = t.expires_at();
             (
                 "access_token",
+                owner,
                 session.user,
                 t.scopes,
                 t.issued_at,
@@ -123,19 +131,20 @@ async fn describe(
             let Some(r) = state.refresh_token(hash).await? else {
                 return Ok(inactive);
             };
-            if r.app_id != app.id
-                || r.revoked_at.is_some()
-                || policy::refresh_token_alive(app.refresh_policy, r.issued_at, r.last_used_at, now)
-                    .is_err()
+            let Some(owner) = owner(state, app, &r.app_id).await? else {
+                return Ok(inactive);
+            };
+            // The refresh token lives by its own app's policy, whoever asks.
+            let policy = owner.refresh_policy;
+            if r.revoked_at.is_some()
+                || policy::refresh_token_alive(policy, r.issued_at, r.last_used_at, now).is_err()
             {
                 return Ok(inactive);
             }
-            let exp = app
-                .refresh_policy
-                .expires_at(r.issued_at, r.last_used_at.max(r.issued_at));
+            let exp = policy.expires_at(r.issued_at, r.last_used_at.max(r.issued_at));
             let uid = r.user_id.clone();
             let user = state.read(move |s| s.user_by_id(&uid)).await?;
-            ("refresh_token", user, r.scopes, r.issued_at, exp)
+            ("refresh_token", owner, user, r.scopes, r.issued_at, exp)
         };
     let Some(user) = user.filter(|u| u.active) else {
         return Ok(inactive);
@@ -143,7 +152,7 @@ async fn describe(
     let mut body = json!({
         "active": true,
         "scope": Scope::join(&scopes),
-        "client_id": app.consumer_key,
+        "client_id": owner.consumer_key,
         "username": user.username,
         "sub": state.config.identity_url(&user.id),
         "token_type": token_type,
@@ -154,4 +163,21 @@ async fn describe(
         map.insert("exp".to_owned(), json!(exp / 1000));
     }
     Ok(body)
+}
+
+/// The app that issued a token, if the asking `app` may learn about it: itself, or, when it has "Introspect
+/// All Tokens", any app. `None`: not this app's to see (answered `{"active":false}`, like an unknown token).
+async fn owner<'a>(
+    state: &AppState,
+    app: &'a ConnectedApp,
+    token_app: &SfId,
+) -> Result<Option<Cow<'a, ConnectedApp>>, StoreError> {
+    if *token_app == app.id {
+        return Ok(Some(Cow::Borrowed(app)));
+    }
+    if !app.introspect_all_tokens {
+        return Ok(None);
+    }
+    let id = token_app.clone();
+    Ok(state.read(move |s| s.app_by_id(&id)).await?.map(Cow::Owned))
 }

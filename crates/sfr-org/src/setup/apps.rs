@@ -53,6 +53,7 @@ pub struct NewAppForm {
     pub require_secret_web: bool,
     pub require_secret_refresh: bool,
     pub require_pkce: bool,
+    pub introspect_all_tokens: bool,
 }
 
 #[derive(Template)]
@@ -223,6 +224,7 @@ pub async fn create(State(state): State<AppState>, form: FormRequest) -> Respons
         require_secret_web: on("require_secret_web"),
         require_secret_refresh: on("require_secret_refresh"),
         require_pkce: on("require_pkce"),
+        introspect_all_tokens: on("introspect_all_tokens"),
     };
     let mut errors = Vec::new();
     let mut scopes = Vec::new();
@@ -301,6 +303,7 @@ pub async fn create(State(state): State<AppState>, form: FormRequest) -> Respons
     app.require_secret_web = values.require_secret_web;
     app.require_secret_refresh = values.require_secret_refresh;
     app.require_pkce = values.require_pkce;
+    app.introspect_all_tokens = values.introspect_all_tokens;
     let oauth_enabled = values.oauth_enabled;
     let now = state.now();
     let created = state

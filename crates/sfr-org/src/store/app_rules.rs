@@ -78,6 +78,9 @@ pub(crate) fn apply_update<E: From<StoreError>>(
     if let Some(v) = u.require_pkce {
         app.require_pkce = v;
     }
+    if let Some(v) = u.introspect_all_tokens {
+        app.introspect_all_tokens = v;
+    }
     if let Some(v) = u.permitted_users {
         app.permitted_users = v;
     }

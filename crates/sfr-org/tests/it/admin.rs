@@ -170,6 +170,7 @@ fn app_creation_needs_both_steps_in_order() {
             "requireSecretWeb",
             "requireSecretRefresh",
             "requirePkce",
+            "introspectAllTokens",
             "permittedUsers",
             "profiles",
             "permissionSets",
@@ -563,6 +564,7 @@ fn apps_with_policies_certificates_and_updates() {
     assert_eq!(app["sessionTimeoutMinutes"], 15);
     assert_eq!(app["requireSecretWeb"], false);
     assert_eq!(app["requirePkce"], true);
+    assert_eq!(app["introspectAllTokens"], false, "off unless asked for");
     assert_eq!(app["clientCredentialsUser"], "runner@example.com");
     assert_eq!(app["callbackUrls"].as_array().unwrap().len(), 2);
 
@@ -581,8 +583,11 @@ fn apps_with_policies_certificates_and_updates() {
         "none",
         "--require-secret-refresh",
         "true",
+        "--introspect-all-tokens",
+        "true",
     ]);
     assert_eq!(updated["hasCertificate"], false);
+    assert_eq!(updated["introspectAllTokens"], true);
     assert_eq!(updated["profiles"], serde_json::json!([]));
     assert_eq!(updated["refreshTokenPolicy"], "expire-if-unused:12h");
     assert_eq!(updated["sessionTimeoutMinutes"], Value::Null);

@@ -135,6 +135,58 @@ fn introspect_own_tokens_only() {
     .assert_oauth_error(400, "invalid_client", "invalid client credentials");
 }
 
+/// "Introspect All Tokens": a resource server's app learns about the tokens other apps issued, each described
+/// as its own app's (client id, refresh policy); an app without the policy still sees only its own.
+#[test]
+fn introspect_all_tokens_describes_other_apps_tokens() {
+    let org = org()
+        .with_app(TestApp::web("Gateway").introspect_all_tokens())
+        .with_app(TestApp::web("Expiring").refresh_policy("expire-after:1h"));
+    let (demo, gateway, other) = (org.app("Demo"), org.app("Gateway"), org.app("Other"));
+    let introspect = |token: &str, app: &AppCreds| {
+        org.post_form(
+            "/services/oauth2/introspect",
+            &[
+                ("token", token),
+                ("client_id", &app.key),
+                ("client_secret", &app.secret),
+            ],
+            &[],
+        )
+        .json()
+    };
+    let t = org.web_login("Demo", "std@example.com");
+    let (access, refresh) = (s(&t, "access_token"), s(&t, "refresh_token"));
+    for (token, kind) in [(&access, "access_token"), (&refresh, "refresh_token")] {
+        let body = introspect(token, &gateway);
+        assert_eq!(body["active"], true, "{kind}: {body}");
+        assert_eq!(body["token_type"], kind);
+        assert_eq!(body["client_id"], demo.key.as_str(), "the token's own app");
+        assert_eq!(body["username"], "std@example.com");
+        assert_eq!(
+            introspect(token, &other),
+            serde_json::json!({"active": false})
+        );
+    }
+    // Demo's refresh tokens live until revoked: no expiry. Expiring's carry its one hour, not Gateway's policy.
+    assert!(introspect(&refresh, &gateway).get("exp").is_none());
+    let e = org.web_login("Expiring", "std@example.com");
+    let body = introspect(&s(&e, "refresh_token"), &gateway);
+    assert_eq!(body["client_id"], org.app("Expiring").key.as_str());
+    assert_eq!(
+        body["exp"].as_i64().unwrap() - body["iat"].as_i64().unwrap(),
+        3600
+    );
+    // Dead tokens stay dead to it.
+    org.post_form("/services/oauth2/revoke", &[("token", &refresh)], &[]);
+    for token in [&access, &refresh] {
+        assert_eq!(
+            introspect(token, &gateway),
+            serde_json::json!({"active": false})
+        );
+    }
+}
+
 #[test]
 fn userinfo_and_identity() {
     let org = org();

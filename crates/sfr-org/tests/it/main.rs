@@ -117,6 +117,11 @@ impl TestApp {
         self
     }
 
+    pub fn introspect_all_tokens(mut self) -> Self {
+        self.0.introspect_all_tokens = true;
+        self
+    }
+
     pub fn require_secret_refresh(mut self) -> Self {
         self.0.require_secret_refresh = true;
         self

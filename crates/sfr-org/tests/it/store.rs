@@ -415,6 +415,7 @@ pub fn apps_update_and_preauthorize(store: &dyn Store) {
             &sfr_org::model::AppUpdate {
                 profiles: Some(vec![]),
                 require_pkce: Some(true),
+                introspect_all_tokens: Some(true),
                 session_timeout_minutes: Some(None),
                 client_credentials_username: Some(None),
                 callback_urls: Some(vec!["https://example.com/cb".into()]),
@@ -426,6 +427,7 @@ pub fn apps_update_and_preauthorize(store: &dyn Store) {
     assert!(updated.profiles.is_empty());
     assert_eq!(updated.permission_sets, ["Api_Users"], "untouched");
     assert!(updated.require_pkce);
+    assert!(updated.introspect_all_tokens);
     assert_eq!(updated.session_timeout_minutes, None);
     assert_eq!(updated.client_credentials_user, None);
     assert!(updated.allows_callback("https://example.com/cb"));
@@ -1731,9 +1733,43 @@ mod on_sqlite {
         );
     }
 
-    /// Puts a database of schema v11 back to v10.
-    const UNDO_V11: &str = "DELETE FROM schema_migrations WHERE version = 11;
+    /// Puts a database of schema v12 back to v11.
+    const UNDO_V12: &str = "DELETE FROM schema_migrations WHERE version = 12;
+        ALTER TABLE apps DROP COLUMN introspect_all_tokens;";
+
+    /// Puts a database of schema v12 back to v10.
+    const UNDO_V11: &str = "DELETE FROM schema_migrations WHERE version >= 11;
+        ALTER TABLE apps DROP COLUMN introspect_all_tokens;
         DROP INDEX users_id15; DROP INDEX apps_id15; DROP INDEX approvals_id15;";
+
+    /// A database of schema v11 (no "Introspect All Tokens") opened by this build: its apps read back with the
+    /// policy off, and it can be turned on.
+    #[test]
+    fn schema_v12_adds_introspect_all_tokens_off() {
+        let db = sqlite();
+        let (_, app) = user_and_app(db.store.as_ref());
+        let store = Upgraded::from(&db, UNDO_V12).store;
+        let found = store.app_by_id(&app).unwrap().expect("the app survives");
+        assert!(!found.introspect_all_tokens);
+        let updated = store
+            .update_app(
+                &found.name,
+                &AppUpdate {
+                    introspect_all_tokens: Some(true),
+                    updated_at: T0 + 1,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(updated.introspect_all_tokens);
+        assert!(
+            store
+                .app_by_id(&app)
+                .unwrap()
+                .unwrap()
+                .introspect_all_tokens
+        );
+    }
 
     /// A database of schema v10 (records found by id through a scan of their table) opened by this build: the
     /// indexes on the ids' first 15 characters are there, and records are found through them.

@@ -13,7 +13,7 @@ use crate::store::{MissingStep, StoreError, app_rules};
 const APP_COLUMNS: &str = "id, name, api_name, contact_email, oauth_enabled, callback_urls, scopes,
      certificate_pem, consumer_key, require_secret_web, require_secret_refresh, require_pkce, permitted_users,
      refresh_policy, session_timeout_minutes, ip_relaxation, client_credentials_user_id, built_in, created_at,
-     updated_at";
+     updated_at, introspect_all_tokens";
 
 fn corrupt(e: crate::model::ParseError) -> Fail {
     StoreError::Corrupt(e.to_string()).into()
@@ -58,6 +58,7 @@ fn finish(c: Tx<'_, '_>, r: &Row) -> R<ConnectedApp> {
         require_secret_web: r.try_get(9)?,
         require_secret_refresh: r.try_get(10)?,
         require_pkce: r.try_get(11)?,
+        introspect_all_tokens: r.try_get(20)?,
         permitted_users: PermittedUsers::parse(&r.try_get::<_, String>(12)?).map_err(corrupt)?,
         profiles,
         permission_sets,
@@ -227,9 +228,9 @@ pub(super) fn create(c: Tx<'_, '_>, keys: &Keys, app: &NewApp) -> R<(ConnectedAp
                                callback_urls, scopes, certificate_pem, consumer_key, consumer_secret_enc,
                                require_secret_web, require_secret_refresh, require_pkce, permitted_users,
                                refresh_policy, session_timeout_minutes, ip_relaxation, client_credentials_user_id,
-                               built_in, created_at, updated_at)
+                               built_in, created_at, updated_at, introspect_all_tokens)
              VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                     $20, $21, $21)",
+                     $20, $21, $21, $22)",
             &[
                 &id.as_str(),
                 &name,
@@ -252,6 +253,7 @@ pub(super) fn create(c: Tx<'_, '_>, keys: &Keys, app: &NewApp) -> R<(ConnectedAp
                 &run_as.as_ref().map(SfId::as_str),
                 &app.built_in,
                 &app.created_at,
+                &app.introspect_all_tokens,
             ],
         )
         .map_err(Fail::from);
@@ -274,7 +276,7 @@ pub(super) fn update(c: Tx<'_, '_>, name: &str, u: &AppUpdate) -> R<ConnectedApp
         "UPDATE apps SET contact_email = $2, oauth_enabled = $3, callback_urls = $4, scopes = $5,
                 certificate_pem = $6, require_secret_web = $7, require_secret_refresh = $8, require_pkce = $9,
                 permitted_users = $10, refresh_policy = $11, session_timeout_minutes = $12, ip_relaxation = $13,
-                client_credentials_user_id = $14, updated_at = $15
+                client_credentials_user_id = $14, updated_at = $15, introspect_all_tokens = $16
          WHERE id = $1",
         &[
             &app.id.as_str(),
@@ -292,6 +294,7 @@ pub(super) fn update(c: Tx<'_, '_>, name: &str, u: &AppUpdate) -> R<ConnectedApp
             &app.ip_relaxation.as_str(),
             &app.client_credentials_user.as_ref().map(SfId::as_str),
             &u.updated_at,
+            &app.introspect_all_tokens,
         ],
     )?;
     set_preauthorized(

@@ -271,6 +271,12 @@ const V9: &str = r#"
 ALTER TABLE auth_codes SET (fillfactor = 70);
 "#;
 
+/// "Introspect All Tokens": an app that may introspect every app's tokens, not only its own (off for every
+/// app that existed before).
+const V10: &str = r#"
+ALTER TABLE apps ADD COLUMN introspect_all_tokens BOOLEAN NOT NULL DEFAULT FALSE;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -282,10 +288,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, V7),
     (8, V8),
     (9, V9),
+    (10, V10),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 9;
+pub const LATEST: i64 = 10;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(client: &mut Client, shown: &Path) -> R<()> {

@@ -14,7 +14,7 @@ use crate::store::{MissingStep, StoreError, StoreResult, app_rules};
 const APP_COLUMNS: &str = "id, name, api_name, contact_email, oauth_enabled, callback_urls, scopes,
      certificate_pem, consumer_key, require_secret_web, require_secret_refresh, require_pkce, permitted_users,
      refresh_policy, session_timeout_minutes, ip_relaxation, client_credentials_user_id, built_in, created_at,
-     updated_at";
+     updated_at, introspect_all_tokens";
 
 struct AppRow {
     id: String,
@@ -29,6 +29,7 @@ struct AppRow {
     require_secret_web: bool,
     require_secret_refresh: bool,
     require_pkce: bool,
+    introspect_all_tokens: bool,
     permitted_users: String,
     refresh_policy: String,
     session_timeout_minutes: Option<u32>,
@@ -61,6 +62,7 @@ fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
         built_in: r.get(17)?,
         created_at: r.get(18)?,
         updated_at: r.get(19)?,
+        introspect_all_tokens: r.get(20)?,
     })
 }
 
@@ -107,6 +109,7 @@ fn finish(conn: &Connection, row: AppRow) -> StoreResult<ConnectedApp> {
         require_secret_web: row.require_secret_web,
         require_secret_refresh: row.require_secret_refresh,
         require_pkce: row.require_pkce,
+        introspect_all_tokens: row.introspect_all_tokens,
         permitted_users: PermittedUsers::parse(&row.permitted_users).map_err(corrupt)?,
         profiles,
         permission_sets,
@@ -291,9 +294,9 @@ pub(super) fn create(
                            scopes, certificate_pem, consumer_key, consumer_secret_enc, require_secret_web,
                            require_secret_refresh, require_pkce, permitted_users, refresh_policy,
                            session_timeout_minutes, ip_relaxation, client_credentials_user_id, built_in,
-                           created_at, updated_at)
+                           created_at, updated_at, introspect_all_tokens)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?21)",
+                 ?21, ?21, ?22)",
         params![
             id.as_str(),
             name,
@@ -316,6 +319,7 @@ pub(super) fn create(
             run_as.as_ref().map(SfId::as_str),
             app.built_in,
             app.created_at,
+            app.introspect_all_tokens,
         ],
     )
     .map_err(|e| {
@@ -338,7 +342,7 @@ pub(super) fn update(conn: &Connection, name: &str, u: &AppUpdate) -> StoreResul
         "UPDATE apps SET contact_email = ?2, oauth_enabled = ?3, callback_urls = ?4, scopes = ?5,
                 certificate_pem = ?6, require_secret_web = ?7, require_secret_refresh = ?8, require_pkce = ?9,
                 permitted_users = ?10, refresh_policy = ?11, session_timeout_minutes = ?12, ip_relaxation = ?13,
-                client_credentials_user_id = ?14, updated_at = ?15
+                client_credentials_user_id = ?14, updated_at = ?15, introspect_all_tokens = ?16
          WHERE id = ?1",
         params![
             app.id.as_str(),
@@ -356,6 +360,7 @@ pub(super) fn update(conn: &Connection, name: &str, u: &AppUpdate) -> StoreResul
             app.ip_relaxation.as_str(),
             app.client_credentials_user.as_ref().map(SfId::as_str),
             u.updated_at,
+            app.introspect_all_tokens,
         ],
     )
     .map_err(db_err)?;

@@ -323,6 +323,12 @@ CREATE INDEX apps_id15 ON apps (substr(id, 1, 15));
 CREATE INDEX approvals_id15 ON approvals (substr(user_id, 1, 15), substr(app_id, 1, 15));
 "#;
 
+/// "Introspect All Tokens": an app that may introspect every app's tokens, not only its own (off for every
+/// app that existed before).
+const V12: &str = r#"
+ALTER TABLE apps ADD COLUMN introspect_all_tokens INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -336,10 +342,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, V9),
     (10, V10),
     (11, V11),
+    (12, V12),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 11;
+pub const LATEST: i64 = 12;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
