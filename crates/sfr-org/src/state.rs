@@ -7,8 +7,8 @@ use sfr_wire::SfId;
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::model::{
-    CodeJudge, Exchange, IssueTokens, LoginEvent, RefreshToken, RefreshUse, SigningKey,
-    StoredSession,
+    CodeJudge, Exchange, IssueTokens, LoginEvent, RefreshToken, RefreshUse, SessionJudge,
+    SigningKey, StoredSession,
 };
 use crate::oauth::certificates::Certificates;
 use crate::store::{Store, StoreError, StoreResult};
@@ -134,6 +134,26 @@ impl AppState {
         let user_id = token.user_id.clone();
         let user = self.read(move |s| s.user_by_id(&user_id)).await?;
         Ok(Some(StoredSession { token, user }))
+    }
+
+    /// A bearer token's session and the login-history row `judge` makes of it, in one trip when the store can
+    /// (`Store::session_recorded_async`), else read and then recorded. Answers the session and whether a row was
+    /// recorded.
+    pub async fn session_recorded(
+        &self,
+        token_hash: String,
+        judge: SessionJudge,
+    ) -> StoreResult<(Option<StoredSession>, bool)> {
+        let judge = match self.store.session_recorded_async(&token_hash, judge) {
+            Ok(pending) => return pending.await,
+            Err(judge) => judge,
+        };
+        let session = self.session(token_hash).await?;
+        let Some(event) = judge(session.as_ref()) else {
+            return Ok((session, false));
+        };
+        self.record_event(event).await?;
+        Ok((session, true))
     }
 
     /// `Store::refresh_token` for a refresh grant, without blocking this thread when the store can.

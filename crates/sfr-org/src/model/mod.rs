@@ -36,7 +36,7 @@ pub use scope::Scope;
 pub use signing_key::{RETIRED_KEY_PUBLISHED_MS, SigningKey, SigningKeys};
 pub use token::{
     AccessToken, IssueTokens, NewAccessToken, NewRefreshToken, RefreshJudge, RefreshToken,
-    RefreshUse, Revoked, StoredSession,
+    RefreshUse, Revoked, SessionJudge, StoredSession,
 };
 pub use user::{LockState, NewUser, User};
 pub use verification_code::{

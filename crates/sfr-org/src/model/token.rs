@@ -124,3 +124,10 @@ pub struct StoredSession {
     pub token: AccessToken,
     pub user: Option<crate::model::User>,
 }
+
+/// The login-history row of a request that read a session, made of the session as read (`None`: no access token
+/// has the hash), asked inside the trip that read it (`Store::session_recorded_async`): the row to record with
+/// the read, or `None` to record nothing there. It runs on the store's writer, so it must be quick, must not
+/// block and must not panic.
+pub type SessionJudge =
+    Box<dyn FnOnce(Option<&StoredSession>) -> Option<crate::model::LoginEvent> + Send>;

@@ -32,7 +32,7 @@ use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
     OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
-    Revoked, Scope, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
+    Revoked, Scope, SessionJudge, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 
 /// The command that grants the Customer Support step.
@@ -374,6 +374,16 @@ pub trait Store: Send + Sync {
     /// check); see `issue_tokens_async`.
     fn session_async(&self, _token_hash: &str) -> Option<Pending<Option<StoredSession>>> {
         None
+    }
+    /// `session_async`, then `judge` asked with what it read and the login-history row it answers recorded, in
+    /// one trip. Answers the session and whether a row was recorded. `Err` (the judge handed back) here: the
+    /// backend has no such trip, and the caller reads and records apart (`AppState::session_recorded`).
+    fn session_recorded_async(
+        &self,
+        _token_hash: &str,
+        judge: SessionJudge,
+    ) -> Result<Pending<(Option<StoredSession>, bool)>, SessionJudge> {
+        Err(judge)
     }
     /// `refresh_token` as a future read where the grant's write will follow; see `issue_tokens_async`.
     fn refresh_token_async(&self, _token_hash: &str) -> Option<Pending<Option<RefreshToken>>> {

@@ -122,6 +122,15 @@ fn introspect_own_tokens_only() {
     );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json(), serde_json::json!({"active": false}));
+    assert_eq!(
+        introspections(&org),
+        [
+            (app.key.clone(), "token inactive"),
+            (other.key.clone(), "token inactive"),
+            (app.key.clone(), "token active"),
+            (app.key.clone(), "token active"),
+        ]
+    );
     // Bad client auth: an error.
     org.post_form(
         "/services/oauth2/introspect",
@@ -133,6 +142,22 @@ fn introspect_own_tokens_only() {
         &[],
     )
     .assert_oauth_error(400, "invalid_client", "invalid client credentials");
+}
+
+/// The login-history rows of introspections, newest first: the calling app and the reason.
+fn introspections(org: &TestOrg) -> Vec<(String, &'static str)> {
+    org.events()
+        .into_iter()
+        .filter(|e| e.kind == sfr_org::model::LoginKind::Introspect)
+        .map(|e| {
+            let reason = match e.reason.as_str() {
+                "token active" => "token active",
+                "token inactive" => "token inactive",
+                other => panic!("unexpected introspection reason {other:?}"),
+            };
+            (e.consumer_key.unwrap_or_default(), reason)
+        })
+        .collect()
 }
 
 /// "Introspect All Tokens": a resource server's app learns about the tokens other apps issued, each described
@@ -168,6 +193,18 @@ fn introspect_all_tokens_describes_other_apps_tokens() {
             serde_json::json!({"active": false})
         );
     }
+    // Each call recorded once, whichever way it was read (an access token's answer is recorded in its read
+    // when the caller's own or not its to see; another app's token seen through the setting, or a refresh
+    // token, apart).
+    assert_eq!(
+        introspections(&org),
+        [
+            (other.key.clone(), "token inactive"),
+            (gateway.key.clone(), "token active"),
+            (other.key.clone(), "token inactive"),
+            (gateway.key.clone(), "token active"),
+        ]
+    );
     // Demo's refresh tokens live until revoked: no expiry. Expiring's carry its one hour, not Gateway's policy.
     assert!(introspect(&refresh, &gateway).get("exp").is_none());
     let e = org.web_login("Expiring", "std@example.com");

@@ -10,7 +10,7 @@ use sfr_wire::SfId;
 use super::{events, facts_version, tokens, users};
 use crate::model::{
     CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
-    User,
+    SessionJudge, StoredSession, User,
 };
 use crate::store::{StoreError, StoreResult, code_exchange};
 
@@ -62,6 +62,32 @@ pub(super) fn refresh_judged(
             Some(use_) => refresh(&use_)(c),
             None => Ok(None),
         }
+    }
+}
+
+/// A bearer token's session and its user (`Store::session_async`).
+pub(super) fn read_session(c: &Connection, token_hash: &str) -> StoreResult<Option<StoredSession>> {
+    let Some(token) = tokens::access_token(c, token_hash)? else {
+        return Ok(None);
+    };
+    let user = users::by_id(c, &token.user_id)?;
+    Ok(Some(StoredSession { token, user }))
+}
+
+/// A session read and the login-history row its judge makes of it (`Store::session_recorded_async`), in one
+/// trip to the writer.
+pub(super) fn session_recorded(
+    token_hash: &str,
+    judge: SessionJudge,
+) -> impl FnOnce(&Connection) -> StoreResult<(Option<StoredSession>, bool)> + Send + 'static {
+    let token_hash = token_hash.to_owned();
+    move |c| {
+        let session = read_session(c, &token_hash)?;
+        let event = judge(session.as_ref());
+        if let Some(event) = &event {
+            events::record(c, event)?;
+        }
+        Ok((session, event.is_some()))
     }
 }
 

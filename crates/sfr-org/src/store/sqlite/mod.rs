@@ -34,7 +34,7 @@ use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
     OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
-    Revoked, Scope, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
+    Revoked, Scope, SessionJudge, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 
 pub use schema::LATEST as SCHEMA_VERSION;
@@ -598,12 +598,18 @@ impl Store for SqliteStore {
     fn session_async(&self, token_hash: &str) -> Option<Pending<Option<StoredSession>>> {
         let token_hash = token_hash.to_owned();
         Some(Box::pin(self.group.write_async(move |c| {
-            let Some(token) = tokens::access_token(c, &token_hash)? else {
-                return Ok(None);
-            };
-            let user = users::by_id(c, &token.user_id)?;
-            Ok(Some(StoredSession { token, user }))
+            grant_writes::read_session(c, &token_hash)
         })))
+    }
+
+    fn session_recorded_async(
+        &self,
+        token_hash: &str,
+        judge: SessionJudge,
+    ) -> Result<Pending<(Option<StoredSession>, bool)>, SessionJudge> {
+        Ok(Box::pin(self.group.write_async(
+            grant_writes::session_recorded(token_hash, judge),
+        )))
     }
 
     fn refresh_token_async(&self, token_hash: &str) -> Option<Pending<Option<RefreshToken>>> {
