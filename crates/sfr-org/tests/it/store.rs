@@ -492,6 +492,28 @@ fn uncached_facts(store: &dyn Store, lookup: &GrantLookup) -> GrantFacts {
     }
 }
 
+/// Two stores on one database write users at the same time, 20 each; every write lands.
+pub fn both_write(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let writers: Vec<_> = [Arc::clone(&first), second]
+        .into_iter()
+        .enumerate()
+        .map(|(i, store)| {
+            std::thread::spawn(move || {
+                for n in 0..20 {
+                    store
+                        .create_user(&new_user(&format!("w{i}-{n}@example.com"), "Standard User"))
+                        .unwrap();
+                    store.org().unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer finished");
+    }
+    assert_eq!(first.list_users().unwrap().len(), 41, "admin + 2 × 20");
+}
+
 /// One change to what a grant's facts are read from.
 type Change<'a> = Box<dyn Fn() + 'a>;
 
@@ -1613,27 +1635,7 @@ mod on_postgres {
     fn two_nodes_on_one_database_both_write() {
         let Some(db) = postgres() else { return };
         let second = store::open(&db.url, Arc::clone(&db.keys)).unwrap();
-        let writers: Vec<_> = [Arc::clone(&db.store), second]
-            .into_iter()
-            .enumerate()
-            .map(|(i, store)| {
-                std::thread::spawn(move || {
-                    for n in 0..20 {
-                        store
-                            .create_user(&new_user(
-                                &format!("w{i}-{n}@example.com"),
-                                "Standard User",
-                            ))
-                            .unwrap();
-                        store.org().unwrap();
-                    }
-                })
-            })
-            .collect();
-        for w in writers {
-            w.join().expect("writer finished");
-        }
-        assert_eq!(db.store.list_users().unwrap().len(), 41, "admin + 2 × 20");
+        both_write(Arc::clone(&db.store), second);
     }
 
     /// A change made through one node is in the next grant's facts on another.
@@ -1933,27 +1935,7 @@ mod on_sqlite {
         let db = sqlite();
         let url = DatabaseUrl::Sqlite(db.path());
         let second = store::open(&url, Arc::clone(&db.keys)).unwrap();
-        let writers: Vec<_> = [Arc::clone(&db.store), second]
-            .into_iter()
-            .enumerate()
-            .map(|(i, store)| {
-                std::thread::spawn(move || {
-                    for n in 0..20 {
-                        store
-                            .create_user(&new_user(
-                                &format!("w{i}-{n}@example.com"),
-                                "Standard User",
-                            ))
-                            .unwrap();
-                        store.org().unwrap();
-                    }
-                })
-            })
-            .collect();
-        for w in writers {
-            w.join().expect("writer finished");
-        }
-        assert_eq!(db.store.list_users().unwrap().len(), 41, "admin + 2 × 20");
+        both_write(Arc::clone(&db.store), second);
     }
 
     /// A change made by another process on the same file (an admin command) is in the server's next grant.
