@@ -454,6 +454,39 @@ fn new_connected_app_refuses_a_bad_certificate_and_reports_the_gate() {
     assert!(blocked.body.contains("Allow creation of connected apps"));
 }
 
+/// The New Connected App form's "Introspect All Tokens" box reaches the app, off unless ticked, and the app's
+/// page says which.
+#[test]
+fn new_connected_app_takes_introspect_all_tokens() {
+    let org = org();
+    let (mut b, csrf) = admin_session(&org);
+    for (name, ticked) in [("Gateway", true), ("Plain", false)] {
+        let mut form = vec![
+            ("sfr_csrf", csrf.as_str()),
+            ("name", name),
+            ("contact_email", ADMIN),
+            ("oauth_enabled", "on"),
+            ("callback_urls", "http://localhost:1717/OauthRedirect"),
+            ("scope", "api"),
+        ];
+        if ticked {
+            form.push(("introspect_all_tokens", "on"));
+        }
+        let r = b.post("/setup/apps/new", &form);
+        assert!(r.status < 400, "{}: {}", r.status, r.body);
+        let app = org.store().app_by_name(name).unwrap().expect("created");
+        assert_eq!(app.introspect_all_tokens, ticked, "{name}");
+        let page = b.get(&format!("/setup/apps/{}", app.id.as_str()));
+        let shown = if ticked { "Yes" } else { "No" };
+        assert!(
+            page.body
+                .contains(&format!("<dt>Introspect All Tokens</dt><dd>{shown}</dd>")),
+            "{}",
+            page.body
+        );
+    }
+}
+
 #[test]
 fn oauth_usage_revokes_a_users_tokens_for_an_app() {
     let org = org().with_app(TestApp::web("Hub"));
