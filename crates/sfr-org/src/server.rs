@@ -215,14 +215,14 @@ impl RunningServer {
                 format!("{scheme}://{url_host}:{port}")
             }
         };
-        let state = AppState {
+        let state = AppState::new(crate::state::SharedState {
             store: opened.store,
             keys: opened.keys,
             config: Arc::new(OrgConfig::new(&base_url, opened.org.id.clone())),
             clock: config.clock,
             signing_key: Arc::new(opened.signing_key),
             certificates: Arc::default(),
-        };
+        });
         let limiter = crate::http::rate_limit::TokenRateLimiter::new(config.rate_limits);
         let router = crate::http::router_with_limiter(state.clone(), Arc::clone(&limiter));
         let header_read_timeout = config.header_read_timeout;
