@@ -17,8 +17,20 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Longest a handler may run before the client gets 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Refuses oversized heads and declared bodies before any handler runs.
-pub async fn limits(req: Request, next: Next) -> Response {
+/// Every request's protections in one layer (one boxed future and one clone of the routes per request, where a
+/// layer each cost three): oversized requests are refused before any handler runs, a handler that runs past
+/// [`REQUEST_TIMEOUT`] is cut off, and every answer carries the security headers.
+pub async fn protect(req: Request, next: Next) -> Response {
+    let mut resp = match limits(req).await {
+        Ok(req) => timeout(next.run(req)).await,
+        Err(refused) => refused,
+    };
+    security_headers(&mut resp);
+    resp
+}
+
+/// Refuses oversized heads and declared bodies.
+async fn limits(req: Request) -> Result<Request, Response> {
     let head_bytes: usize = target_len(req.uri())
         + req
             .headers()
@@ -28,7 +40,7 @@ pub async fn limits(req: Request, next: Next) -> Response {
     if head_bytes > MAX_HEADER_BYTES {
         let mut resp = reply::oauth_error(OAuthError::RequestTooLarge);
         *resp.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
-        return resp;
+        return Err(resp);
     }
     let declared = req
         .headers()
@@ -40,9 +52,9 @@ pub async fn limits(req: Request, next: Next) -> Response {
         if len <= DRAIN_BYTES as u64 {
             let _ = axum::body::to_bytes(req.into_body(), DRAIN_BYTES).await;
         }
-        return reply::oauth_error(OAuthError::RequestTooLarge);
+        return Err(reply::oauth_error(OAuthError::RequestTooLarge));
     }
-    next.run(req).await
+    Ok(req)
 }
 
 /// The length of the request target as written (`uri.to_string().len()`, without building the string).
@@ -54,8 +66,7 @@ fn target_len(uri: &axum::http::Uri) -> usize {
 }
 
 /// Adds the headers every answer carries.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
+fn security_headers(resp: &mut Response) {
     let headers = resp.headers_mut();
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(
@@ -80,12 +91,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
             .entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
     }
-    resp
 }
 
 /// Ends a request that takes longer than [`REQUEST_TIMEOUT`].
-pub async fn timeout(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+async fn timeout(handled: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, handled).await {
         Ok(resp) => resp,
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -113,5 +123,23 @@ mod tests {
             let uri: axum::http::Uri = target.parse().unwrap();
             assert_eq!(target_len(&uri), uri.to_string().len(), "{target}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_past_the_timeout_gets_503_and_one_within_it_its_answer() {
+        let slow = async {
+            tokio::time::sleep(REQUEST_TIMEOUT + Duration::from_millis(1)).await;
+            StatusCode::OK.into_response()
+        };
+        let resp = timeout(slow).await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        assert!(body.starts_with(br#"{"error":"temporarily_unavailable""#));
+
+        let in_time = async {
+            tokio::time::sleep(REQUEST_TIMEOUT - Duration::from_millis(1)).await;
+            StatusCode::OK.into_response()
+        };
+        assert_eq!(timeout(in_time).await.status(), StatusCode::OK);
     }
 }

@@ -78,9 +78,7 @@ pub fn router_with_limiter(state: AppState, limiter: Arc<rate_limit::TokenRateLi
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(usage))
-        .layer(axum::middleware::from_fn(middleware::timeout))
-        .layer(axum::middleware::from_fn(middleware::limits))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::protect))
         .with_state(state)
 }
 

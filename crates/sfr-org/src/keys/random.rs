@@ -136,7 +136,11 @@ mod tests {
             // 12,000 draws from at most 65 letters: each letter is missing with probability below 1e-80.
             let many = random_string(alphabet, 12_000);
             for letter in alphabet {
-                assert!(many.as_bytes().contains(letter), "{} never drawn", *letter as char);
+                assert!(
+                    many.as_bytes().contains(letter),
+                    "{} never drawn",
+                    *letter as char
+                );
             }
         }
     }
