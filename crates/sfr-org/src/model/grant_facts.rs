@@ -1,6 +1,8 @@
 //! What a token grant reads before it decides: the client app (and its secret), the user the grant is for, the
 //! org's settings and, for JWT bearer, the user's approval of the app — read together in one snapshot.
 
+use std::sync::Arc;
+
 use sfr_wire::SfId;
 
 use super::{Approval, ConnectedApp, Org, User};
@@ -29,11 +31,15 @@ pub struct GrantLookup {
 }
 
 /// What the store found. `app` is `None` for an unknown consumer key (then nothing else is loaded).
+///
+/// The org, the app and the user are shared, not copied: every grant takes a clone of the facts cached for it
+/// (`facts_cache`), and a deep copy of an app (its callback URLs, scopes, certificate) and a user cost more
+/// than the rest of deciding a client_credentials grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantFacts {
-    pub org: Org,
-    pub app: Option<ConnectedApp>,
+    pub org: Arc<Org>,
+    pub app: Option<Arc<ConnectedApp>>,
     pub secret: Option<String>,
-    pub user: Option<User>,
+    pub user: Option<Arc<User>>,
     pub approval: Option<Approval>,
 }

@@ -3,6 +3,7 @@
 //! see is `{"active":false}` with 200.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
@@ -49,7 +50,7 @@ async fn authenticate_client(
     state: &AppState,
     form: &FormRequest,
     trace: &mut Trace,
-) -> Result<ConnectedApp, Failure> {
+) -> Result<Arc<ConnectedApp>, Failure> {
     let creds = match client_auth::resolve(&form.headers, &form.params) {
         Ok(c) => c,
         Err(e) => {

@@ -227,10 +227,10 @@ async fn decide(
 /// known and OAuth-enabled.
 #[derive(Clone)]
 struct Facts {
-    org: Org,
-    app: ConnectedApp,
+    org: Arc<Org>,
+    app: Arc<ConnectedApp>,
     secret: Option<String>,
-    user: Option<User>,
+    user: Option<Arc<User>>,
     approval: Option<Approval>,
     /// The `facts_version` to confirm with the grant's write, when the facts came from memory unconfirmed.
     unconfirmed: Option<i64>,

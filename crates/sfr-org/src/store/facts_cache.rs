@@ -112,7 +112,7 @@ mod tests {
 
     fn facts(name: &str) -> GrantFacts {
         GrantFacts {
-            org: Org {
+            org: std::sync::Arc::new(Org {
                 id: SfId::parse("00D000000000001AAA").expect("id"),
                 name: name.to_owned(),
                 dev_hub: true,
@@ -122,7 +122,7 @@ mod tests {
                 lockout_threshold: Org::DEFAULT_LOCKOUT_THRESHOLD,
                 lockout_minutes: Org::DEFAULT_LOCKOUT_MINUTES,
                 created_at: 0,
-            },
+            }),
             app: None,
             secret: Some(name.to_owned()),
             user: None,

@@ -2,6 +2,8 @@
 //! the six reads (`GrantReads`) inside one read transaction of its own, and caches the result
 //! (`facts_cache`).
 
+use std::sync::Arc;
+
 use sfr_wire::SfId;
 
 use crate::model::{Approval, ConnectedApp, GrantFacts, GrantLookup, GrantUser, Org, User};
@@ -19,7 +21,7 @@ pub(crate) trait GrantReads {
 
 /// Reads what `lookup` asks for; nothing past the app when the consumer key is unknown.
 pub(crate) fn read<R: GrantReads>(r: &mut R, lookup: &GrantLookup) -> Result<GrantFacts, R::Error> {
-    let org = r.org()?;
+    let org = Arc::new(r.org()?);
     let Some(app) = r.app(&lookup.consumer_key)? else {
         return Ok(GrantFacts {
             org,
@@ -49,9 +51,9 @@ pub(crate) fn read<R: GrantReads>(r: &mut R, lookup: &GrantLookup) -> Result<Gra
     };
     Ok(GrantFacts {
         org,
-        app: Some(app),
+        app: Some(Arc::new(app)),
         secret,
-        user,
+        user: user.map(Arc::new),
         approval,
     })
 }

@@ -481,14 +481,14 @@ fn uncached_facts(store: &dyn Store, lookup: &GrantLookup) -> GrantFacts {
         other => panic!("this check looks users up by id, not {other:?}"),
     };
     GrantFacts {
-        org: store.org().unwrap(),
+        org: Arc::new(store.org().unwrap()),
         secret: app.as_ref().map(|a| store.app_secret(&a.id).unwrap()),
         approval: match (&user, &app) {
             (Some(u), Some(a)) => store.approval(&u.id, &a.id).unwrap(),
             _ => None,
         },
-        app,
-        user,
+        app: app.map(Arc::new),
+        user: user.map(Arc::new),
     }
 }
 
