@@ -453,26 +453,33 @@ pub fn accepted_audiences(base_url: &str, extra: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// At least one `aud` value must be accepted.
+/// At least one `aud` value must be accepted (compared without building the list: it is spelled out only for a
+/// refusal).
 pub fn check_audience<'a>(
-    aud: impl IntoIterator<Item = &'a str>,
+    aud: impl IntoIterator<Item = &'a str> + Clone,
     base_url: &str,
     extra: &[String],
 ) -> Decision {
-    let accepted = accepted_audiences(base_url, extra);
-    let given: Vec<&str> = aud.into_iter().collect();
-    if given.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
-        Ok(())
-    } else {
-        Err(Refusal::new(
-            OAuthError::InvalidAudience,
-            format!(
-                "JWT aud [{}] not one of [{}]",
-                given.join(", "),
-                accepted.join(", ")
-            ),
-        ))
+    let bare = |a: &'a str| a.strip_suffix('/').unwrap_or(a);
+    let accepted_bare = std::iter::once(base_url)
+        .chain(extra.iter().map(String::as_str))
+        .map(|a| a.trim_end_matches('/'));
+    if aud
+        .clone()
+        .into_iter()
+        .any(|a| accepted_bare.clone().any(|ok| ok == bare(a)))
+    {
+        return Ok(());
     }
+    let given: Vec<&str> = aud.into_iter().collect();
+    Err(Refusal::new(
+        OAuthError::InvalidAudience,
+        format!(
+            "JWT aud [{}] not one of [{}]",
+            given.join(", "),
+            accepted_audiences(base_url, extra).join(", ")
+        ),
+    ))
 }
 
 /// Only a past `exp` is refused (with [`JWT_SKEW_MS`] of grace); far-future values are fine.
@@ -833,6 +840,11 @@ mod tests {
         assert!(check_audience(["https://test.salesforce.com"], base, &extra).is_ok());
         assert!(check_audience(["nope", "https://test.salesforce.com"], base, &extra).is_ok());
         assert!(check_audience(["https://login.salesforce.com"], base, &[]).is_err());
+        // One trailing slash, not more; no prefix or empty value.
+        assert!(check_audience(["http://localhost:8901//"], base, &extra).is_err());
+        assert!(check_audience(["http://localhost:890"], base, &extra).is_err());
+        assert!(check_audience([""], base, &extra).is_err());
+        assert!(check_audience([], base, &extra).is_err());
         let err = check_audience(["http://evil"], base, &extra).unwrap_err();
         assert_eq!(err.wire, OAuthError::InvalidAudience);
         assert!(err.reason.contains("http://evil"));

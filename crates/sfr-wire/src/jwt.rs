@@ -46,7 +46,7 @@ pub enum Audience {
 }
 
 impl Audience {
-    pub fn values(&self) -> impl Iterator<Item = &str> {
+    pub fn values(&self) -> impl Iterator<Item = &str> + Clone {
         let slice: &[String] = match self {
             Self::One(s) => std::slice::from_ref(s),
             Self::Many(v) => v,
