@@ -33,8 +33,8 @@ pub struct GrantLookup {
 /// What the store found. `app` is `None` for an unknown consumer key (then nothing else is loaded).
 ///
 /// The org, the app and the user are shared, not copied: every grant takes a clone of the facts cached for it
-/// (`facts_cache`), and a deep copy of an app (its callback URLs, scopes, certificate) and a user cost more
-/// than the rest of deciding a client_credentials grant.
+/// (`facts_cache`), and a deep copy of an app (its callback URLs, scopes, certificate) and a user, made and
+/// dropped per grant, was 2.4 % of a client_credentials grant's CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantFacts {
     pub org: Arc<Org>,
