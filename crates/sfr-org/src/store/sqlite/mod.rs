@@ -129,10 +129,10 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
 /// batch of tokens, and each growth unmapped and remapped it in every connection (a TLB shootdown across all
 /// threads each time), which cost more than the `pread`s it saved.
 fn tune(conn: &Connection) -> rusqlite::Result<()> {
-    // Temporary files in memory. Each grant of a shared commit runs under its own savepoint, and a savepoint
-    // keeps the original of every page it changes in a sub-journal, a temporary file: with files, the writer
-    // made 24 writes of 52 KB in all per code exchange, 10 of 21 KB (the WAL's alone) with memory. Readers'
-    // sorts and temporary B-trees stay in memory too.
+    // Temporary files in memory: a statement journal (the originals of the pages a statement that may fail
+    // halfway changes, kept so SQLite can undo it alone), readers' sorts and temporary B-trees. When every grant
+    // of a shared commit ran under a savepoint, whose journal is such a file, the writer made 24 writes of 52 KB
+    // in all per code exchange with files, 10 of 21 KB (the WAL's alone) with memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
@@ -700,7 +700,7 @@ mod tests {
         }
     }
 
-    /// Savepoints (one per grant of a shared commit) journal their pages in memory, not in a temporary file.
+    /// Statement journals, sorts and temporary B-trees live in memory, not in temporary files.
     #[test]
     fn every_connection_keeps_temporary_files_in_memory() {
         let (_dir, store) = open_store();
