@@ -378,11 +378,14 @@ mod tests {
         );
     }
 
+    /// A piece's work, boxed so one batch can mix several.
+    type Job<T> = Box<dyn FnOnce(&Connection) -> StoreResult<T> + Send>;
+
     /// Runs `pieces` as one batch on the calling thread, the way the writer thread runs what it took from the
     /// queue, and returns each piece's answer in order.
     fn one_batch<T: Send + 'static>(
         writer: &Mutex<Connection>,
-        pieces: Vec<Box<dyn FnOnce(&Connection) -> StoreResult<T> + Send>>,
+        pieces: Vec<Job<T>>,
     ) -> Vec<StoreResult<T>> {
         let (batch, answers): (Vec<Box<dyn Piece>>, Vec<_>) = pieces
             .into_iter()
@@ -402,7 +405,7 @@ mod tests {
             .collect()
     }
 
-    fn refuse(write_first: Option<i64>) -> Box<dyn FnOnce(&Connection) -> StoreResult<i64> + Send> {
+    fn refuse(write_first: Option<i64>) -> Job<i64> {
         Box::new(move |c| {
             if let Some(v) = write_first {
                 insert(v)(c)?;
