@@ -119,6 +119,9 @@ impl<T: Send> Settle for Ran<T> {
 struct Queue {
     pieces: Vec<Box<dyn Piece>>,
     closing: bool,
+    /// The writer thread sleeps on `Shared::ready` and no one has woken it yet. Under load it is busy with a
+    /// batch when work arrives, and a wake-up then would be a wasted system call per grant.
+    writer_asleep: bool,
 }
 
 #[derive(Default)]
@@ -196,8 +199,11 @@ impl GroupCommit {
             return Err(StoreError::Internal("the store is closing".into()));
         }
         queue.pieces.push(piece);
+        let wake = std::mem::take(&mut queue.writer_asleep);
         drop(queue);
-        self.shared.ready.notify_one();
+        if wake {
+            self.shared.ready.notify_one();
+        }
         Ok(())
     }
 }
@@ -227,11 +233,13 @@ fn writer_loop(shared: &Shared, writer: &Mutex<Connection>) {
                 return;
             };
             while queue.pieces.is_empty() && !queue.closing {
+                queue.writer_asleep = true;
                 queue = match shared.ready.wait(queue) {
                     Ok(q) => q,
                     Err(_) => return,
                 };
             }
+            queue.writer_asleep = false;
             if queue.pieces.is_empty() {
                 return; // closing, nothing left
             }
