@@ -1735,14 +1735,78 @@ mod on_sqlite {
         );
     }
 
+    /// Puts a database of schema v13 back to v12: sessions in a rowid table, found through an index of their keys.
+    const UNDO_V13: &str = "DELETE FROM schema_migrations WHERE version >= 13;
+        CREATE TABLE access_tokens_v12 (
+            token_hash TEXT PRIMARY KEY,
+            app_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            refresh_hash TEXT,
+            from_code TEXT,
+            issued_at BIGINT NOT NULL,
+            last_used_at BIGINT NOT NULL,
+            session_timeout_ms BIGINT NOT NULL,
+            revoked_at BIGINT
+        );
+        INSERT INTO access_tokens_v12 SELECT * FROM access_tokens;
+        DROP TABLE access_tokens;
+        ALTER TABLE access_tokens_v12 RENAME TO access_tokens;
+        CREATE INDEX access_tokens_user_app ON access_tokens (user_id, app_id);";
+
     /// Puts a database of schema v12 back to v11.
-    const UNDO_V12: &str = "DELETE FROM schema_migrations WHERE version = 12;
+    const UNDO_V12: &str = "DELETE FROM schema_migrations WHERE version >= 12;
         ALTER TABLE apps DROP COLUMN introspect_all_tokens;";
 
-    /// Puts a database of schema v12 back to v10.
+    /// Puts a database of schema v11 back to v10.
     const UNDO_V11: &str = "DELETE FROM schema_migrations WHERE version >= 11;
-        ALTER TABLE apps DROP COLUMN introspect_all_tokens;
         DROP INDEX users_id15; DROP INDEX apps_id15; DROP INDEX approvals_id15;";
+
+    /// A database of schema v12 (each session a row of a rowid table and an entry in the index of its key)
+    /// opened by this build: the sessions move to a table without rowids, are found by their keys, and the
+    /// purge walks that table in key order.
+    #[test]
+    fn schema_v13_keeps_sessions_in_key_order_without_rowids() {
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        for (at, issued) in [("at-v12-old", T0), ("at-v12-new", T0 + 200 * MINUTE)] {
+            db.store
+                .issue_tokens(&IssueTokens {
+                    access: access(&user, &app, at, issued),
+                    refresh: None,
+                    from_code: None,
+                    event: None,
+                    facts_version: None,
+                })
+                .unwrap();
+        }
+        let upgraded = Upgraded::from(&db, UNDO_V13);
+        let table: String = upgraded
+            .raw
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'access_tokens'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(table.ends_with("WITHOUT ROWID"), "{table}");
+        assert_eq!(
+            upgraded.indexes(&["access_tokens_user_app"]),
+            ["access_tokens_user_app"]
+        );
+        let store = upgraded.store;
+        let now = T0 + 200 * MINUTE + 1;
+        assert!(alive(store.as_ref(), "at-v12-new", now));
+        // The old session timed out after 120 minutes: the purge finds it.
+        assert_eq!(store.purge_expired(now).unwrap().access_tokens, 1);
+        assert!(
+            store
+                .access_token(&keys::token_key("at-v12-old"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(alive(store.as_ref(), "at-v12-new", now));
+    }
 
     /// A database of schema v11 (no "Introspect All Tokens") opened by this build: its apps read back with the
     /// policy off, and it can be turned on.
@@ -1750,7 +1814,7 @@ mod on_sqlite {
     fn schema_v12_adds_introspect_all_tokens_off() {
         let db = sqlite();
         let (_, app) = user_and_app(db.store.as_ref());
-        let store = Upgraded::from(&db, UNDO_V12).store;
+        let store = Upgraded::from(&db, &format!("{UNDO_V13}{UNDO_V12}")).store;
         let found = store.app_by_id(&app).unwrap().expect("the app survives");
         assert!(!found.introspect_all_tokens);
         let updated = store
@@ -1779,7 +1843,7 @@ mod on_sqlite {
     fn schema_v11_indexes_the_ids_records_are_found_by() {
         let db = sqlite();
         let (user, app) = user_and_app(db.store.as_ref());
-        let upgraded = Upgraded::from(&db, UNDO_V11);
+        let upgraded = Upgraded::from(&db, &format!("{UNDO_V13}{UNDO_V12}{UNDO_V11}"));
         let new = ["approvals_id15", "apps_id15", "users_id15"];
         assert_eq!(upgraded.indexes(&new), new);
         let store = upgraded.store;
@@ -1848,7 +1912,7 @@ mod on_sqlite {
                 .unwrap();
         }
         let upgraded = Upgraded::from(&db, &format!(
-            "{UNDO_V11}
+            "{UNDO_V13}{UNDO_V12}{UNDO_V11}
              DELETE FROM schema_migrations WHERE version >= 9;
              ALTER TABLE auth_codes DROP COLUMN access_hash;
              ALTER TABLE auth_codes DROP COLUMN refresh_hash;
@@ -1904,7 +1968,7 @@ mod on_sqlite {
         let upgraded = Upgraded::from(
             &db,
             &format!(
-                "{UNDO_V11}
+                "{UNDO_V13}{UNDO_V12}{UNDO_V11}
                  DELETE FROM schema_migrations WHERE version = 10;
                  ALTER TABLE auth_codes DROP COLUMN access_hash;
                  ALTER TABLE auth_codes DROP COLUMN refresh_hash;

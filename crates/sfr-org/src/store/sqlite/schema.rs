@@ -329,6 +329,33 @@ const V12: &str = r#"
 ALTER TABLE apps ADD COLUMN introspect_all_tokens INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Sessions are stored in the order of their key (`keys::token_key`: the issue time, then the hash) in a table
+/// without rowids. Every session was a row in the rowid table plus an entry in the index of its key, two
+/// B-trees to write per grant and two to search per bearer call; each commit of a batch of grants wrote the
+/// index's pages besides the table's. The purge walks the table in key order.
+const V13: &str = r#"
+CREATE TABLE access_tokens_v13 (
+    token_hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    refresh_hash TEXT,
+    from_code TEXT,
+    issued_at BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    session_timeout_ms BIGINT NOT NULL,
+    revoked_at BIGINT
+) WITHOUT ROWID;
+INSERT INTO access_tokens_v13 (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,
+                               last_used_at, session_timeout_ms, revoked_at)
+    SELECT token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at, last_used_at,
+           session_timeout_ms, revoked_at
+    FROM access_tokens;
+DROP TABLE access_tokens;
+ALTER TABLE access_tokens_v13 RENAME TO access_tokens;
+CREATE INDEX access_tokens_user_app ON access_tokens (user_id, app_id);
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -343,10 +370,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, V10),
     (11, V11),
     (12, V12),
+    (13, V13),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 12;
+pub const LATEST: i64 = 13;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {

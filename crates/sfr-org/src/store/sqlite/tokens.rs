@@ -463,7 +463,7 @@ pub(super) fn revoke_user(conn: &Connection, user: &SfId, now: i64) -> StoreResu
 
 // ---- purge ----
 
-/// Rows of each table one purge transaction looks at. The purge walks every token table once, in rowid order,
+/// Rows of each table one purge transaction looks at. The purge walks every token table once, in key order,
 /// this many rows per transaction, and lets go of the writer in between (its transactions queue with the grants'),
 /// so a grant waits for at most one short batch. Scanning a whole table for expired rows in every batch instead
 /// made the purge quadratic: an org with 3M live sessions and 2M login events to trim, restarted, spent 70 s of
@@ -472,17 +472,65 @@ pub(super) const PURGE_SCAN: i64 = 500;
 
 /// Where a purge has got to in one token table: rows up to `done` were looked at; rows after `end` (the last
 /// row when the purge began) are left to the next purge.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct TableWalk {
-    done: i64,
-    end: i64,
+    done: WalkKey,
+    end: WalkKey,
+}
+
+/// A place in a table's key order: a rowid, or the text key of a table without rowids (`access_tokens`).
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub(super) enum WalkKey {
+    Rowid(i64),
+    Text(String),
+}
+
+impl rusqlite::ToSql for WalkKey {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Self::Rowid(id) => id.to_sql(),
+            Self::Text(key) => key.to_sql(),
+        }
+    }
+}
+
+/// How a purged table's rows are ordered and found.
+#[derive(Clone, Copy)]
+enum Key {
+    Rowid,
+    /// A `WITHOUT ROWID` table's text primary key.
+    Text(&'static str),
+}
+
+impl Key {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Rowid => "rowid",
+            Self::Text(column) => column,
+        }
+    }
+
+    /// Before every row: rowids start at 1, and every text sorts after the empty one.
+    fn start(self) -> WalkKey {
+        match self {
+            Self::Rowid => WalkKey::Rowid(0),
+            Self::Text(_) => WalkKey::Text(String::new()),
+        }
+    }
+
+    fn read(self, row: &rusqlite::Row<'_>) -> rusqlite::Result<WalkKey> {
+        match self {
+            Self::Rowid => row.get(0).map(WalkKey::Rowid),
+            Self::Text(_) => row.get(0).map(WalkKey::Text),
+        }
+    }
 }
 
 /// A purge in progress: its walk of each token table (in `PURGED_TABLES`' order), whether the login history is
 /// trimmed, and what it deleted so far.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct PurgeWalk {
-    tables: Option<[TableWalk; 3]>,
+    tables: Option<Vec<TableWalk>>,
     events_done: bool,
     pub(super) purged: Purged,
 }
@@ -490,6 +538,7 @@ pub(super) struct PurgeWalk {
 /// A token table the purge walks.
 struct PurgedTable {
     name: &'static str,
+    key: Key,
     /// What makes a row dead: `?1` is now, `?2` the retention.
     dead: &'static str,
     retention: i64,
@@ -500,11 +549,12 @@ struct PurgedTable {
 }
 
 /// A purge of the rows after `after` up to `upto` (`conn`, `now`, `after`, `upto`); returns how many went.
-type RangePurge = fn(&Connection, i64, i64, i64) -> StoreResult<u64>;
+type RangePurge = fn(&Connection, i64, &WalkKey, &WalkKey) -> StoreResult<u64>;
 
 const PURGED_TABLES: [PurgedTable; 3] = [
     PurgedTable {
         name: "auth_codes",
+        key: Key::Rowid,
         dead: "expires_at + ?2 <= ?1",
         retention: CODE_RETENTION_MS,
         count: |p| &mut p.codes,
@@ -512,6 +562,7 @@ const PURGED_TABLES: [PurgedTable; 3] = [
     },
     PurgedTable {
         name: "access_tokens",
+        key: Key::Text("token_hash"),
         dead: "(revoked_at IS NOT NULL OR last_used_at + session_timeout_ms <= ?1 + ?2)",
         retention: 0,
         count: |p| &mut p.access_tokens,
@@ -519,6 +570,7 @@ const PURGED_TABLES: [PurgedTable; 3] = [
     },
     PurgedTable {
         name: "refresh_tokens",
+        key: Key::Rowid,
         dead: "revoked_at + ?2 <= ?1",
         retention: REVOKED_REFRESH_RETENTION_MS,
         count: |p| &mut p.refresh_tokens,
@@ -532,15 +584,21 @@ pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> 
     let tables = match &mut walk.tables {
         Some(t) => t,
         None => {
-            let mut ends = [TableWalk { done: 0, end: 0 }; 3];
-            for (w, table) in ends.iter_mut().zip(&PURGED_TABLES) {
-                w.end = conn
+            let mut ends = Vec::with_capacity(PURGED_TABLES.len());
+            for table in &PURGED_TABLES {
+                let (key, start) = (table.key, table.key.start());
+                let end = conn
                     .query_row_cached(
-                        &format!("SELECT COALESCE(MAX(rowid), 0) FROM {}", table.name),
-                        [],
-                        |r| r.get(0),
+                        &format!(
+                            "SELECT COALESCE(MAX({}), ?1) FROM {}",
+                            key.column(),
+                            table.name
+                        ),
+                        [&start],
+                        |r| key.read(r),
                     )
                     .map_err(db_err)?;
+                ends.push(TableWalk { done: start, end });
             }
             walk.tables.insert(ends)
         }
@@ -549,29 +607,29 @@ pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> 
         if w.done >= w.end {
             continue;
         }
-        let name = table.name;
-        // The rowid of the last row this batch looks at: `PURGE_SCAN` rows on, or the walk's end.
-        let upto: i64 = conn
+        let (name, key) = (table.name, table.key.column());
+        // The key of the last row this batch looks at: `PURGE_SCAN` rows on, or the walk's end.
+        let upto = conn
             .query_row_cached(
                 &format!(
-                    "SELECT COALESCE(MAX(rowid), ?2) FROM
-                        (SELECT rowid FROM {name} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid LIMIT ?3)"
+                    "SELECT COALESCE(MAX(k), ?2) FROM
+                        (SELECT {key} AS k FROM {name} WHERE {key} > ?1 AND {key} <= ?2 ORDER BY {key} LIMIT ?3)"
                 ),
                 params![w.done, w.end, PURGE_SCAN],
-                |r| r.get(0),
+                |r| table.key.read(r),
             )
             .map_err(db_err)?;
         let deleted = conn
             .execute_cached(
                 &format!(
-                    "DELETE FROM {name} WHERE rowid > ?3 AND rowid <= ?4 AND {}",
+                    "DELETE FROM {name} WHERE {key} > ?3 AND {key} <= ?4 AND {}",
                     table.dead
                 ),
                 params![now, table.retention, w.done, upto],
             )
             .map_err(db_err)?;
         let also = match table.also {
-            Some(also) => also(conn, now, w.done, upto)?,
+            Some(also) => also(conn, now, &w.done, &upto)?,
             None => 0,
         };
         *(table.count)(&mut walk.purged) += deleted as u64 + also;
@@ -596,7 +654,12 @@ pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> 
 /// policy lives on the app, so it is decided here). Their sessions live on to their own timeout, as on
 /// Salesforce. Revoked tokens are left to the walk's own rule, which keeps them as long as their sessions need
 /// their revocation.
-fn purge_policy_expired(conn: &Connection, now: i64, after: i64, upto: i64) -> StoreResult<u64> {
+fn purge_policy_expired(
+    conn: &Connection,
+    now: i64,
+    after: &WalkKey,
+    upto: &WalkKey,
+) -> StoreResult<u64> {
     let mut refresh_tokens = 0;
     let mut stmt = conn
         .prepare_cached(
