@@ -16,6 +16,7 @@ mod schema;
 mod signing;
 mod tokens;
 mod users;
+mod wal_frames;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -182,7 +183,10 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
         create_private(path).map_err(|e| open_err(e.to_string()))?;
-        let mut writer = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        // The writer alone appends to the WAL: through the VFS that writes a commit's frames in one call.
+        let mut writer = wal_frames::register()
+            .and_then(|vfs| Connection::open_with_flags_and_vfs(path, OpenFlags::default(), vfs))
+            .map_err(|e| open_err(e.to_string()))?;
         configure(&mut writer).map_err(|e| open_err(e.to_string()))?;
         schema::migrate(&mut writer, path).map_err(|e| match e {
             StoreError::Database(message) => open_err(message),
