@@ -406,6 +406,8 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
         if current >= version {
             continue;
         }
+        // Said before, not only after: some rebuild a table (v13: about 10 s for a million sessions).
+        tracing::info!(version, "applying database migration");
         tx.execute_batch(sql).map_err(db_err)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
