@@ -9,7 +9,7 @@
 //! grow by themselves, with no timer and no added latency.
 //!
 //! A piece that fails is rolled back alone when it failed before writing anything, which is how a grant's work
-//! fails (its facts changed, its code was spent, a constraint refused its one statement, which SQLite undoes by
+//! fails (the facts it was decided on changed, or a constraint refused its statement, which SQLite undoes by
 //! itself): the others commit. Pieces run without savepoints, which cost a copy of every page a piece changes
 //! (about 5 % of a client_credentials grant's CPU when each grant had one). Only a database fault can fail a
 //! piece after it wrote (a full disk, an I/O error, a 256-bit hash colliding): its writes cannot be told from
