@@ -478,9 +478,10 @@ struct TableWalk {
     end: WalkKey,
 }
 
-/// A place in a table's key order: a rowid, or the text key of a table without rowids (`access_tokens`).
+/// A place in a table's key order: a rowid, or the text key of a table without rowids (`access_tokens`). Texts
+/// compare byte by byte here as under SQLite's default (BINARY) collation, so `done < end` means what it says.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
-pub(super) enum WalkKey {
+enum WalkKey {
     Rowid(i64),
     Text(String),
 }
