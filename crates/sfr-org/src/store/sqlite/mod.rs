@@ -704,6 +704,27 @@ mod tests {
         }
     }
 
+    /// The store's writer appends to the WAL through the VFS that writes a commit's frames at once
+    /// (`wal_frames`), one write per commit; the readers, which never write, through the default one.
+    #[test]
+    fn the_writer_writes_the_wal_a_commit_at_a_time() {
+        let (_dir, store) = open_store();
+        let writer = store.writer.lock().unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (v BLOB); INSERT INTO t VALUES (zeroblob(3000));")
+            .unwrap();
+        let before = super::wal_frames::writes_of(&writer).expect("the writer's WAL is the VFS's");
+        writer
+            .execute_batch(
+                "BEGIN; INSERT INTO t SELECT zeroblob(3000) FROM t; INSERT INTO t SELECT zeroblob(3000) FROM t; COMMIT;",
+            )
+            .unwrap();
+        assert_eq!(super::wal_frames::writes_of(&writer), Some(before + 1));
+        for reader in &store.readers {
+            assert_eq!(super::wal_frames::writes_of(&reader.lock().unwrap()), None);
+        }
+    }
+
     /// Statement journals, sorts and temporary B-trees live in memory, not in temporary files.
     #[test]
     fn every_connection_keeps_temporary_files_in_memory() {

@@ -356,7 +356,7 @@ unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_i
 /// Writes the WAL file of `conn`'s main database handed to the default VFS so far, if `conn` writes through this
 /// VFS and has its WAL open.
 #[cfg(test)]
-fn writes_of(conn: &rusqlite::Connection) -> Option<u64> {
+pub(super) fn writes_of(conn: &rusqlite::Connection) -> Option<u64> {
     let mut file: *mut ffi::sqlite3_file = ptr::null_mut();
     // SAFETY: in WAL mode the journal pointer is the WAL file's handle; the out-pointer is a valid place for it.
     let rc = unsafe {
@@ -456,20 +456,26 @@ mod tests {
         assert_eq!(rows_of_sound_file(&path), 600);
     }
 
+    /// A transaction of `rows` rows of 1.5 KB on a 10-page cache: it spills frames to the WAL before it ends, and
+    /// reads them back.
+    fn spilling_transaction(writer: &Connection, rows: usize) -> rusqlite::Transaction<'_> {
+        writer
+            .execute_batch("PRAGMA cache_size=10; CREATE TABLE t (v BLOB);")
+            .unwrap();
+        let tx = writer.unchecked_transaction().unwrap();
+        for _ in 0..rows {
+            tx.execute("INSERT INTO t (v) VALUES (randomblob(1500))", [])
+                .unwrap();
+        }
+        tx
+    }
+
     #[test]
     fn a_transaction_larger_than_the_buffer_and_the_cache_commits_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite");
         let writer = open(&path);
-        // A small page cache: the transaction spills frames to the WAL and reads them back before it commits.
-        writer
-            .execute_batch("PRAGMA cache_size=20; CREATE TABLE t (v BLOB);")
-            .unwrap();
-        let tx = writer.unchecked_transaction().unwrap();
-        for _ in 0..2_000 {
-            tx.execute("INSERT INTO t (v) VALUES (randomblob(1500))", [])
-                .unwrap();
-        }
+        let tx = spilling_transaction(&writer, 2_000);
         let sum: i64 = tx
             .query_row("SELECT SUM(length(v)) FROM t", [], |r| r.get(0))
             .unwrap();
@@ -483,15 +489,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite");
         let writer = open(&path);
-        writer
-            .execute_batch("PRAGMA cache_size=10; CREATE TABLE t (v BLOB);")
-            .unwrap();
-        let tx = writer.unchecked_transaction().unwrap();
-        for _ in 0..500 {
-            tx.execute("INSERT INTO t (v) VALUES (randomblob(1500))", [])
-                .unwrap();
-        }
-        tx.rollback().unwrap();
+        spilling_transaction(&writer, 500).rollback().unwrap();
         writer
             .execute("INSERT INTO t (v) VALUES (x'01')", [])
             .unwrap();
