@@ -38,14 +38,7 @@ pub(super) fn refresh(
     refresh: &RefreshUse,
 ) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
     let refresh = refresh.clone();
-    move |c| {
-        facts_version::confirm(c, refresh.facts_version)?;
-        let used = tokens::refresh(c, &refresh)?;
-        if let (Some(_), Some(e)) = (&used, &refresh.event) {
-            events::record(c, e)?;
-        }
-        Ok(used)
-    }
+    move |c| mark_used(c, &refresh, None)
 }
 
 /// A refresh grant in one trip to the writer (`Store::refresh_judged_async`): its token read on the writer's
@@ -57,12 +50,30 @@ pub(super) fn refresh_judged(
 ) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
     let token_hash = token_hash.to_owned();
     move |c| {
-        let token = tokens::refresh_token(c, &token_hash)?;
-        match judge(token.as_ref()) {
-            Some(use_) => refresh(&use_)(c),
+        let read = tokens::refresh_token_for_use(c, &token_hash)?;
+        match judge(read.as_ref().map(|(_, token)| token)) {
+            Some(use_) => mark_used(c, &use_, read),
             None => Ok(None),
         }
     }
+}
+
+/// Stores a refresh token's use (`tokens::refresh`) with its login-history event, once the facts it was decided
+/// on are confirmed; by the rowid the token was read at in this transaction, if it was.
+fn mark_used(
+    c: &Connection,
+    u: &RefreshUse,
+    read: Option<(i64, RefreshToken)>,
+) -> StoreResult<Option<RefreshToken>> {
+    facts_version::confirm(c, u.facts_version)?;
+    let used = match read {
+        Some((rowid, token)) => tokens::refresh_read(c, rowid, token, u)?,
+        None => tokens::refresh(c, u)?,
+    };
+    if let (Some(_), Some(e)) = (&used, &u.event) {
+        events::record(c, e)?;
+    }
+    Ok(used)
 }
 
 /// A bearer token's session and its user (`Store::session_async`).
@@ -145,4 +156,198 @@ pub(super) fn touch(
 ) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
     let token_hash = token_hash.to_owned();
     move |c| tokens::touch(c, &token_hash, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use sfr_wire::SfId;
+
+    use super::refresh_judged;
+    use crate::keys;
+    use crate::model::{
+        IssueTokens, LoginEvent, LoginKind, NewAccessToken, NewRefreshToken, RefreshJudge,
+        RefreshToken, RefreshUse, Scope,
+    };
+    use crate::store::Store as _;
+    use crate::store::sqlite::tests::open_store;
+
+    const T0: i64 = 1_700_000_000_000;
+    const LATER: i64 = T0 + 60_000;
+
+    fn ids() -> (SfId, SfId) {
+        (SfId::new("0Hn", 1), SfId::new("005", 1))
+    }
+
+    fn access(plaintext: &str) -> NewAccessToken {
+        let (app_id, user_id) = ids();
+        NewAccessToken {
+            token_hash: keys::token_key(plaintext),
+            app_id,
+            user_id,
+            scopes: vec![Scope::Api, Scope::RefreshToken],
+            issued_at: LATER,
+            session_timeout_ms: 3_600_000,
+        }
+    }
+
+    /// A grant that stored session `access_plaintext` and refresh token `refresh_plaintext` at `T0`.
+    fn granted(access_plaintext: &str, refresh_plaintext: &str) -> IssueTokens {
+        let (app_id, user_id) = ids();
+        IssueTokens {
+            access: NewAccessToken {
+                issued_at: T0,
+                ..access(access_plaintext)
+            },
+            refresh: Some(NewRefreshToken {
+                token_hash: keys::token_key(refresh_plaintext),
+                app_id,
+                user_id,
+                scopes: vec![Scope::Api, Scope::RefreshToken],
+                issued_at: T0,
+            }),
+            from_code: None,
+            event: None,
+            facts_version: None,
+        }
+    }
+
+    fn use_of(refresh_plaintext: &str, access_plaintext: &str) -> RefreshUse {
+        RefreshUse {
+            refresh_hash: keys::token_key(refresh_plaintext),
+            now: LATER,
+            new_access: access(access_plaintext),
+            event: Some(LoginEvent {
+                at: LATER,
+                username: None,
+                user_id: Some(ids().1),
+                consumer_key: None,
+                kind: LoginKind::Token("refresh_token".into()),
+                success: true,
+                error_code: None,
+                reason: "refreshed".into(),
+                source_ip: None,
+            }),
+            facts_version: None,
+        }
+    }
+
+    /// A judge that keeps what it was shown and answers `answer`.
+    fn judge(
+        answer: Option<RefreshUse>,
+    ) -> (RefreshJudge, Arc<Mutex<Option<Option<RefreshToken>>>>) {
+        let shown = Arc::new(Mutex::new(None));
+        let keep = Arc::clone(&shown);
+        let judge: RefreshJudge = Box::new(move |token: Option<&RefreshToken>| {
+            *keep.lock().unwrap() = Some(token.cloned());
+            answer
+        });
+        (judge, shown)
+    }
+
+    /// A refresh grant in one trip writes its use back to the token it read (found again by rowid, not by key):
+    /// that token and no other is marked used, the new session and the event are stored, and the answer is the
+    /// token as marked.
+    #[test]
+    fn a_judged_refresh_marks_the_token_it_read() {
+        let (_dir, store) = open_store();
+        store.issue_tokens(&granted("at-a", "rt-a")).unwrap();
+        store.issue_tokens(&granted("at-b", "rt-b")).unwrap();
+        let read_a = store
+            .refresh_token(&keys::token_key("rt-a"))
+            .unwrap()
+            .unwrap();
+        let events = store.events(100).unwrap().len();
+
+        let (judge_a, shown) = judge(Some(use_of("rt-a", "at-new")));
+        let used = {
+            let conn = store.writer.lock().unwrap();
+            refresh_judged(&keys::token_key("rt-a"), judge_a)(&conn).unwrap()
+        };
+        assert_eq!(shown.lock().unwrap().clone(), Some(Some(read_a.clone())));
+        let marked = RefreshToken {
+            last_used_at: LATER,
+            ..read_a
+        };
+        assert_eq!(used, Some(marked.clone()));
+        let stored_a = store.refresh_token(&keys::token_key("rt-a")).unwrap();
+        assert_eq!(stored_a, Some(marked));
+        let stored_b = store
+            .refresh_token(&keys::token_key("rt-b"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored_b.last_used_at, T0, "another token was marked");
+        assert!(
+            store
+                .access_token(&keys::token_key("at-new"))
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(store.events(100).unwrap().len(), events + 1);
+    }
+
+    /// A judge that answers a use of another token than the one read has that token marked, found by its key.
+    #[test]
+    fn a_judged_use_of_another_token_marks_that_token() {
+        let (_dir, store) = open_store();
+        store.issue_tokens(&granted("at-a", "rt-a")).unwrap();
+        store.issue_tokens(&granted("at-b", "rt-b")).unwrap();
+        let (judge_b, _) = judge(Some(use_of("rt-b", "at-new")));
+        let used = {
+            let conn = store.writer.lock().unwrap();
+            refresh_judged(&keys::token_key("rt-a"), judge_b)(&conn).unwrap()
+        };
+        assert_eq!(used.map(|t| t.token_hash), Some(keys::token_key("rt-b")));
+        let last_used = |rt: &str| {
+            store
+                .refresh_token(&keys::token_key(rt))
+                .unwrap()
+                .unwrap()
+                .last_used_at
+        };
+        assert_eq!((last_used("rt-a"), last_used("rt-b")), (T0, LATER));
+    }
+
+    /// A revoked token stays unused even when its judge answers a use, an unknown one is shown to its judge as
+    /// `None`, and a judge that answers no use stores nothing.
+    #[test]
+    fn a_judged_refresh_stores_nothing_for_a_revoked_unknown_or_refused_token() {
+        let (_dir, store) = open_store();
+        store.issue_tokens(&granted("at-a", "rt-a")).unwrap();
+        store.issue_tokens(&granted("at-r", "rt-r")).unwrap();
+        store
+            .revoke_by_hash(&keys::token_key("rt-r"), T0 + 1)
+            .unwrap();
+        let events = store.events(100).unwrap().len();
+        let run = |read: &str, judge: RefreshJudge| {
+            let conn = store.writer.lock().unwrap();
+            refresh_judged(&keys::token_key(read), judge)(&conn).unwrap()
+        };
+
+        let (revoked, shown) = judge(Some(use_of("rt-r", "at-from-revoked")));
+        assert_eq!(run("rt-r", revoked), None);
+        let shown = shown.lock().unwrap().clone().flatten().unwrap();
+        assert_eq!(shown.revoked_at, Some(T0 + 1));
+
+        let (unknown, shown) = judge(None);
+        assert_eq!(run("rt-unknown", unknown), None);
+        assert_eq!(shown.lock().unwrap().clone(), Some(None));
+
+        let (refusing, _) = judge(None);
+        assert_eq!(run("rt-a", refusing), None);
+
+        for at in ["at-from-revoked", "at-new"] {
+            assert!(store.access_token(&keys::token_key(at)).unwrap().is_none());
+        }
+        let last_used = |rt: &str| {
+            store
+                .refresh_token(&keys::token_key(rt))
+                .unwrap()
+                .unwrap()
+                .last_used_at
+        };
+        assert_eq!((last_used("rt-a"), last_used("rt-r")), (T0, T0));
+        assert_eq!(store.events(100).unwrap().len(), events);
+    }
 }

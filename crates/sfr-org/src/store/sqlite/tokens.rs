@@ -371,6 +371,51 @@ pub(super) fn refresh_token(conn: &Connection, hash: &str) -> StoreResult<Option
     row.map(refresh_from_row).transpose()
 }
 
+/// A refresh token read for its grant on the writer, with the rowid `refresh_read` writes its use back by.
+pub(super) fn refresh_token_for_use(
+    conn: &Connection,
+    hash: &str,
+) -> StoreResult<Option<(i64, RefreshToken)>> {
+    let row: Option<(i64, RefreshRow)> = conn
+        .query_row_cached(
+            "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at, rowid
+             FROM refresh_tokens WHERE token_hash = ?1",
+            [hash],
+            |r| Ok((r.get(8)?, refresh_row(r)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    row.map(|(rowid, r)| Ok((rowid, refresh_from_row(r)?)))
+        .transpose()
+}
+
+/// `refresh` for a token read in the same transaction (`refresh_token_for_use`): the use is written back by the
+/// rowid it was read at, where `refresh` finds the token again through its key's index and decodes it again.
+pub(super) fn refresh_read(
+    conn: &Connection,
+    rowid: i64,
+    token: RefreshToken,
+    u: &RefreshUse,
+) -> StoreResult<Option<RefreshToken>> {
+    if u.refresh_hash != token.token_hash {
+        return refresh(conn, u); // a use of another token than the one read: found by its own key
+    }
+    let marked = conn
+        .execute_cached(
+            "UPDATE refresh_tokens SET last_used_at = ?2 WHERE rowid = ?1 AND revoked_at IS NULL",
+            params![rowid, u.now],
+        )
+        .map_err(db_err)?;
+    if marked == 0 {
+        return Ok(None);
+    }
+    insert_access(conn, &u.new_access, Some(&u.refresh_hash), None)?;
+    Ok(Some(RefreshToken {
+        last_used_at: u.now,
+        ..token
+    }))
+}
+
 /// Marks a live refresh token used and stores the session it vouches for: `None` if it is unknown or revoked.
 /// The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
 pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
