@@ -19,6 +19,7 @@
 #  4. per endpoint: wrk (THREADS threads, CONNS connections, DURATION s, requests from a pool file via
 #     bench/server/pool.lua), then the same at about half the measured peak (each connection pauses between
 #     requests) for the p99 there; server CPU per request from /proc; peak RSS (VmHWM) at the end;
+#     Then each grant against the bare GET side by side, RATIO_ROUNDS rounds of two back-to-back runs;
 #  5. the peer, one process and then two `cluster` workers: client_credentials, refresh_token over a pool of the
 #     same size, and a bare GET, loaded the same way;
 #  6. the cost floors (bench_tool floors) and a bare GET of sfr-org (GET /services/data, no auth);
@@ -44,8 +45,10 @@ GROWTH_DURATION="${GROWTH_DURATION:-5}"
 GROWTH_APPS="${GROWTH_APPS:-1000}"
 GROWTH_USERS="${GROWTH_USERS:-10000}"
 REFRESH_POOL="${REFRESH_POOL:-10000}"
-CODES_PER_SECOND="${CODES_PER_SECOND:-25000}" # codes seeded per authorization_code run: this × its duration
+CODES_PER_SECOND="${CODES_PER_SECOND:-32000}" # codes seeded per authorization_code run: this × its duration
 PG_CODES_PER_SECOND="${PG_CODES_PER_SECOND:-6000}" # the same on PostgreSQL
+RATIO_ROUNDS="${RATIO_ROUNDS:-4}"     # rounds of each grant against the bare GET side by side (0: none)
+RATIO_DURATION="${RATIO_DURATION:-4}" # seconds per run in those rounds
 
 install_pkg() { # install_pkg PACKAGE: from Debian, when running as root; non-zero if impossible
   [[ $(id -u) == 0 ]] || return 1
@@ -268,6 +271,39 @@ run_sfr() {
   done
 }
 
+# run_ratios: each grant against the bare GET side by side on the running server: RATIO_ROUNDS rounds of a bare
+# run and a grant run back to back (RATIO_DURATION s each, which goes first alternating by round), so the two
+# figures of a ratio share the host's moment; section 1's single runs can be minutes apart.
+run_ratios() {
+  local round name pool first second spec which
+  local -a grants=(
+    "jwt_bearer|$work/pool-jwt.txt"
+    "client_credentials|$work/pool-cc.txt"
+    "refresh_token|$work/pool-refresh.txt"
+    "authorization_code|CODES"
+  )
+  for round in $(seq 1 "$RATIO_ROUNDS"); do
+    for spec in "${grants[@]}"; do
+      IFS='|' read -r name pool <<<"$spec"
+      if [[ "$pool" == CODES ]]; then
+        pool="$work/pool-code-ratio.txt"
+        DURATION_OVERRIDE="$RATIO_DURATION" code_pool "$CURRENT_DB" "$pool"
+      fi
+      first=grant second=bare
+      ((round % 2 == 0)) && first=bare second=grant
+      for which in "$first" "$second"; do
+        if [[ "$which" == bare ]]; then
+          DURATION_OVERRIDE="$RATIO_DURATION" load "ratio$round" "bare-$name" "$BASE/services/data" \
+            "$work/pool-bare.txt" get 0 "$server_pid" >/dev/null
+        else
+          DURATION_OVERRIDE="$RATIO_DURATION" load "ratio$round" "$name" "$BASE/services/oauth2/token" \
+            "$pool" form 0 "$server_pid" >/dev/null
+        fi
+      done
+    done
+  done
+}
+
 # ---- 1. sfr-org, seeded org ----
 echo "bench: sfr-org on SQLite, $THREADS threads, $CONNS connections, ${DURATION}s per run"
 start_server "$DB"
@@ -276,6 +312,7 @@ run_sfr sfr
 sfr_rss_peak_kb="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$server_pid/status")"
 sfr_rss_kb="$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$server_pid/status")"
 sfr_threads="$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$server_pid/status")"
+run_ratios
 stop_server
 python3 "$SEED" count "$DB" >"$work/rows-after-main.txt"
 
@@ -413,7 +450,7 @@ out="$SFR_ROOT/bench/results/server-$date_tag.md"
 mkdir -p "$SFR_ROOT/bench/results"
 python3 "$SFR_ROOT/bench/server/report.py" "$results" "$work/floors.txt" >"$out.tmp" \
   --date "$date_tag" --duration "$DURATION" --threads "$THREADS" --conns "$CONNS" \
-  --growth-duration "$GROWTH_DURATION" --refresh-pool "$REFRESH_POOL" \
+  --growth-duration "$GROWTH_DURATION" --refresh-pool "$REFRESH_POOL" --ratio-duration "$RATIO_DURATION" \
   --machine "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(free -m | awk '/^Mem:/ {print $2}') MB RAM" \
   --load "$load_before before, $load_after after" \
   --sfr "$SFR_REV" \

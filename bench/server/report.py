@@ -58,7 +58,7 @@ def main():
     ap.add_argument("results")
     ap.add_argument("floors")
     for opt in ["date", "duration", "threads", "conns", "growth-duration", "refresh-pool", "machine", "load", "sfr",
-                "peer", "wrk", "sfr-rss", "peer-rss"]:
+                "peer", "wrk", "sfr-rss", "peer-rss", "ratio-duration"]:
         ap.add_argument("--" + opt, default="")
     a = ap.parse_args()
     runs, rows = parse(a.results)
@@ -99,6 +99,34 @@ def main():
         w(f"| {LABEL[name]} | {rps(r['rps'])} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {r['cpu_us']:.0f} |"
           f" {r['non2xx']:.0f} | {half} |")
     w("")
+
+    rounds = sorted({s for s, _ in runs if s.startswith("ratio")}, key=lambda s: int(s[len("ratio"):]))
+    if rounds:
+        w("## 1b. Each grant against the bare GET, side by side")
+        w("")
+        w(f"{len(rounds)} rounds; in each, a bare GET run and a grant run back to back, {a.ratio_duration} s each,"
+          " the bare GET first in odd rounds and second in even ones: the two figures of a ratio share the host's"
+          " moment, where section 1's runs of an endpoint and of the bare GET are minutes apart.")
+        w("")
+        w("| endpoint | grant req/s ÷ bare GET req/s, per round | median | grant req/s (median) |"
+          " bare GET req/s (median) | non-2xx |")
+        w("|:---|:---|---:|---:|---:|---:|")
+
+        def median(xs):
+            xs = sorted(xs)
+            n = len(xs)
+            return (xs[n // 2] + xs[(n - 1) // 2]) / 2
+
+        for name in ["jwt_bearer", "client_credentials", "refresh_token", "authorization_code"]:
+            pairs = [(runs.get((r, name)), runs.get((r, "bare-" + name))) for r in rounds]
+            pairs = [(g, b) for g, b in pairs if g and b]
+            if not pairs:
+                continue
+            ratios = [g["rps"] / b["rps"] for g, b in pairs]
+            w(f"| {LABEL[name]} | {', '.join(f'{x:.2f}' for x in ratios)} | {median(ratios):.2f} |"
+              f" {rps(median([g['rps'] for g, _ in pairs]))} | {rps(median([b['rps'] for _, b in pairs]))} |"
+              f" {sum(g['non2xx'] for g, _ in pairs):.0f} |")
+        w("")
 
     if any(s.startswith("peer") for s, _ in runs):
         w("## 2. Side by side with the peer (same run, same load)")
