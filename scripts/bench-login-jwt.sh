@@ -71,6 +71,11 @@ out="$SFR_ROOT/bench/results/login-jwt-$date_tag.md"
   sed -n 1,3p "$work/sfr.md"
   tail -n1 "$work/sf.md"
   echo
+  # The two runs are separate hyperfine calls (each CLI has its own HOME), so their "Relative" cells are both 1.00:
+  # the ratio of the means is stated here.
+  mean() { tail -n1 "$1" | awk -F'|' '{split($3, m, " "); print m[1]}'; }
+  echo "sf's mean ÷ sfr's: $(awk -v a="$(mean "$work/sf.md")" -v b="$(mean "$work/sfr.md")" 'BEGIN {printf "%.1f", a / b}')×"
+  echo
   echo "| Command | Peak RSS, median of 3 [MB] |"
   echo "|:---|---:|"
   echo "| \`sfr org login jwt\` | $(rss sfr "$SFR") |"
