@@ -171,6 +171,7 @@ mod tests {
         RefreshToken, RefreshUse, Scope,
     };
     use crate::store::Store as _;
+    use crate::store::sqlite::SqliteStore;
     use crate::store::sqlite::tests::open_store;
 
     const T0: i64 = 1_700_000_000_000;
@@ -233,6 +234,21 @@ mod tests {
         }
     }
 
+    /// `refresh_judged` of the token `read`, run on the store's writer connection.
+    fn judged(store: &SqliteStore, read: &str, judge: RefreshJudge) -> Option<RefreshToken> {
+        let conn = store.writer.lock().unwrap();
+        refresh_judged(&keys::token_key(read), judge)(&conn).unwrap()
+    }
+
+    /// When the refresh token `rt` was last used, as stored.
+    fn last_used(store: &SqliteStore, rt: &str) -> i64 {
+        store
+            .refresh_token(&keys::token_key(rt))
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    }
+
     /// A judge that keeps what it was shown and answers `answer`.
     fn judge(
         answer: Option<RefreshUse>,
@@ -261,10 +277,7 @@ mod tests {
         let events = store.events(100).unwrap().len();
 
         let (judge_a, shown) = judge(Some(use_of("rt-a", "at-new")));
-        let used = {
-            let conn = store.writer.lock().unwrap();
-            refresh_judged(&keys::token_key("rt-a"), judge_a)(&conn).unwrap()
-        };
+        let used = judged(&store, "rt-a", judge_a);
         assert_eq!(shown.lock().unwrap().clone(), Some(Some(read_a.clone())));
         let marked = RefreshToken {
             last_used_at: LATER,
@@ -273,11 +286,7 @@ mod tests {
         assert_eq!(used, Some(marked.clone()));
         let stored_a = store.refresh_token(&keys::token_key("rt-a")).unwrap();
         assert_eq!(stored_a, Some(marked));
-        let stored_b = store
-            .refresh_token(&keys::token_key("rt-b"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(stored_b.last_used_at, T0, "another token was marked");
+        assert_eq!(last_used(&store, "rt-b"), T0, "another token was marked");
         assert!(
             store
                 .access_token(&keys::token_key("at-new"))
@@ -294,19 +303,12 @@ mod tests {
         store.issue_tokens(&granted("at-a", "rt-a")).unwrap();
         store.issue_tokens(&granted("at-b", "rt-b")).unwrap();
         let (judge_b, _) = judge(Some(use_of("rt-b", "at-new")));
-        let used = {
-            let conn = store.writer.lock().unwrap();
-            refresh_judged(&keys::token_key("rt-a"), judge_b)(&conn).unwrap()
-        };
+        let used = judged(&store, "rt-a", judge_b);
         assert_eq!(used.map(|t| t.token_hash), Some(keys::token_key("rt-b")));
-        let last_used = |rt: &str| {
-            store
-                .refresh_token(&keys::token_key(rt))
-                .unwrap()
-                .unwrap()
-                .last_used_at
-        };
-        assert_eq!((last_used("rt-a"), last_used("rt-b")), (T0, LATER));
+        assert_eq!(
+            (last_used(&store, "rt-a"), last_used(&store, "rt-b")),
+            (T0, LATER)
+        );
     }
 
     /// A revoked token stays unused even when its judge answers a use, an unknown one is shown to its judge as
@@ -320,34 +322,29 @@ mod tests {
             .revoke_by_hash(&keys::token_key("rt-r"), T0 + 1)
             .unwrap();
         let events = store.events(100).unwrap().len();
-        let run = |read: &str, judge: RefreshJudge| {
-            let conn = store.writer.lock().unwrap();
-            refresh_judged(&keys::token_key(read), judge)(&conn).unwrap()
-        };
 
         let (revoked, shown) = judge(Some(use_of("rt-r", "at-from-revoked")));
-        assert_eq!(run("rt-r", revoked), None);
+        assert_eq!(judged(&store, "rt-r", revoked), None);
         let shown = shown.lock().unwrap().clone().flatten().unwrap();
         assert_eq!(shown.revoked_at, Some(T0 + 1));
 
         let (unknown, shown) = judge(None);
-        assert_eq!(run("rt-unknown", unknown), None);
+        assert_eq!(judged(&store, "rt-unknown", unknown), None);
         assert_eq!(shown.lock().unwrap().clone(), Some(None));
 
         let (refusing, _) = judge(None);
-        assert_eq!(run("rt-a", refusing), None);
+        assert_eq!(judged(&store, "rt-a", refusing), None);
 
-        for at in ["at-from-revoked", "at-new"] {
-            assert!(store.access_token(&keys::token_key(at)).unwrap().is_none());
-        }
-        let last_used = |rt: &str| {
+        assert!(
             store
-                .refresh_token(&keys::token_key(rt))
+                .access_token(&keys::token_key("at-from-revoked"))
                 .unwrap()
-                .unwrap()
-                .last_used_at
-        };
-        assert_eq!((last_used("rt-a"), last_used("rt-r")), (T0, T0));
+                .is_none()
+        );
+        assert_eq!(
+            (last_used(&store, "rt-a"), last_used(&store, "rt-r")),
+            (T0, T0)
+        );
         assert_eq!(store.events(100).unwrap().len(), events);
     }
 }
