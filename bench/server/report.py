@@ -105,7 +105,7 @@ def main():
         w("## 1b. Each grant against the bare GET, side by side")
         w("")
         w(f"{len(rounds)} rounds; in each, a bare GET run and a grant run back to back, {a.ratio_duration} s each,"
-          " the bare GET first in odd rounds and second in even ones: the two figures of a ratio share the host's"
+          " the grant first in odd rounds and second in even ones: the two figures of a ratio share the host's"
           " moment, where section 1's runs of an endpoint and of the bare GET are minutes apart.")
         w("")
         w("| endpoint | grant req/s ÷ bare GET req/s, per round | median | grant req/s (median) |"
