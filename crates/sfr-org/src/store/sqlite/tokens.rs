@@ -359,19 +359,10 @@ fn refresh_from_row(r: RefreshRow) -> StoreResult<RefreshToken> {
 }
 
 pub(super) fn refresh_token(conn: &Connection, hash: &str) -> StoreResult<Option<RefreshToken>> {
-    let row: Option<RefreshRow> = conn
-        .query_row_cached(
-            "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
-             FROM refresh_tokens WHERE token_hash = ?1",
-            [hash],
-            refresh_row,
-        )
-        .optional()
-        .map_err(db_err)?;
-    row.map(refresh_from_row).transpose()
+    Ok(refresh_token_for_use(conn, hash)?.map(|(_, token)| token))
 }
 
-/// A refresh token read for its grant on the writer, with the rowid `refresh_read` writes its use back by.
+/// A refresh token with its rowid, which `refresh_read` writes a use back by when the grant read it on the writer.
 pub(super) fn refresh_token_for_use(
     conn: &Connection,
     hash: &str,
