@@ -1,8 +1,9 @@
 //! The one storage interface of the org, and its implementations.
 //!
-//! Every method is a use case that runs in one transaction. The trait is synchronous: SQLite is, and async
-//! handlers call it through `AppState::store_call` (a `spawn_blocking`). A PostgreSQL implementation can sit
-//! behind the same trait and run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
+//! Every method is a use case that runs in one transaction. The trait is synchronous: async handlers call it
+//! through `AppState::store_call` (a `spawn_blocking`), except the hot calls a backend can answer as a future
+//! (the `*_async` methods: SQLite's writer thread, PostgreSQL's non-blocking connections). Both implementations
+//! run the same test suite (`tests/it/store.rs` takes `&dyn Store`).
 
 /// SQL condition on an `access_tokens` row: its refresh token, if any, is not revoked. A session takes its
 /// refresh token's revocation when read (see `REVOKED_REFRESH_RETENTION_MS`), so every statement that changes

@@ -421,6 +421,91 @@ mod on_postgres {
         }
     }
 
+    /// The same for the connections a request awaits without blocking (`Store::*_async`), which the server's
+    /// runtime drives: the dead ones are dropped and the calls after the cut succeed on new ones.
+    #[test]
+    fn cut_non_blocking_connections_are_replaced() {
+        let Some(db) = crate::store::postgres() else {
+            return;
+        };
+        let DatabaseUrl::Postgres(pg) = &db.url else {
+            unreachable!("a PostgreSQL URL")
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (user, app) = user_and_app(db.store.as_ref());
+        db.store
+            .issue_tokens(&IssueTokens {
+                access: access(&user, &app, "at-cut", T0),
+                refresh: None,
+                from_code: None,
+                event: None,
+                facts_version: None,
+            })
+            .unwrap();
+        let hash = keys::token_key("at-cut");
+        let session = |store: &Arc<dyn Store>| {
+            let pending = store
+                .session_async(&hash)
+                .expect("PostgreSQL reads sessions without blocking");
+            runtime.block_on(pending)
+        };
+        // Several reads at once leave several idle connections in the pool.
+        let reads: Vec<_> = (0..6)
+            .map(|_| runtime.spawn(db.store.session_async(&hash).unwrap()))
+            .collect();
+        for read in reads {
+            assert!(runtime.block_on(read).unwrap().unwrap().is_some());
+        }
+        let server = crate::pg_harness::server().expect("running");
+        let mut admin = postgres::Client::connect(&server.admin_url(), postgres::NoTls).unwrap();
+        let cut = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&pg.database()],
+            )
+            .unwrap();
+        assert!(cut >= 2, "the pool held connections: {cut}");
+        // Once the server's side is gone (and the runtime has seen the sockets close), a write — which is not
+        // retried after a lost connection, since it may have landed — must not be sent on a dead connection.
+        let gone = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&pg.database()],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            > 0
+        {
+            assert!(std::time::Instant::now() < gone, "the cut backends did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for n in 0..5 {
+            let event = LoginEvent {
+                at: T0 + n,
+                username: None,
+                user_id: Some(user.id.clone()),
+                consumer_key: None,
+                kind: LoginKind::Token("client_credentials".into()),
+                success: true,
+                error_code: None,
+                reason: format!("after the cut {n}"),
+                source_ip: None,
+            };
+            let pending = db.store.record_event_async(&event).unwrap();
+            runtime.block_on(pending).expect("a write after the cut");
+            let found = session(&db.store).expect("a read after the cut");
+            assert_eq!(found.map(|s| s.token.token_hash), Some(hash.clone()));
+        }
+        assert_eq!(db.store.events(1).unwrap()[0].reason, "after the cut 4");
+    }
+
     /// A server that is not there is named in the error, without the password.
     #[test]
     fn an_unreachable_server_is_a_clear_error() {

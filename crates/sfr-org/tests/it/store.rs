@@ -279,7 +279,27 @@ pub fn users_are_created_and_found(store: &dyn Store) {
             .permission_set_by_name("jwt_access")
             .unwrap()
             .map(|p| p.id),
-        Some(ps.id)
+        Some(ps.id.clone())
+    );
+    // A user's permission sets come with the user, in name order, whichever way the user is read.
+    let api = store
+        .create_permission_set("Api_Access", "API access", T0)
+        .unwrap();
+    store.assign_permission_set(&user.id, "Api_Access").unwrap();
+    let expected = vec![api, ps];
+    let by_id = store.user_by_id(&user.id).unwrap().unwrap();
+    assert_eq!(by_id.permission_sets, expected);
+    let by_name = store.user_by_username(&user.username).unwrap().unwrap();
+    assert_eq!(by_name.permission_sets, expected);
+    let listed = store.list_users().unwrap();
+    let in_list = listed.iter().find(|u| u.id == user.id).unwrap();
+    assert_eq!(in_list.permission_sets, expected);
+    assert!(
+        listed
+            .iter()
+            .filter(|u| u.id != user.id)
+            .all(|u| u.permission_sets.is_empty()),
+        "no other user shares them"
     );
 }
 
@@ -745,6 +765,168 @@ pub fn writes_on_outdated_facts_store_nothing(store: &dyn Store) {
     assert!(alive(store, "at-refresh-current", T0 + MINUTE));
     store.issue_tokens(&issue("at-now", None, now)).unwrap();
     assert!(alive(store, "at-now", T0 + 1));
+}
+
+/// The calls a request awaits without blocking its thread (`Store::*_async`) store and answer what their blocking
+/// counterparts do, facts guard included; a backend may leave one to the blocking pool (`None`), and then there is
+/// nothing of its own to check.
+pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    fn awaited<T>(
+        runtime: &tokio::runtime::Runtime,
+        pending: Option<store::Pending<T>>,
+    ) -> Option<Result<T, StoreError>> {
+        pending.map(|p| runtime.block_on(p))
+    }
+    let (user, app) = user_and_app(store);
+    let version = store.facts_version().unwrap();
+    let hash = keys::token_key;
+    let event = |reason: &str| LoginEvent {
+        at: T0,
+        username: None,
+        user_id: Some(user.id.clone()),
+        consumer_key: None,
+        kind: LoginKind::Token("client_credentials".into()),
+        success: true,
+        error_code: None,
+        reason: reason.into(),
+        source_ip: None,
+    };
+    let issue = |a: &str, r: Option<&str>, version| IssueTokens {
+        access: access(&user, &app, a, T0),
+        refresh: r.map(|r| refresh(&user, &app, r, T0)),
+        from_code: None,
+        event: Some(event(a)),
+        facts_version: Some(version),
+    };
+    let events = || store.events(1_000).unwrap();
+
+    // Issuing: the tokens and the event, or nothing on outdated facts.
+    if let Some(issued) = awaited(
+        &runtime,
+        store.issue_tokens_async(&issue("at-nb", Some("rt-nb"), version)),
+    ) {
+        issued.unwrap();
+        assert!(alive(store, "at-nb", T0 + 1) && refresh_live(store, "rt-nb"));
+        assert_eq!(events()[0].reason, "at-nb");
+        let outdated = awaited(
+            &runtime,
+            store.issue_tokens_async(&issue("at-stale", None, version - 1)),
+        );
+        assert!(
+            matches!(outdated, Some(Err(StoreError::FactsChanged))),
+            "{outdated:?}"
+        );
+        assert!(store.access_token(&hash("at-stale")).unwrap().is_none());
+        assert_ne!(events()[0].reason, "at-stale", "nor its event");
+    } else {
+        store
+            .issue_tokens(&issue("at-nb", Some("rt-nb"), version))
+            .unwrap();
+    }
+
+    // Reading a bearer token's session with its user, and a refresh token.
+    if let Some(session) = awaited(&runtime, store.session_async(&hash("at-nb"))) {
+        let session = session.unwrap().expect("a session");
+        assert_eq!(
+            Some(session.token),
+            store.access_token(&hash("at-nb")).unwrap()
+        );
+        assert_eq!(session.user, store.user_by_id(&user.id).unwrap());
+        assert!(
+            awaited(&runtime, store.session_async(&hash("at-none")))
+                .unwrap()
+                .unwrap()
+                .is_none()
+        );
+    }
+    if let Some(read) = awaited(&runtime, store.refresh_token_async(&hash("rt-nb"))) {
+        assert_eq!(read.unwrap(), store.refresh_token(&hash("rt-nb")).unwrap());
+        assert!(
+            awaited(&runtime, store.refresh_token_async(&hash("rt-none")))
+                .unwrap()
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    // A judged session read records the row its judge answers, and only then.
+    let judged = |answer: Option<LoginEvent>| -> sfr_org::model::SessionJudge {
+        Box::new(move |found| found.and(answer))
+    };
+    if let Ok(pending) = store.session_recorded_async(&hash("at-nb"), judged(Some(event("judged"))))
+    {
+        let (session, recorded) = runtime.block_on(pending).unwrap();
+        assert!(session.is_some() && recorded);
+        assert_eq!(events()[0].reason, "judged");
+        let before = events().len();
+        let pending = store.session_recorded_async(&hash("at-nb"), judged(None));
+        let (session, recorded) = runtime.block_on(pending.ok().unwrap()).unwrap();
+        assert!(session.is_some() && !recorded);
+        assert_eq!(events().len(), before);
+    }
+
+    // Touching a session (before its refresh token is revoked below, which ends it).
+    if let Some(touched) = awaited(
+        &runtime,
+        store.touch_access_token_async(&hash("at-nb"), T0 + 100 * MINUTE),
+    ) {
+        touched.unwrap();
+        let token = store.access_token(&hash("at-nb")).unwrap().unwrap();
+        assert_eq!(token.last_used_at, T0 + 100 * MINUTE);
+    }
+    // Using the refresh token: a session and its event when live, nothing on outdated facts or once revoked.
+    let use_ = |a: &str, version| RefreshUse {
+        refresh_hash: hash("rt-nb"),
+        now: T0 + MINUTE,
+        new_access: access(&user, &app, a, T0 + MINUTE),
+        event: Some(event(a)),
+        facts_version: Some(version),
+    };
+    if let Some(used) = awaited(
+        &runtime,
+        store.refresh_async(&use_("at-nb-refreshed", version)),
+    ) {
+        let token = used.unwrap().expect("a live token");
+        assert_eq!(
+            (token.token_hash.as_str(), token.last_used_at),
+            (hash("rt-nb").as_str(), T0 + MINUTE)
+        );
+        assert!(alive(store, "at-nb-refreshed", T0 + MINUTE));
+        assert_eq!(events()[0].reason, "at-nb-refreshed");
+        let outdated = awaited(
+            &runtime,
+            store.refresh_async(&use_("at-nb-stale", version - 1)),
+        );
+        assert!(
+            matches!(outdated, Some(Err(StoreError::FactsChanged))),
+            "{outdated:?}"
+        );
+        assert!(store.access_token(&hash("at-nb-stale")).unwrap().is_none());
+        store
+            .revoke_by_hash(&hash("rt-nb"), T0 + 2 * MINUTE)
+            .unwrap();
+        let revoked = awaited(
+            &runtime,
+            store.refresh_async(&use_("at-nb-revoked", version)),
+        );
+        assert!(matches!(revoked, Some(Ok(None))), "{revoked:?}");
+        assert!(
+            store
+                .access_token(&hash("at-nb-revoked"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    // Recording an event.
+    if let Some(recorded) = awaited(&runtime, store.record_event_async(&event("recorded"))) {
+        recorded.unwrap();
+        assert_eq!(events()[0].reason, "recorded");
+    }
 }
 
 pub fn codes_redeem_exactly_once(store: &dyn Store) {
@@ -1573,6 +1755,7 @@ macro_rules! storage_suite {
             signing_keys_rotate_after_publishing,
             grant_facts_follow_every_change,
             writes_on_outdated_facts_store_nothing,
+            non_blocking_calls_agree_with_blocking_ones,
             rate_counts_add_up,
             expired_rate_counters_are_deleted,
         );

@@ -2,6 +2,7 @@
 
 use postgres::types::ToSql;
 
+use super::session::Run;
 use super::{R, Tx, parse_id};
 use crate::model::{LoginEvent, LoginKind};
 
@@ -38,13 +39,14 @@ impl<'e> EventParams<'e> {
     }
 }
 
-pub(super) fn record(c: Tx<'_, '_>, e: &LoginEvent) -> R<()> {
+pub(super) async fn record(c: &mut impl Run, e: &LoginEvent) -> R<()> {
     c.execute(
         "INSERT INTO login_events (at, username, user_id, consumer_key, kind, success, error_code, reason,
                                    source_ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &EventParams::of(e).params(),
-    )?;
+    )
+    .await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 mod apps;
 mod events;
 mod facts_version;
+mod nonblocking;
 mod org;
 mod outbox;
 mod pool;
@@ -23,6 +24,7 @@ mod tokens;
 mod url;
 mod users;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,16 +34,18 @@ use sfr_wire::SfId;
 
 use super::facts_cache::{self, FactsCache};
 use super::{
-    Bootstrap, Purged, RateCount, Store, StoreError, StoreResult, code_exchange, grant_reads,
+    Bootstrap, Pending, Purged, RateCount, Store, StoreError, StoreResult, code_exchange,
+    grant_reads,
 };
 use crate::keys::Keys;
 use crate::model::{
     AccessToken, AppUpdate, Approval, AuthCode, CodeCheck, CodeJudge, ConnectedApp, Exchange,
     GrantFacts, GrantLookup, IssueTokens, LockState, LoginEvent, Mail, NewApp, NewUser, Org,
     OrgSettingsUpdate, PermissionSet, Profile, Redeemed, RefreshToken, RefreshUse, Revoked, Scope,
-    SigningKey, SigningKeys, User, VerificationCode,
+    SessionJudge, SigningKey, SigningKeys, StoredSession, User, VerificationCode,
 };
 use pool::Pool;
+use session::at_once;
 
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use tls::TlsSettings;
@@ -123,6 +127,96 @@ fn is_connection_loss(e: &postgres::Error) -> bool {
         )
 }
 
+/// Whether a use case that failed with `e` on its `attempt`th run is run again, and after what pause. After a
+/// lost commit nobody knows whether it landed, and a retry could do the use case twice; a single statement in
+/// autocommit is its own commit, so a lost one is not retried unless it only read.
+fn retry_after(
+    e: &postgres::Error,
+    mode: Mode,
+    committing: bool,
+    attempt: u32,
+) -> Option<Duration> {
+    let lost = is_connection_loss(e);
+    let retry = is_conflict(e)
+        || (lost
+            && match mode {
+                Mode::Read | Mode::OneRead => true,
+                Mode::Write => !committing,
+                Mode::OneWrite => false,
+            });
+    if !retry || attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    // Back off a little, more each time, with jitter so the losers do not collide again.
+    let mut jitter = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut jitter);
+    let base = if lost { 100 } else { 2 };
+    Some(Duration::from_millis(
+        base * u64::from(attempt.min(10)) + u64::from(jitter[0] % 8),
+    ))
+}
+
+/// One statement (`Mode::OneRead` or `Mode::OneWrite`) on a non-blocking connection, retried as
+/// `PostgresStore::run` retries it: `statement` gets a connection on loan and answers the statement's result.
+async fn run_nonblocking<T, F, Fut>(
+    pool: &Arc<nonblocking::Pool>,
+    mode: Mode,
+    statement: F,
+) -> StoreResult<T>
+where
+    F: Fn(nonblocking::Loan) -> Fut,
+    Fut: Future<Output = R<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let e = match statement(pool.get().await?).await {
+            Ok(v) => return Ok(v),
+            Err(Fail::Store(e)) => return Err(e),
+            Err(Fail::Pg(e)) => e,
+        };
+        if is_connection_loss(&e) {
+            pool.clear_idle();
+        }
+        let Some(pause) = retry_after(&e, mode, false, attempt) else {
+            return Err(db_err(&e));
+        };
+        tokio::time::sleep(pause).await;
+        tracing::debug!(attempt, error = %e, "retrying a database statement");
+    }
+}
+
+/// `PostgresStore::enforce_refresh_cap` on a non-blocking connection.
+async fn enforce_refresh_cap_nonblocking(
+    pool: &Arc<nonblocking::Pool>,
+    cap: Option<tokens::CapCheck>,
+) {
+    let Some(cap) = &cap else { return };
+    let capped = run_nonblocking(pool, Mode::OneWrite, move |mut c| async move {
+        tokens::enforce_refresh_cap(&mut *c, cap).await
+    })
+    .await;
+    if let Err(e) = capped {
+        tracing::warn!(error = %e, "could not revoke refresh tokens beyond the cap; the next grant will");
+    }
+}
+
+/// A bearer token's session and its user (`Store::session_async`): two one-statement reads on one connection,
+/// as the blocking path makes them (`AppState::session`).
+async fn session_nonblocking(
+    pool: &Arc<nonblocking::Pool>,
+    token_hash: &str,
+) -> StoreResult<Option<StoredSession>> {
+    run_nonblocking(pool, Mode::OneRead, move |mut c| async move {
+        let Some(token) = tokens::access_token(&mut *c, token_hash).await? else {
+            return Ok(None);
+        };
+        let user = users::by_id(&mut *c, &token.user_id).await?;
+        Ok(Some(StoredSession { token, user }))
+    })
+    .await
+}
+
 #[derive(Clone, Copy)]
 enum Mode {
     Read,
@@ -138,6 +232,8 @@ enum Mode {
 pub struct PostgresStore {
     url: PostgresUrl,
     pool: Pool,
+    /// Connections for the statements a grant awaits without blocking (`Store::*_async`).
+    nonblocking: Arc<nonblocking::Pool>,
     keys: Arc<Keys>,
     /// Grants' facts between changes (`facts_cache`).
     facts: FactsCache,
@@ -171,8 +267,14 @@ impl PostgresStore {
         let store = Self {
             url: url.clone(),
             facts: FactsCache::default(),
+            nonblocking: nonblocking::Pool::new(
+                config.clone(),
+                tls.clone(),
+                url.pool_size(),
+                url.shown().display().to_string(),
+            ),
             pool: Pool::new(
-                config,
+                config.into(),
                 tls,
                 url.pool_size(),
                 url.shown().display().to_string(),
@@ -239,30 +341,14 @@ impl PostgresStore {
                 Err(Fail::Store(e)) => return Err(e),
                 Err(Fail::Pg(e)) => e,
             };
-            let lost = is_connection_loss(&e);
-            if lost {
+            if is_connection_loss(&e) {
                 drop(conn);
                 self.pool.clear_idle();
             }
-            // After a lost commit we cannot know whether it landed; a retry could do the use case twice. A
-            // single statement in autocommit is its own commit.
-            let retry = is_conflict(&e)
-                || (lost
-                    && match mode {
-                        Mode::Read | Mode::OneRead => true,
-                        Mode::Write => !committing,
-                        Mode::OneWrite => false,
-                    });
-            if !retry || attempt >= MAX_ATTEMPTS {
+            let Some(pause) = retry_after(&e, mode, committing, attempt) else {
                 return Err(db_err(&e));
-            }
-            // Back off a little, more each time, with jitter so the losers do not collide again.
-            let mut jitter = [0u8; 1];
-            let _ = aws_lc_rs::rand::fill(&mut jitter);
-            let base = if lost { 100 } else { 2 };
-            std::thread::sleep(Duration::from_millis(
-                base * u64::from(attempt.min(10)) + u64::from(jitter[0] % 8),
-            ));
+            };
+            std::thread::sleep(pause);
             tracing::debug!(attempt, error = %e, "retrying a database transaction");
         }
     }
@@ -272,7 +358,9 @@ impl PostgresStore {
     /// next grant for the app, and is logged.
     fn enforce_refresh_cap(&self, cap: Option<tokens::CapCheck>) {
         let Some(cap) = cap else { return };
-        if let Err(e) = self.run(Mode::OneWrite, |c| tokens::enforce_refresh_cap(c, &cap)) {
+        if let Err(e) = self.run(Mode::OneWrite, |c| {
+            at_once(tokens::enforce_refresh_cap(c, &cap))
+        }) {
             tracing::warn!(error = %e, "could not revoke refresh tokens beyond the cap; the next grant will");
         }
     }
@@ -306,10 +394,10 @@ impl code_exchange::ExchangeSteps for InOneWrite<'_, '_> {
         tokens::redeem_code(self.tx, code_hash, now, self.facts.take())
     }
     fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
-        users::by_id(self.tx, id)
+        at_once(users::by_id(self.tx, id))
     }
     fn issue(&mut self, issue: &IssueTokens) -> R<()> {
-        tokens::issue_with_event(self.tx, issue)?;
+        at_once(tokens::issue_with_event(self.tx, issue))?;
         self.cap = tokens::CapCheck::after(issue);
         Ok(())
     }
@@ -333,10 +421,10 @@ impl grant_reads::GrantReads for InOneRead<'_, '_, '_> {
         apps::secret(self.tx, self.keys, app)
     }
     fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
-        users::by_id(self.tx, id)
+        at_once(users::by_id(self.tx, id))
     }
     fn user_by_username(&mut self, username: &str) -> R<Option<User>> {
-        users::by_username(self.tx, username)
+        at_once(users::by_username(self.tx, username))
     }
     fn approval(&mut self, user: &SfId, app: &SfId) -> R<Option<Approval>> {
         apps::approval(self.tx, user, app)
@@ -361,11 +449,11 @@ impl Store for PostgresStore {
     }
 
     fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        self.read(|c| users::by_username(c, username))
+        self.run(Mode::OneRead, |c| at_once(users::by_username(c, username)))
     }
 
     fn user_by_id(&self, id: &SfId) -> StoreResult<Option<User>> {
-        self.read(|c| users::by_id(c, id))
+        self.run(Mode::OneRead, |c| at_once(users::by_id(c, id)))
     }
 
     fn list_users(&self) -> StoreResult<Vec<User>> {
@@ -519,7 +607,9 @@ impl Store for PostgresStore {
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
         // The tokens and the event are one statement (guarded by the facts' counter when the grant was decided on
         // cached facts): its own transaction, one round trip.
-        self.run(Mode::OneWrite, |c| tokens::issue_with_event(c, issue))?;
+        self.run(Mode::OneWrite, |c| {
+            at_once(tokens::issue_with_event(c, issue))
+        })?;
         self.enforce_refresh_cap(tokens::CapCheck::after(issue));
         Ok(())
     }
@@ -527,22 +617,28 @@ impl Store for PostgresStore {
     // The token reads and the session touch are one statement each: no transaction around them (one round trip
     // instead of three). The touch's guards are checked again on the row it locks, so it stays exact.
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
-        self.run(Mode::OneRead, |c| tokens::access_token(c, token_hash))
+        self.run(Mode::OneRead, |c| {
+            at_once(tokens::access_token(c, token_hash))
+        })
     }
 
     fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {
-        self.run(Mode::OneWrite, |c| tokens::touch(c, token_hash, now))
+        self.run(Mode::OneWrite, |c| {
+            at_once(tokens::touch(c, token_hash, now))
+        })
     }
 
     fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
-        self.run(Mode::OneRead, |c| tokens::refresh_token(c, token_hash))
+        self.run(Mode::OneRead, |c| {
+            at_once(tokens::refresh_token(c, token_hash))
+        })
     }
 
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
         if let Some(event) = &refresh.event {
             // One statement (one round trip instead of six); see `tokens::refresh_with_event`.
             return self.run(Mode::OneWrite, |c| {
-                tokens::refresh_with_event(c, refresh, event)
+                at_once(tokens::refresh_with_event(c, refresh, event))
             });
         }
         self.write(|c| {
@@ -560,7 +656,8 @@ impl Store for PostgresStore {
     }
 
     fn record_event(&self, event: &LoginEvent) -> StoreResult<()> {
-        self.write(|c| events::record(c, event))
+        // One insert of a new row: its own transaction.
+        self.run(Mode::OneWrite, |c| at_once(events::record(c, event)))
     }
 
     fn events(&self, limit: u32) -> StoreResult<Vec<LoginEvent>> {
@@ -611,5 +708,103 @@ impl Store for PostgresStore {
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
         self.write(|c| tokens::purge(c, now))
+    }
+
+    // The grants' one-statement writes and reads, awaited on the request's thread (`nonblocking`).
+
+    fn issue_tokens_async(&self, issue: &IssueTokens) -> Option<Pending<()>> {
+        let pool = Arc::clone(&self.nonblocking);
+        let issue = issue.clone();
+        Some(Box::pin(async move {
+            let issue = &issue;
+            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
+                tokens::issue_with_event(&mut *c, issue).await
+            })
+            .await?;
+            enforce_refresh_cap_nonblocking(&pool, tokens::CapCheck::after(issue)).await;
+            Ok(())
+        }))
+    }
+
+    fn refresh_token_async(&self, token_hash: &str) -> Option<Pending<Option<RefreshToken>>> {
+        let pool = Arc::clone(&self.nonblocking);
+        let token_hash = token_hash.to_owned();
+        Some(Box::pin(async move {
+            let token_hash = token_hash.as_str();
+            run_nonblocking(&pool, Mode::OneRead, move |mut c| async move {
+                tokens::refresh_token(&mut *c, token_hash).await
+            })
+            .await
+        }))
+    }
+
+    fn session_async(&self, token_hash: &str) -> Option<Pending<Option<StoredSession>>> {
+        let pool = Arc::clone(&self.nonblocking);
+        let token_hash = token_hash.to_owned();
+        Some(Box::pin(async move {
+            session_nonblocking(&pool, &token_hash).await
+        }))
+    }
+
+    /// The session read, then its row recorded: two statements, as `AppState::session_recorded` would run them,
+    /// but without leaving the request's thread.
+    fn session_recorded_async(
+        &self,
+        token_hash: &str,
+        judge: SessionJudge,
+    ) -> Result<Pending<(Option<StoredSession>, bool)>, SessionJudge> {
+        let pool = Arc::clone(&self.nonblocking);
+        let token_hash = token_hash.to_owned();
+        Ok(Box::pin(async move {
+            let session = session_nonblocking(&pool, &token_hash).await?;
+            let Some(event) = judge(session.as_ref()) else {
+                return Ok((session, false));
+            };
+            let event = &event;
+            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
+                events::record(&mut *c, event).await
+            })
+            .await?;
+            Ok((session, true))
+        }))
+    }
+
+    fn record_event_async(&self, event: &LoginEvent) -> Option<Pending<()>> {
+        let pool = Arc::clone(&self.nonblocking);
+        let event = event.clone();
+        Some(Box::pin(async move {
+            let event = &event;
+            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
+                events::record(&mut *c, event).await
+            })
+            .await
+        }))
+    }
+
+    /// Only a refresh with its login-history row is one statement (`Store::refresh`); one without takes a
+    /// transaction, on the blocking pool.
+    fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
+        let event = refresh.event.clone()?;
+        let pool = Arc::clone(&self.nonblocking);
+        let refresh = refresh.clone();
+        Some(Box::pin(async move {
+            let (refresh, event) = (&refresh, &event);
+            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
+                tokens::refresh_with_event(&mut *c, refresh, event).await
+            })
+            .await
+        }))
+    }
+
+    fn touch_access_token_async(&self, token_hash: &str, now: i64) -> Option<Pending<()>> {
+        let pool = Arc::clone(&self.nonblocking);
+        let token_hash = token_hash.to_owned();
+        Some(Box::pin(async move {
+            let token_hash = token_hash.as_str();
+            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
+                tokens::touch(&mut *c, token_hash, now).await
+            })
+            .await
+        }))
     }
 }

@@ -113,7 +113,7 @@ impl Drop for Pool {
 
 /// The driver's error with its causes (its `Display` leaves them out: "error performing TLS handshake" alone
 /// does not say that the certificate names another host).
-fn with_causes(e: &postgres::Error) -> String {
+pub(super) fn with_causes(e: &postgres::Error) -> String {
     let mut text = e.to_string();
     let mut cause = std::error::Error::source(e);
     while let Some(c) = cause {

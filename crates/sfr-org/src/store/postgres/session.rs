@@ -11,9 +11,15 @@
 //! `max_prepared_statements` in transaction mode); `docs/operating-postgres.md` says so.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use postgres::types::ToSql;
 use postgres::{Client, Error, Row, Statement, Transaction};
+
+use super::R;
+use crate::store::StoreError;
 
 /// The same call on a transaction or on the bare connection.
 macro_rules! on {
@@ -42,7 +48,66 @@ enum On<'t> {
     Autocommit(&'t mut Client),
 }
 
-type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+pub(super) type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// Running prepared statements on a blocking session (`Session`: a use case on the blocking pool) or on a
+/// connection the server's runtime drives (`nonblocking::Conn`: a grant's one statement, awaited on the request's
+/// own thread). A statement's SQL and the decoding of its rows are written once, as an `async fn` over this
+/// trait; a blocking caller runs it with `at_once`, since on a `Session` every step is ready at once.
+pub(super) trait Run {
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<u64, Error>> + Send;
+    fn query_one(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<Row, Error>> + Send;
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<Option<Row>, Error>> + Send;
+}
+
+impl Run for Session<'_> {
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<u64, Error>> + Send {
+        std::future::ready(Session::execute(self, sql, params))
+    }
+    fn query_one(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<Row, Error>> + Send {
+        std::future::ready(Session::query_one(self, sql, params))
+    }
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<Option<Row>, Error>> + Send {
+        std::future::ready(Session::query_opt(self, sql, params))
+    }
+}
+
+/// The answer of statements written over `Run` and run on a `Session`: every step of theirs is ready when first
+/// polled, so one poll finishes them (a future still pending would mean a non-blocking step crept in; it fails
+/// the use case rather than block or spin).
+pub(super) fn at_once<T>(steps: impl Future<Output = R<T>>) -> R<T> {
+    match pin!(steps).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(answer) => answer,
+        Poll::Pending => Err(StoreError::Internal(
+            "a statement on a blocking connection did not finish at once".into(),
+        )
+        .into()),
+    }
+}
 
 impl<'t> Session<'t> {
     pub(super) fn new(tx: Transaction<'t>, statements: &'t mut Statements) -> Self {
@@ -107,5 +172,24 @@ impl<'t> Session<'t> {
             On::Transaction(tx) => tx.savepoint(name),
             On::Autocommit(client) => client.transaction(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::postgres::Fail;
+
+    #[test]
+    fn at_once_answers_ready_steps_and_refuses_to_wait() {
+        assert_eq!(at_once(async { Ok(7) }).ok(), Some(7));
+        let stuck = at_once(async {
+            std::future::pending::<()>().await;
+            Ok(7)
+        });
+        assert!(
+            matches!(&stuck, Err(Fail::Store(StoreError::Internal(m))) if m.contains("did not finish")),
+            "{stuck:?}"
+        );
     }
 }

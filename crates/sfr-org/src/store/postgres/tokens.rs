@@ -11,6 +11,7 @@ use postgres::types::ToSql;
 use sfr_wire::SfId;
 
 use super::events::EventParams;
+use super::session::Run;
 use super::{R, Tx, parse_id, parse_scopes};
 use crate::model::{
     AccessToken, AuthCode, IssueTokens, LoginEvent, NewAccessToken, Redeemed, RefreshPolicy,
@@ -192,7 +193,7 @@ fn insert_access(
 /// A grant decided on cached facts (`issue.facts_version`) has every insert guarded by the counter
 /// (`facts_version::guard`): if a change committed since, nothing is stored and the answer is
 /// `FactsChanged`, in the same round trip.
-pub(super) fn issue_with_event(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
+pub(super) async fn issue_with_event(c: &mut impl Run, issue: &IssueTokens) -> R<()> {
     let session = SessionParams::of(&issue.access);
     let refresh = issue.refresh.as_ref().map(RefreshParams::of);
     let event = issue.event.as_ref().map(EventParams::of);
@@ -253,7 +254,7 @@ pub(super) fn issue_with_event(c: Tx<'_, '_>, issue: &IssueTokens) -> R<()> {
     } else {
         format!("WITH {} {last}", with.join(", "))
     };
-    match c.execute(sql.as_str(), &params)? {
+    match c.execute(sql.as_str(), &params).await? {
         0 => Err(StoreError::FactsChanged.into()),
         _ => Ok(()),
     }
@@ -317,7 +318,7 @@ impl CapCheck {
 /// snapshot are revoked, and later snapshots only add newer tokens, so a cap never revokes a token that should
 /// live. The cost: for a moment after a grant (and, if the node dies in between or a row was skipped, until the
 /// user's next grant for the app) there may be a live token or two over the cap.
-pub(super) fn enforce_refresh_cap(c: Tx<'_, '_>, cap: &CapCheck) -> R<u64> {
+pub(super) async fn enforce_refresh_cap(c: &mut impl Run, cap: &CapCheck) -> R<u64> {
     Ok(c.execute(
         "WITH excess AS (
              SELECT token_hash FROM refresh_tokens
@@ -336,20 +337,22 @@ pub(super) fn enforce_refresh_cap(c: Tx<'_, '_>, cap: &CapCheck) -> R<u64> {
             &cap.now,
             &MAX_REFRESH_TOKENS_PER_USER_APP,
         ],
-    )?)
+    )
+    .await?)
 }
 
 // ---- reading ----
 
 /// A session, revoked if its refresh token is.
-pub(super) fn access_token(c: Tx<'_, '_>, hash: &str) -> R<Option<AccessToken>> {
+pub(super) async fn access_token(c: &mut impl Run, hash: &str) -> R<Option<AccessToken>> {
     let row = c.query_opt(
         "SELECT a.token_hash, a.app_id, a.user_id, a.scopes, a.refresh_hash, a.from_code, a.issued_at,
                 a.last_used_at, a.session_timeout_ms, COALESCE(a.revoked_at, r.revoked_at)
          FROM access_tokens a LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash
          WHERE a.token_hash = $1",
         &[&hash],
-    )?;
+    )
+    .await?;
     row.map(|r| {
         Ok(AccessToken {
             token_hash: r.try_get(0)?,
@@ -367,7 +370,7 @@ pub(super) fn access_token(c: Tx<'_, '_>, hash: &str) -> R<Option<AccessToken>> 
     .transpose()
 }
 
-pub(super) fn touch(c: Tx<'_, '_>, hash: &str, now: i64) -> R<()> {
+pub(super) async fn touch(c: &mut impl Run, hash: &str, now: i64) -> R<()> {
     c.execute(
         concat!(
             "UPDATE access_tokens SET last_used_at = $2
@@ -376,7 +379,8 @@ pub(super) fn touch(c: Tx<'_, '_>, hash: &str, now: i64) -> R<()> {
             refresh_not_revoked!()
         ),
         &[&hash, &now],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -396,9 +400,10 @@ fn refresh_from(r: &Row) -> R<RefreshToken> {
 const REFRESH_COLUMNS: &str =
     "token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at";
 
-pub(super) fn refresh_token(c: Tx<'_, '_>, hash: &str) -> R<Option<RefreshToken>> {
+pub(super) async fn refresh_token(c: &mut impl Run, hash: &str) -> R<Option<RefreshToken>> {
     let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
-    c.query_opt(sql.as_str(), &[&hash])?
+    c.query_opt(sql.as_str(), &[&hash])
+        .await?
         .as_ref()
         .map(refresh_from)
         .transpose()
@@ -441,8 +446,8 @@ pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> 
 /// A refresh decided on cached facts (`u.facts_version`) guards the `UPDATE` with the counter
 /// (`facts_version::guard`); the statement always answers one row with the counter as it read it, so a use
 /// that did not happen because a change committed since is told apart from a revoked token (`FactsChanged`).
-pub(super) fn refresh_with_event(
-    c: Tx<'_, '_>,
+pub(super) async fn refresh_with_event(
+    c: &mut impl Run,
     u: &RefreshUse,
     e: &LoginEvent,
 ) -> R<Option<RefreshToken>> {
@@ -476,7 +481,7 @@ pub(super) fn refresh_with_event(
          )
          SELECT used.*, version.n FROM (SELECT n FROM facts_version) version LEFT JOIN used ON true"
     );
-    let row = c.query_one(sql.as_str(), &params)?;
+    let row = c.query_one(sql.as_str(), &params).await?;
     let read_at: i64 = row.try_get(row.len() - 1)?;
     if u.facts_version.is_some_and(|v| v != read_at) {
         return Err(StoreError::FactsChanged.into());

@@ -108,7 +108,7 @@ impl PostgresUrl {
             url.query_pairs_mut().clear().extend_pairs(&kept);
         }
         let conninfo = url.to_string();
-        postgres::Config::from_str(&conninfo)
+        tokio_postgres::Config::from_str(&conninfo)
             .map_err(|e| invalid(format!("the PostgreSQL URL is not usable: {e}")))?;
         let mut shown = url.clone();
         if shown_pairs.is_empty() {
@@ -134,9 +134,9 @@ impl PostgresUrl {
         self.tls.as_ref()
     }
 
-    /// Driver settings (the URL without `pool_size`).
-    pub fn config(&self) -> postgres::Config {
-        postgres::Config::from_str(&self.conninfo).expect("checked in parse")
+    /// Driver settings (the URL without `pool_size`), for the blocking and the non-blocking connections alike.
+    pub fn config(&self) -> tokio_postgres::Config {
+        tokio_postgres::Config::from_str(&self.conninfo).expect("checked in parse")
     }
 
     /// The URL with the password masked.

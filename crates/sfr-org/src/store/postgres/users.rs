@@ -3,19 +3,48 @@
 use postgres::Row;
 use sfr_wire::SfId;
 
+use super::session::{Run, at_once};
 use super::{Fail, R, Tx, is_unique_violation, org, parse_id, to_u32, tokens};
 use crate::model::{LockState, NewUser, PermissionSet, Profile, User};
 use crate::store::{StoreError, user_rules};
 
+/// A user's columns, its profile's, then its permission sets as three arrays in name order (ids, names, labels):
+/// a user is one row, read in one statement (one round trip, one snapshot), from `USER_FROM`.
 const USER_COLUMNS: &str =
     "u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, u.active,
-     p.id, p.name, u.failed_logins, u.locked_until, u.last_login_at, u.created_at";
+     p.id, p.name, u.failed_logins, u.locked_until, u.last_login_at, u.created_at,
+     ps.ids, ps.names, ps.labels";
 
-fn finish(c: Tx<'_, '_>, r: &Row) -> R<User> {
-    let id: String = r.try_get(0)?;
-    let permission_sets = user_permission_sets(c, &id)?;
+const USER_FROM: &str = "users u JOIN profiles p ON p.id = u.profile_id
+     CROSS JOIN LATERAL (
+         SELECT COALESCE(array_agg(s.id ORDER BY s.name), '{}') AS ids,
+                COALESCE(array_agg(s.name ORDER BY s.name), '{}') AS names,
+                COALESCE(array_agg(s.label ORDER BY s.name), '{}') AS labels
+         FROM user_permission_sets ups JOIN permission_sets s ON s.id = ups.permission_set_id
+         WHERE ups.user_id = u.id
+     ) ps";
+
+fn user_from(r: &Row) -> R<User> {
+    let ids: Vec<String> = r.try_get(13)?;
+    let names: Vec<String> = r.try_get(14)?;
+    let labels: Vec<String> = r.try_get(15)?;
+    if ids.len() != names.len() || ids.len() != labels.len() {
+        return Err(StoreError::Corrupt("a user's permission sets read unevenly".into()).into());
+    }
+    let permission_sets = ids
+        .iter()
+        .zip(names)
+        .zip(labels)
+        .map(|((id, name), label)| {
+            Ok(PermissionSet {
+                id: parse_id(id)?,
+                name,
+                label,
+            })
+        })
+        .collect::<R<Vec<_>>>()?;
     Ok(User {
-        id: parse_id(&id)?,
+        id: parse_id(&r.try_get::<_, String>(0)?)?,
         username: r.try_get(1)?,
         email: r.try_get(2)?,
         first_name: r.try_get(3)?,
@@ -34,41 +63,27 @@ fn finish(c: Tx<'_, '_>, r: &Row) -> R<User> {
     })
 }
 
-fn user_permission_sets(c: Tx<'_, '_>, user_id: &str) -> R<Vec<PermissionSet>> {
-    c.query(
-        "SELECT ps.id, ps.name, ps.label FROM user_permission_sets ups
-         JOIN permission_sets ps ON ps.id = ups.permission_set_id
-         WHERE ups.user_id = $1 ORDER BY ps.name",
-        &[&user_id],
-    )?
-    .iter()
-    .map(permission_set_from)
-    .collect()
+async fn one_user(c: &mut impl Run, filter: &str, value: &str) -> R<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM {USER_FROM} WHERE {filter}");
+    c.query_opt(sql.as_str(), &[&value])
+        .await?
+        .as_ref()
+        .map(user_from)
+        .transpose()
 }
 
-fn one_user(c: Tx<'_, '_>, filter: &str, value: &str) -> R<Option<User>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users u JOIN profiles p ON p.id = u.profile_id WHERE {filter}"
-    );
-    let row = c.query_opt(sql.as_str(), &[&value])?;
-    row.map(|row| finish(c, &row)).transpose()
+pub(super) async fn by_username(c: &mut impl Run, username: &str) -> R<Option<User>> {
+    one_user(c, "u.username_key = $1", &username.to_lowercase()).await
 }
 
-pub(super) fn by_username(c: Tx<'_, '_>, username: &str) -> R<Option<User>> {
-    one_user(c, "u.username_key = $1", &username.to_lowercase())
-}
-
-pub(super) fn by_id(c: Tx<'_, '_>, id: &SfId) -> R<Option<User>> {
+pub(super) async fn by_id(c: &mut impl Run, id: &SfId) -> R<Option<User>> {
     // Accept the 15-character form too: ids are compared on their case-sensitive first 15 characters.
-    one_user(c, "substr(u.id, 1, 15) = $1", id.to_15())
+    one_user(c, "substr(u.id, 1, 15) = $1", id.to_15()).await
 }
 
 pub(super) fn list(c: Tx<'_, '_>) -> R<Vec<User>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users u JOIN profiles p ON p.id = u.profile_id ORDER BY u.username_key"
-    );
-    let rows = c.query(sql.as_str(), &[])?;
-    rows.iter().map(|row| finish(c, row)).collect()
+    let sql = format!("SELECT {USER_COLUMNS} FROM {USER_FROM} ORDER BY u.username_key");
+    c.query(sql.as_str(), &[])?.iter().map(user_from).collect()
 }
 
 /// All usernames, for "unknown user" messages.
@@ -81,7 +96,7 @@ fn usernames(c: Tx<'_, '_>) -> R<Vec<String>> {
 
 /// The user with this username, or `UnknownUser` listing the known ones.
 pub(super) fn require_by_username(c: Tx<'_, '_>, username: &str) -> R<User> {
-    match by_username(c, username)? {
+    match at_once(by_username(c, username))? {
         Some(user) => Ok(user),
         None => Err(StoreError::UnknownUser {
             username: username.to_owned(),
@@ -92,7 +107,7 @@ pub(super) fn require_by_username(c: Tx<'_, '_>, username: &str) -> R<User> {
 }
 
 fn require_by_id(c: Tx<'_, '_>, id: &SfId) -> R<User> {
-    by_id(c, id)?.ok_or_else(|| {
+    at_once(by_id(c, id))?.ok_or_else(|| {
         StoreError::UnknownUser {
             username: id.to_string(),
             known: Vec::new(),

@@ -1,0 +1,211 @@
+//! Connections the server's own runtime drives, for the statements a grant waits on (`Store::*_async`).
+//!
+//! The blocking driver (`postgres::Client`, the rest of this backend) runs a small runtime per connection and
+//! blocks on it, so a request handler had to hop to the blocking pool and back for every statement: two thread
+//! hand-offs and a runtime's worth of polling per round trip, 96–120 µs of the node's CPU per client_credentials
+//! grant when the statement itself is one round trip. Here a statement is sent and its answer awaited on the
+//! worker thread serving the request, and each connection's socket is polled by a task on the same runtime.
+//!
+//! A connection belongs to the runtime that made it: its task stops with that runtime, and the connection then
+//! reads as closed and is dropped when next taken. The pool holds at most `size` connections, as many as the
+//! blocking pool (so a node opens at most twice its `pool_size`: `docs/operating-postgres.md`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::{Client, Config, Error, NoTls, Row, Statement};
+
+use super::session::{Params, Run};
+use super::tls::RustlsConnect;
+use crate::store::StoreError;
+
+/// How long a statement waits for a free connection before it fails (as the blocking pool's checkout).
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection and the statements prepared on it, by SQL text (see `session`).
+pub(super) struct Conn {
+    client: Client,
+    statements: HashMap<Box<str>, Statement>,
+}
+
+impl Conn {
+    async fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).await?;
+        self.statements.insert(sql.into(), statement.clone());
+        Ok(statement)
+    }
+}
+
+impl Run for Conn {
+    async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.execute(&statement, params).await
+    }
+
+    async fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query_one(&statement, params).await
+    }
+
+    async fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query_opt(&statement, params).await
+    }
+}
+
+pub(super) struct Pool {
+    config: Config,
+    tls: Option<RustlsConnect>,
+    size: usize,
+    /// The URL without its password, for messages.
+    shown: String,
+    idle: Mutex<Vec<Conn>>,
+    /// One per connection that may exist; a loan holds one.
+    permits: Arc<Semaphore>,
+}
+
+/// A connection on loan; goes back to the pool on drop unless it closed.
+pub(super) struct Loan {
+    pool: Arc<Pool>,
+    conn: Option<Conn>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for Loan {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn
+            .as_ref()
+            .expect("a loaned connection is present until drop")
+    }
+}
+
+impl std::ops::DerefMut for Loan {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn
+            .as_mut()
+            .expect("a loaned connection is present until drop")
+    }
+}
+
+impl Drop for Loan {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !conn.client.is_closed()
+        {
+            self.pool.idle().push(conn);
+        }
+    }
+}
+
+impl Pool {
+    pub(super) fn new(
+        config: Config,
+        tls: Option<RustlsConnect>,
+        size: usize,
+        shown: String,
+    ) -> Arc<Self> {
+        let size = size.max(1);
+        Arc::new(Self {
+            config,
+            tls,
+            size,
+            shown,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(size)),
+        })
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
+        // Every change under the lock is one push or pop: a panic cannot leave the list half-changed.
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle connection that is still open, else a new one; waits while `size` are on loan.
+    pub(super) async fn get(self: &Arc<Self>) -> Result<Loan, StoreError> {
+        let permit = match tokio::time::timeout(
+            CHECKOUT_TIMEOUT,
+            Arc::clone(&self.permits).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) | Err(_) => {
+                return Err(StoreError::Database(format!(
+                    "all {} connections to {} stayed busy for {} s; raise pool_size in the database URL \
+                         or max_connections on the server",
+                    self.size,
+                    self.shown,
+                    CHECKOUT_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let reused = {
+            let mut idle = self.idle();
+            std::iter::from_fn(|| idle.pop()).find(|c| !c.client.is_closed())
+        };
+        let conn = match reused {
+            Some(conn) => conn,
+            None => self.connect().await?,
+        };
+        Ok(Loan {
+            pool: Arc::clone(self),
+            conn: Some(conn),
+            _permit: permit,
+        })
+    }
+
+    /// Drops every idle connection (after one broke: the others very likely did too).
+    pub(super) fn clear_idle(&self) {
+        self.idle().clear();
+    }
+
+    async fn connect(&self) -> Result<Conn, StoreError> {
+        let connected = match &self.tls {
+            Some(tls) => self
+                .config
+                .connect(tls.clone())
+                .await
+                .map(|(client, connection)| {
+                    drive(connection);
+                    client
+                }),
+            None => self
+                .config
+                .connect(NoTls)
+                .await
+                .map(|(client, connection)| {
+                    drive(connection);
+                    client
+                }),
+        };
+        match connected {
+            Ok(client) => Ok(Conn {
+                client,
+                statements: HashMap::new(),
+            }),
+            Err(e) => Err(StoreError::Database(format!(
+                "cannot connect to PostgreSQL at {}: {}",
+                self.shown,
+                super::pool::with_causes(&e)
+            ))),
+        }
+    }
+}
+
+/// Polls a connection's socket on this runtime until the connection ends (its client dropped, the server gone).
+fn drive<F>(connection: F)
+where
+    F: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "a database connection ended");
+        }
+    });
+}
