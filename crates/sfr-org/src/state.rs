@@ -7,8 +7,8 @@ use sfr_wire::SfId;
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::model::{
-    CodeJudge, Exchange, IssueTokens, LoginEvent, RefreshToken, RefreshUse, SessionJudge,
-    SigningKey, StoredSession,
+    CodeJudge, Exchange, GrantFacts, GrantLookup, IssueTokens, LoginEvent, RefreshToken,
+    RefreshUse, SessionJudge, SigningKey, StoredSession,
 };
 use crate::oauth::certificates::Certificates;
 use crate::store::{Store, StoreError, StoreResult};
@@ -173,6 +173,27 @@ impl AppState {
         };
         self.record_event(event).await?;
         Ok((session, true))
+    }
+
+    /// `Store::grant_facts`, without blocking this thread when the store can: facts cached at the counter's
+    /// current value are the answer, confirmed by one non-blocking read of the counter
+    /// (`Store::facts_version_async`); anything else reads them the blocking way.
+    pub async fn grant_facts(&self, lookup: GrantLookup) -> StoreResult<GrantFacts> {
+        if let Some((cached_at, facts)) = self.store.cached_grant_facts(&lookup)
+            && let Some(current) = self.store.facts_version_async()
+            && current.await? == cached_at
+        {
+            return Ok(facts);
+        }
+        self.read(move |s| s.grant_facts(&lookup)).await
+    }
+
+    /// `Store::facts_version`, without blocking this thread when the store can.
+    pub async fn facts_version(&self) -> StoreResult<i64> {
+        match self.store.facts_version_async() {
+            Some(pending) => pending.await,
+            None => self.read(|s| s.facts_version()).await,
+        }
     }
 
     /// `Store::refresh_token` for a refresh grant, without blocking this thread when the store can.

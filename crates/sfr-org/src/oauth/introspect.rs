@@ -71,7 +71,7 @@ async fn authenticate_client(
         secret: true,
         approval: false,
     };
-    let facts = state.read(move |s| s.grant_facts(&lookup)).await?;
+    let facts = state.grant_facts(lookup).await?;
     let (Some(app), Some(secret)) = (facts.app, facts.secret) else {
         return refuse(OAuthError::InvalidClientId, "no app with this consumer key");
     };

@@ -160,7 +160,7 @@ impl Attempt {
         };
         match out {
             Err(Failure::Outdated) => Ok(true),
-            Err(Failure::Refused(_)) => Ok(state.read(|s| s.facts_version()).await? != version),
+            Err(Failure::Refused(_)) => Ok(state.facts_version().await? != version),
             Ok(_) | Err(Failure::Internal(_)) => Ok(false),
         }
     }
@@ -265,7 +265,7 @@ async fn facts(
             attempt.unconfirmed = Some(version);
             found
         }
-        None => state.read(move |s| s.grant_facts(&lookup)).await?,
+        None => state.grant_facts(lookup).await?,
     };
     facts_of(found, id, attempt.unconfirmed)
 }

@@ -405,6 +405,10 @@ pub trait Store: Send + Sync {
     fn record_event_async(&self, _event: &LoginEvent) -> Option<Pending<()>> {
         None
     }
+    /// `facts_version` as a future; see `issue_tokens_async`.
+    fn facts_version_async(&self) -> Option<Pending<i64>> {
+        None
+    }
     /// `touch_access_token` as a future; see `issue_tokens_async`.
     fn touch_access_token_async(&self, _token_hash: &str, _now: i64) -> Option<Pending<()>> {
         None

@@ -927,6 +927,18 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
         recorded.unwrap();
         assert_eq!(events()[0].reason, "recorded");
     }
+    // Reading the facts' counter (last: it moves the counter).
+    if let Some(read) = awaited(&runtime, store.facts_version_async()) {
+        assert_eq!(read.unwrap(), store.facts_version().unwrap());
+        store
+            .create_permission_set("Moves_The_Counter", "", T0)
+            .unwrap();
+        let moved = awaited(&runtime, store.facts_version_async())
+            .unwrap()
+            .unwrap();
+        assert_ne!(moved, version);
+        assert_eq!(moved, store.facts_version().unwrap());
+    }
 }
 
 pub fn codes_redeem_exactly_once(store: &dyn Store) {

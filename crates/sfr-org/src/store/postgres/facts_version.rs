@@ -1,6 +1,7 @@
 //! The counter the facts cache checks (`store::facts_cache`): bumped by trigger on every change to a table a
 //! grant's facts are read from (schema v6).
 
+use super::session::{Run, at_once};
 use super::{R, Tx};
 use crate::store::StoreError;
 
@@ -13,8 +14,9 @@ pub(super) fn guard(param: usize) -> String {
     format!("(SELECT n FROM facts_version) = ${param}")
 }
 
-pub(super) fn load(c: Tx<'_, '_>) -> R<i64> {
-    Ok(c.query_one("SELECT n FROM facts_version", &[])?
+pub(super) async fn load(c: &mut impl Run) -> R<i64> {
+    Ok(c.query_one("SELECT n FROM facts_version", &[])
+        .await?
         .try_get(0)?)
 }
 
@@ -28,7 +30,7 @@ pub(super) fn confirm(c: Tx<'_, '_>, expected: Option<i64>) -> R<()> {
     let Some(expected) = expected else {
         return Ok(());
     };
-    if load(c)? == expected {
+    if at_once(load(c))? == expected {
         Ok(())
     } else {
         Err(StoreError::FactsChanged.into())

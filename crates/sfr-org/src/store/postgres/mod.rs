@@ -536,7 +536,7 @@ impl Store for PostgresStore {
     fn grant_facts(&self, lookup: &GrantLookup) -> StoreResult<GrantFacts> {
         // The counter alone first, one statement with no transaction around it: on a hit (the facts did not
         // change since they were cached) that is the whole read, one round trip instead of three.
-        let version = self.run(Mode::OneRead, facts_version::load)?;
+        let version = self.run(Mode::OneRead, |c| at_once(facts_version::load(c)))?;
         if let Some(facts) = self.facts.get(version, lookup) {
             return Ok(facts);
         }
@@ -548,7 +548,7 @@ impl Store for PostgresStore {
                     tx,
                     keys: &self.keys,
                 },
-                |r| facts_version::load(r.tx),
+                |r| at_once(facts_version::load(r.tx)),
                 |r| grant_reads::read(r, lookup),
             )
         })
@@ -561,7 +561,7 @@ impl Store for PostgresStore {
     }
 
     fn facts_version(&self) -> StoreResult<i64> {
-        self.run(Mode::OneRead, facts_version::load)
+        self.run(Mode::OneRead, |c| at_once(facts_version::load(c)))
     }
 
     fn approve(&self, user: &SfId, app: &SfId, scopes: &[Scope], now: i64) -> StoreResult<()> {
@@ -791,6 +791,16 @@ impl Store for PostgresStore {
             let (refresh, event) = (&refresh, &event);
             run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
                 tokens::refresh_with_event(&mut *c, refresh, event).await
+            })
+            .await
+        }))
+    }
+
+    fn facts_version_async(&self) -> Option<Pending<i64>> {
+        let pool = Arc::clone(&self.nonblocking);
+        Some(Box::pin(async move {
+            run_nonblocking(&pool, Mode::OneRead, |mut c| async move {
+                facts_version::load(&mut *c).await
             })
             .await
         }))
