@@ -179,8 +179,9 @@ impl AppState {
     /// current value are the answer, confirmed by one non-blocking read of the counter
     /// (`Store::facts_version_async`); anything else reads them the blocking way.
     pub async fn grant_facts(&self, lookup: GrantLookup) -> StoreResult<GrantFacts> {
-        if let Some((cached_at, facts)) = self.store.cached_grant_facts(&lookup)
-            && let Some(current) = self.store.facts_version_async()
+        // The counter's future first: a store without one (SQLite) skips the copy of the cached facts.
+        if let Some(current) = self.store.facts_version_async()
+            && let Some((cached_at, facts)) = self.store.cached_grant_facts(&lookup)
             && current.await? == cached_at
         {
             return Ok(facts);
