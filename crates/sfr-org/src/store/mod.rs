@@ -20,6 +20,7 @@ mod code_exchange;
 mod facts_cache;
 mod grant_reads;
 pub mod postgres;
+mod ready_steps;
 pub mod sqlite;
 mod user_rules;
 

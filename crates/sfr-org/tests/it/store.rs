@@ -927,6 +927,42 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
         recorded.unwrap();
         assert_eq!(events()[0].reason, "recorded");
     }
+    // Exchanging a code: tokens for the fresh claim (and its user), none on outdated facts (the code unspent) or
+    // for a replay, which revokes what the code issued.
+    store
+        .insert_code(&code(&user, &app, "code-nb", T0))
+        .unwrap();
+    let code_hash = hash("code-nb");
+    let judge = issuing(IssueTokens {
+        access: access(&user, &app, "at-from-code", T0 + 1),
+        refresh: Some(refresh(&user, &app, "rt-from-code", T0 + 1)),
+        from_code: Some(code_hash.clone()),
+        event: Some(event("exchanged")),
+        facts_version: None,
+    });
+    let exchange = |version| store.exchange_code_async(&code_hash, T0 + 1, Some(version), &judge);
+    if let Some(outdated) = awaited(&runtime, exchange(version - 1)) {
+        assert!(
+            matches!(outdated, Err(StoreError::FactsChanged)),
+            "{outdated:?}"
+        );
+        assert_eq!(store.auth_code(&code_hash).unwrap().unwrap().used_at, None);
+        let fresh = awaited(&runtime, exchange(version)).unwrap().unwrap();
+        assert!(
+            matches!(fresh.redeemed, Redeemed::Fresh(_)) && fresh.issued,
+            "{fresh:?}"
+        );
+        assert_eq!(fresh.user.map(|u| u.id), Some(user.id.clone()));
+        assert!(alive(store, "at-from-code", T0 + 2) && refresh_live(store, "rt-from-code"));
+        assert_eq!(events()[0].reason, "exchanged");
+        let replay = awaited(&runtime, exchange(version)).unwrap().unwrap();
+        assert!(
+            matches!(replay.redeemed, Redeemed::Replayed(_)) && !replay.issued,
+            "{replay:?}"
+        );
+        assert!(!alive(store, "at-from-code", T0 + 2) && !refresh_live(store, "rt-from-code"));
+    }
+
     // Reading the facts' counter (last: it moves the counter).
     if let Some(read) = awaited(&runtime, store.facts_version_async()) {
         assert_eq!(read.unwrap(), store.facts_version().unwrap());
@@ -984,6 +1020,64 @@ pub fn codes_redeem_exactly_once(store: &dyn Store) {
 }
 
 /// Many threads redeem the same code at once: exactly one wins.
+/// Code exchanges awaited at once on the request threads of a runtime (`Store::exchange_code_async`): one claims
+/// the code and issues, the others see a replay (and revoke what it issued), whatever conflicts the backend had
+/// to retry. A backend without the call has nothing to check here.
+pub fn concurrent_non_blocking_exchanges_have_one_winner(store: Arc<dyn Store>) {
+    let (user, app) = user_and_app(store.as_ref());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for round in 0..3 {
+        let plaintext = format!("nb-race-{round}");
+        store
+            .insert_code(&code(&user, &app, &plaintext, T0))
+            .unwrap();
+        let hash = keys::token_key(&plaintext);
+        let judge = issuing(IssueTokens {
+            access: access(&user, &app, &format!("at-{plaintext}"), T0 + 1),
+            refresh: None,
+            from_code: Some(hash.clone()),
+            event: None,
+            facts_version: None,
+        });
+        let Some(tries) = (0..8)
+            .map(|_| store.exchange_code_async(&hash, T0 + 1, None, &judge))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        let outcomes: Vec<Exchange> = runtime.block_on(async {
+            let handles: Vec<_> = tries.into_iter().map(tokio::spawn).collect();
+            let mut outcomes = Vec::new();
+            for handle in handles {
+                outcomes.push(handle.await.expect("task").expect("an exchange"));
+            }
+            outcomes
+        });
+        let fresh = outcomes
+            .iter()
+            .filter(|o| matches!(o.redeemed, Redeemed::Fresh(_)))
+            .count();
+        let issued = outcomes.iter().filter(|o| o.issued).count();
+        let replayed = outcomes
+            .iter()
+            .filter(|o| matches!(o.redeemed, Redeemed::Replayed(_)))
+            .count();
+        assert_eq!(
+            (fresh, issued, replayed),
+            (1, 1, 7),
+            "round {round}: {outcomes:?}"
+        );
+        assert!(
+            !alive(store.as_ref(), &format!("at-{plaintext}"), T0 + 2),
+            "the replays revoked it"
+        );
+    }
+}
+
 pub fn code_redemption_race_has_one_winner(store: Arc<dyn Store>) {
     let (user, app) = user_and_app(store.as_ref());
     for round in 0..5 {
@@ -1773,6 +1867,7 @@ macro_rules! storage_suite {
         );
         storage_suite!(@arc $open;
             code_redemption_race_has_one_winner,
+            concurrent_non_blocking_exchanges_have_one_winner,
             a_code_exchange_stores_tokens_only_with_a_fresh_claim,
             concurrent_code_exchanges_keep_the_cap,
             concurrent_use_is_safe,

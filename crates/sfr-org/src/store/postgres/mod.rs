@@ -156,8 +156,10 @@ fn retry_after(
     ))
 }
 
-/// One statement (`Mode::OneRead` or `Mode::OneWrite`) on a non-blocking connection, retried as
-/// `PostgresStore::run` retries it: `statement` gets a connection on loan and answers the statement's result.
+/// One statement (`Mode::OneRead`, `Mode::OneWrite`) or one transaction (`Mode::Write`) on a non-blocking
+/// connection, retried as `PostgresStore::run` retries it: `statement` gets a connection on loan and answers the
+/// result. A transaction's commit answers a lost connection as a final error (`nonblocking::Transaction::commit`),
+/// so a lost connection seen here came before the commit was sent.
 async fn run_nonblocking<T, F, Fut>(
     pool: &Arc<nonblocking::Pool>,
     mode: Mode,
@@ -374,30 +376,31 @@ impl PostgresStore {
     }
 }
 
-/// A code exchange's steps inside one write transaction (`Store::exchange_code`), and what its commit leaves
-/// for the cap on refresh tokens to check.
-struct InOneWrite<'a, 'b> {
-    tx: &'a mut session::Session<'b>,
+/// A code exchange's steps inside one write transaction (`Store::exchange_code`, on a blocking `Session`, and
+/// `Store::exchange_code_async`, on a non-blocking one), and what its commit leaves for the cap on refresh tokens
+/// to check.
+struct InOneWrite<'a, C> {
+    tx: &'a mut C,
     /// The facts' version to confirm, checked by the claim's own statement (one round trip fewer).
     facts: Option<i64>,
     cap: Option<tokens::CapCheck>,
 }
 
-impl code_exchange::ExchangeSteps for InOneWrite<'_, '_> {
+impl<C: session::Run + Send> code_exchange::ExchangeSteps for InOneWrite<'_, C> {
     type Error = Fail;
     /// Checked by `redeem`, which follows it, in the claim's statement: a changed counter spends nothing.
-    fn confirm_facts(&mut self, version: Option<i64>) -> R<()> {
+    async fn confirm_facts(&mut self, version: Option<i64>) -> R<()> {
         self.facts = version;
         Ok(())
     }
-    fn redeem(&mut self, code_hash: &str, now: i64) -> R<Redeemed> {
-        tokens::redeem_code(self.tx, code_hash, now, self.facts.take())
+    async fn redeem(&mut self, code_hash: &str, now: i64) -> R<Redeemed> {
+        tokens::redeem_code(self.tx, code_hash, now, self.facts.take()).await
     }
-    fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
-        at_once(users::by_id(self.tx, id))
+    async fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
+        users::by_id(self.tx, id).await
     }
-    fn issue(&mut self, issue: &IssueTokens) -> R<()> {
-        at_once(tokens::issue_with_event(self.tx, issue))?;
+    async fn issue(&mut self, issue: &IssueTokens) -> R<()> {
+        tokens::issue_with_event(self.tx, issue).await?;
         self.cap = tokens::CapCheck::after(issue);
         Ok(())
     }
@@ -577,7 +580,7 @@ impl Store for PostgresStore {
     }
 
     fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-        self.write(|c| tokens::redeem_code(c, code_hash, now, None))
+        self.write(|c| at_once(tokens::redeem_code(c, code_hash, now, None)))
     }
 
     fn auth_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
@@ -597,7 +600,13 @@ impl Store for PostgresStore {
                 facts: None,
                 cap: None,
             };
-            let exchange = code_exchange::run(&mut steps, code_hash, now, facts_version, judge)?;
+            let exchange = at_once(code_exchange::run(
+                &mut steps,
+                code_hash,
+                now,
+                facts_version,
+                judge,
+            ))?;
             Ok((exchange, steps.cap))
         })?;
         self.enforce_refresh_cap(cap);
@@ -723,6 +732,38 @@ impl Store for PostgresStore {
             .await?;
             enforce_refresh_cap_nonblocking(&pool, tokens::CapCheck::after(issue)).await;
             Ok(())
+        }))
+    }
+
+    /// The exchange's `SERIALIZABLE` transaction on a non-blocking connection, retried as `Store::exchange_code`
+    /// retries it; the cap on refresh tokens after its commit, as there.
+    fn exchange_code_async(
+        &self,
+        code_hash: &str,
+        now: i64,
+        facts_version: Option<i64>,
+        judge: &CodeJudge,
+    ) -> Option<Pending<Exchange>> {
+        let pool = Arc::clone(&self.nonblocking);
+        let (code_hash, judge) = (code_hash.to_owned(), Arc::clone(judge));
+        Some(Box::pin(async move {
+            let (code_hash, judge) = (code_hash.as_str(), &judge);
+            let (exchange, cap) = run_nonblocking(&pool, Mode::Write, move |mut c| async move {
+                let mut tx = c.serializable().await?;
+                let mut steps = InOneWrite {
+                    tx: &mut tx,
+                    facts: None,
+                    cap: None,
+                };
+                let exchange =
+                    code_exchange::run(&mut steps, code_hash, now, facts_version, judge).await?;
+                let cap = steps.cap;
+                tx.commit().await?;
+                Ok((exchange, cap))
+            })
+            .await?;
+            enforce_refresh_cap_nonblocking(&pool, cap).await;
+            Ok(exchange)
         }))
     }
 

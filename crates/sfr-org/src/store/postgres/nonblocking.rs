@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, Config, Error, NoTls, Row, Statement};
+use tokio_postgres::{Client, Config, Error, GenericClient, IsolationLevel, NoTls, Row, Statement};
 
+use super::Fail;
 use super::session::{Params, Run};
 use super::tls::RustlsConnect;
 use crate::store::StoreError;
@@ -27,10 +28,97 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection and the statements prepared on it, by SQL text (see `session`).
 pub(super) struct Conn {
     client: Client,
-    statements: HashMap<Box<str>, Statement>,
+    statements: Statements,
 }
 
+type Statements = HashMap<Box<str>, Statement>;
+
 impl Conn {
+    fn on(&mut self) -> Prepared<'_, Client> {
+        Prepared {
+            client: &self.client,
+            statements: &mut self.statements,
+        }
+    }
+
+    /// A `SERIALIZABLE` transaction on this connection (rolled back if dropped before `Transaction::commit`).
+    pub(super) async fn serializable(&mut self) -> Result<Transaction<'_>, Error> {
+        let Conn { client, statements } = self;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::Serializable)
+            .start()
+            .await?;
+        Ok(Transaction { tx, statements })
+    }
+}
+
+impl Run for Conn {
+    async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        self.on().execute(sql, params).await
+    }
+
+    async fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
+        self.on().query_one(sql, params).await
+    }
+
+    async fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
+        self.on().query_opt(sql, params).await
+    }
+}
+
+/// A transaction on a non-blocking connection, using the connection's prepared statements.
+pub(super) struct Transaction<'c> {
+    tx: tokio_postgres::Transaction<'c>,
+    statements: &'c mut Statements,
+}
+
+impl Transaction<'_> {
+    fn on(&mut self) -> Prepared<'_, tokio_postgres::Transaction<'_>> {
+        Prepared {
+            client: &self.tx,
+            statements: self.statements,
+        }
+    }
+
+    /// Commits. A connection lost during the commit leaves its outcome unknown: that is a final error (the use
+    /// case may have been stored, and running it again could store it twice), not one to retry.
+    pub(super) async fn commit(self) -> Result<(), Fail> {
+        self.tx.commit().await.map_err(|e| {
+            if super::is_connection_loss(&e) {
+                Fail::Store(StoreError::Database(format!(
+                    "the connection to PostgreSQL was lost while committing, so whether this was stored is \
+                     unknown: {}",
+                    super::pool::with_causes(&e)
+                )))
+            } else {
+                Fail::Pg(e)
+            }
+        })
+    }
+}
+
+impl Run for Transaction<'_> {
+    async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
+        self.on().execute(sql, params).await
+    }
+
+    async fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
+        self.on().query_one(sql, params).await
+    }
+
+    async fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
+        self.on().query_opt(sql, params).await
+    }
+}
+
+/// A connection or a transaction on it, with the connection's prepared statements: prepares each SQL text once.
+struct Prepared<'a, G> {
+    client: &'a G,
+    statements: &'a mut Statements,
+}
+
+impl<G: GenericClient + Sync> Prepared<'_, G> {
     async fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
@@ -39,9 +127,7 @@ impl Conn {
         self.statements.insert(sql.into(), statement.clone());
         Ok(statement)
     }
-}
 
-impl Run for Conn {
     async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
         let statement = self.prepared(sql).await?;
         self.client.execute(&statement, params).await

@@ -12,14 +12,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use postgres::types::ToSql;
 use postgres::{Client, Error, Row, Statement, Transaction};
-
-use super::R;
-use crate::store::StoreError;
 
 /// The same call on a transaction or on the bare connection.
 macro_rules! on {
@@ -96,18 +91,8 @@ impl Run for Session<'_> {
     }
 }
 
-/// The answer of statements written over `Run` and run on a `Session`: every step of theirs is ready when first
-/// polled, so one poll finishes them (a future still pending would mean a non-blocking step crept in; it fails
-/// the use case rather than block or spin).
-pub(super) fn at_once<T>(steps: impl Future<Output = R<T>>) -> R<T> {
-    match pin!(steps).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(answer) => answer,
-        Poll::Pending => Err(StoreError::Internal(
-            "a statement on a blocking connection did not finish at once".into(),
-        )
-        .into()),
-    }
-}
+/// Statements written over `Run`, run on a `Session`: every step is ready when first polled.
+pub(super) use crate::store::ready_steps::at_once;
 
 impl<'t> Session<'t> {
     pub(super) fn new(tx: Transaction<'t>, statements: &'t mut Statements) -> Self {
@@ -172,24 +157,5 @@ impl<'t> Session<'t> {
             On::Transaction(tx) => tx.savepoint(name),
             On::Autocommit(client) => client.transaction(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::postgres::Fail;
-
-    #[test]
-    fn at_once_answers_ready_steps_and_refuses_to_wait() {
-        assert_eq!(at_once(async { Ok(7) }).ok(), Some(7));
-        let stuck = at_once(async {
-            std::future::pending::<()>().await;
-            Ok(7)
-        });
-        assert!(
-            matches!(&stuck, Err(Fail::Store(StoreError::Internal(m))) if m.contains("did not finish")),
-            "{stuck:?}"
-        );
     }
 }

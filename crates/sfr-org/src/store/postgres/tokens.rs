@@ -77,8 +77,8 @@ pub(super) fn auth_code(c: Tx<'_, '_>, code_hash: &str) -> R<Option<AuthCode>> {
 
 /// Claims a code. With `facts` (a code exchange decided on cached facts), the claim also checks the facts'
 /// counter, in the same statement: a changed counter spends nothing and answers `FactsChanged`.
-pub(super) fn redeem_code(
-    c: Tx<'_, '_>,
+pub(super) async fn redeem_code(
+    c: &mut impl Run,
     code_hash: &str,
     now: i64,
     facts: Option<i64>,
@@ -95,7 +95,9 @@ pub(super) fn redeem_code(
                           AND ($3::BIGINT IS NULL OR (SELECT n FROM version) = $3))
          SELECT code.*, version.n FROM version LEFT JOIN code ON true"
     );
-    let row = c.query_one(sql.as_str(), &[&code_hash, &now, &facts])?;
+    let row = c
+        .query_one(sql.as_str(), &[&code_hash, &now, &facts])
+        .await?;
     if let Some(expected) = facts {
         let read: i64 = row.try_get(row.len() - 1)?;
         if read != expected {
@@ -107,7 +109,7 @@ pub(super) fn redeem_code(
     }
     let mut code = code_from(&row)?;
     if code.used_at.is_some() {
-        revoke_from_code(c, code_hash, now)?;
+        revoke_from_code(c, code_hash, now).await?;
         return Ok(Redeemed::Replayed(code));
     }
     code.used_at = Some(now);
@@ -120,15 +122,19 @@ pub(super) fn redeem_code(
 
 /// Revokes every token that descends from a code: its refresh tokens (and so their sessions) and its own
 /// sessions.
-fn revoke_from_code(c: Tx<'_, '_>, code_hash: &str, now: i64) -> R<u64> {
-    let sessions = c.execute(
-        "UPDATE access_tokens SET revoked_at = $2 WHERE from_code = $1 AND revoked_at IS NULL",
-        &[&code_hash, &now],
-    )?;
-    let refresh = c.execute(
-        "UPDATE refresh_tokens SET revoked_at = $2 WHERE from_code = $1 AND revoked_at IS NULL",
-        &[&code_hash, &now],
-    )?;
+async fn revoke_from_code(c: &mut impl Run, code_hash: &str, now: i64) -> R<u64> {
+    let sessions = c
+        .execute(
+            "UPDATE access_tokens SET revoked_at = $2 WHERE from_code = $1 AND revoked_at IS NULL",
+            &[&code_hash, &now],
+        )
+        .await?;
+    let refresh = c
+        .execute(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE from_code = $1 AND revoked_at IS NULL",
+            &[&code_hash, &now],
+        )
+        .await?;
     Ok(sessions + refresh)
 }
 

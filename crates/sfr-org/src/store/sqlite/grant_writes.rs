@@ -1,6 +1,7 @@
 //! The writes of the token endpoint as jobs for the writer thread (`group_commit`), built once and queued either
 //! by a blocking caller (`Store::issue_tokens`) or by an async one (`Store::issue_tokens_async`).
 
+use std::future::{Future, ready};
 use std::sync::Arc;
 
 use rusqlite::Connection;
@@ -12,6 +13,7 @@ use crate::model::{
     CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
     SessionJudge, StoredSession, User,
 };
+use crate::store::ready_steps::at_once;
 use crate::store::{StoreError, StoreResult, code_exchange};
 
 /// A grant's tokens and its login-history event.
@@ -121,25 +123,41 @@ pub(super) fn exchange(
 ) -> impl FnOnce(&Connection) -> StoreResult<Exchange> + Send + 'static {
     let code_hash = code_hash.to_owned();
     let judge = Arc::clone(judge);
-    move |c| code_exchange::run(&mut OnWriter(c), &code_hash, now, facts, &judge)
+    move |c| {
+        at_once(code_exchange::run(
+            &mut OnWriter(c),
+            &code_hash,
+            now,
+            facts,
+            &judge,
+        ))
+    }
 }
 
 /// The writer's connection, inside its transaction.
 struct OnWriter<'a>(&'a Connection);
 
+/// Each step runs on the connection when called and hands back its answer, ready.
 impl code_exchange::ExchangeSteps for OnWriter<'_> {
     type Error = StoreError;
-    fn confirm_facts(&mut self, version: Option<i64>) -> StoreResult<()> {
-        facts_version::confirm(self.0, version)
+    fn confirm_facts(
+        &mut self,
+        version: Option<i64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        ready(facts_version::confirm(self.0, version))
     }
-    fn redeem(&mut self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-        tokens::redeem_code(self.0, code_hash, now)
+    fn redeem(
+        &mut self,
+        code_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Redeemed>> + Send {
+        ready(tokens::redeem_code(self.0, code_hash, now))
     }
-    fn user_by_id(&mut self, id: &SfId) -> StoreResult<Option<User>> {
-        users::by_id(self.0, id)
+    fn user_by_id(&mut self, id: &SfId) -> impl Future<Output = StoreResult<Option<User>>> + Send {
+        ready(users::by_id(self.0, id))
     }
-    fn issue(&mut self, issue: &IssueTokens) -> StoreResult<()> {
-        store_issue(self.0, issue)
+    fn issue(&mut self, issue: &IssueTokens) -> impl Future<Output = StoreResult<()>> + Send {
+        ready(store_issue(self.0, issue))
     }
 }
 
