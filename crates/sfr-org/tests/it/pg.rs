@@ -372,6 +372,67 @@ mod on_postgres {
         assert_eq!(live, vec![2, 3, 4, 5, 6]);
     }
 
+    /// One grant's cap revokes at most 100 tokens beyond the five newest (the bound keeps its statement on the
+    /// live-tokens index whatever the table's statistics say); a backlog, which only tokens written around the
+    /// store can make, goes with the next grants.
+    #[test]
+    fn one_cap_revokes_at_most_a_hundred_and_the_next_grants_the_rest() {
+        let Some(url) = crate::pg_harness::fresh_database() else {
+            return;
+        };
+        let store = store::open(
+            &DatabaseUrl::parse(&url).unwrap(),
+            Arc::new(Keys::ephemeral()),
+        )
+        .unwrap();
+        assert!(store.bootstrap(&crate::store::bootstrap_init()).unwrap());
+        let (user, app) = user_and_app(store.as_ref());
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .execute(
+                "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at)
+                 SELECT 'backlog-' || g, $1, $2, 'api', NULL, $3::BIGINT + g, $3::BIGINT + g FROM generate_series(1, 150) g",
+                &[&app.as_str(), &user.id.as_str(), &(T0 - 1_000)],
+            )
+            .unwrap();
+        let live = |admin: &mut postgres::Client| -> i64 {
+            admin
+                .query_one(
+                    "SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+                    &[&user.id.as_str()],
+                )
+                .unwrap()
+                .get(0)
+        };
+        let grant = |n: i64| IssueTokens {
+            access: access(&user, &app, &format!("at-backlog-{n}"), T0 + n),
+            refresh: Some(refresh(&user, &app, &format!("rt-backlog-{n}"), T0 + n)),
+            from_code: None,
+            event: None,
+            facts_version: None,
+        };
+        store.issue_tokens(&grant(0)).unwrap();
+        assert_eq!(
+            live(&mut admin),
+            151 - 100,
+            "the newest five and the 46 oldest of the backlog"
+        );
+        let oldest_kept: Option<String> = admin
+            .query_opt(
+                "SELECT token_hash FROM refresh_tokens WHERE token_hash = 'backlog-1' AND revoked_at IS NULL",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0));
+        assert!(
+            oldest_kept.is_some(),
+            "the cap takes the newest of the excess first"
+        );
+        store.issue_tokens(&grant(1)).unwrap();
+        assert_eq!(live(&mut admin), 5);
+        assert!(crate::store::refresh_live(store.as_ref(), "rt-backlog-1"));
+    }
+
     /// The last handle to a store may go away on a thread that drives async tasks (a server shutting down);
     /// closing its connections must not panic there.
     #[test]
