@@ -1,10 +1,11 @@
-//! Connections the server's own runtime drives, for the statements a grant waits on (`Store::*_async`).
+//! Connections the server's own runtime drives, for what a token request waits on (`Store::*_async`): a grant's
+//! or a bearer check's statements, and the code exchange's transaction (`Transaction`).
 //!
 //! The blocking driver (`postgres::Client`, the rest of this backend) runs a small runtime per connection and
-//! blocks on it, so a request handler had to hop to the blocking pool and back for every statement: two thread
-//! hand-offs and a runtime's worth of polling per round trip, 96–120 µs of the node's CPU per client_credentials
-//! grant when the statement itself is one round trip. Here a statement is sent and its answer awaited on the
-//! worker thread serving the request, and each connection's socket is polled by a task on the same runtime.
+//! blocks on it, so a request handler had to hop to the blocking pool and back for every use case: two thread
+//! hand-offs and a runtime's worth of polling, 100–160 µs of the node's CPU per client_credentials grant whose
+//! statement is one round trip. Here a statement is sent and its answer awaited on the worker thread serving
+//! the request, and each connection's socket is polled by a task on the same runtime.
 //!
 //! A connection belongs to the runtime that made it: its task stops with that runtime, and the connection then
 //! reads as closed and is dropped when next taken. The pool holds at most `size` connections, as many as the
