@@ -11,6 +11,7 @@
 //! reads as closed and is dropped when next taken. The pool holds at most `size` connections, as many as the
 //! blocking pool (so a node opens at most twice its `pool_size`: `docs/operating-postgres.md`).
 
+use std::borrow::BorrowMut;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,66 +27,43 @@ use crate::store::StoreError;
 /// How long a statement waits for a free connection before it fails (as the blocking pool's checkout).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A connection and the statements prepared on it, by SQL text (see `session`).
-pub(super) struct Conn {
-    client: Client,
-    statements: Statements,
+/// A client — a connection, or a transaction on one — with its connection's prepared statements, by SQL text
+/// (see `session`): each SQL text is prepared once per connection.
+pub(super) struct WithStatements<C, S> {
+    client: C,
+    statements: S,
 }
 
 type Statements = HashMap<Box<str>, Statement>;
 
-impl Conn {
-    fn on(&mut self) -> Prepared<'_, Client> {
-        Prepared {
-            client: &self.client,
-            statements: &mut self.statements,
-        }
-    }
+/// A pooled connection.
+pub(super) type Conn = WithStatements<Client, Statements>;
 
-    /// A `SERIALIZABLE` transaction on this connection (rolled back if dropped before `Transaction::commit`).
+/// A transaction on a pooled connection (rolled back if dropped before `commit`).
+pub(super) type Transaction<'c> =
+    WithStatements<tokio_postgres::Transaction<'c>, &'c mut Statements>;
+
+impl Conn {
+    /// A `SERIALIZABLE` transaction on this connection.
     pub(super) async fn serializable(&mut self) -> Result<Transaction<'_>, Error> {
-        let Conn { client, statements } = self;
-        let tx = client
+        let tx = self
+            .client
             .build_transaction()
             .isolation_level(IsolationLevel::Serializable)
             .start()
             .await?;
-        Ok(Transaction { tx, statements })
+        Ok(WithStatements {
+            client: tx,
+            statements: &mut self.statements,
+        })
     }
-}
-
-impl Run for Conn {
-    async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
-        self.on().execute(sql, params).await
-    }
-
-    async fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
-        self.on().query_one(sql, params).await
-    }
-
-    async fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
-        self.on().query_opt(sql, params).await
-    }
-}
-
-/// A transaction on a non-blocking connection, using the connection's prepared statements.
-pub(super) struct Transaction<'c> {
-    tx: tokio_postgres::Transaction<'c>,
-    statements: &'c mut Statements,
 }
 
 impl Transaction<'_> {
-    fn on(&mut self) -> Prepared<'_, tokio_postgres::Transaction<'_>> {
-        Prepared {
-            client: &self.tx,
-            statements: self.statements,
-        }
-    }
-
     /// Commits. A connection lost during the commit leaves its outcome unknown: that is a final error (the use
     /// case may have been stored, and running it again could store it twice), not one to retry.
     pub(super) async fn commit(self) -> Result<(), Fail> {
-        self.tx.commit().await.map_err(|e| {
+        self.client.commit().await.map_err(|e| {
             if super::is_connection_loss(&e) {
                 Fail::Store(StoreError::Database(format!(
                     "the connection to PostgreSQL was lost while committing, so whether this was stored is \
@@ -99,36 +77,20 @@ impl Transaction<'_> {
     }
 }
 
-impl Run for Transaction<'_> {
-    async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
-        self.on().execute(sql, params).await
-    }
-
-    async fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, Error> {
-        self.on().query_one(sql, params).await
-    }
-
-    async fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, Error> {
-        self.on().query_opt(sql, params).await
-    }
-}
-
-/// A connection or a transaction on it, with the connection's prepared statements: prepares each SQL text once.
-struct Prepared<'a, G> {
-    client: &'a G,
-    statements: &'a mut Statements,
-}
-
-impl<G: GenericClient + Sync> Prepared<'_, G> {
+impl<C: GenericClient + Sync, S: BorrowMut<Statements>> WithStatements<C, S> {
     async fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
-        if let Some(statement) = self.statements.get(sql) {
+        if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
         let statement = self.client.prepare(sql).await?;
-        self.statements.insert(sql.into(), statement.clone());
+        self.statements
+            .borrow_mut()
+            .insert(sql.into(), statement.clone());
         Ok(statement)
     }
+}
 
+impl<C: GenericClient + Send + Sync, S: BorrowMut<Statements> + Send> Run for WithStatements<C, S> {
     async fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, Error> {
         let statement = self.prepared(sql).await?;
         self.client.execute(&statement, params).await
