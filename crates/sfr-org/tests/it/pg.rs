@@ -482,6 +482,60 @@ mod on_postgres {
         }
     }
 
+    /// Every call a token request awaits is answered without blocking a thread on PostgreSQL (the storage suite's
+    /// `non_blocking_calls_agree_with_blocking_ones` checks what each answers, and skips a call a backend leaves
+    /// to the blocking pool: this is what makes it check them all here). The futures are dropped unpolled.
+    #[test]
+    fn postgres_answers_every_hot_call_without_blocking() {
+        let Some(db) = crate::store::postgres() else {
+            return;
+        };
+        let (user, app) = user_and_app(db.store.as_ref());
+        let s = db.store.as_ref();
+        let event = LoginEvent {
+            at: T0,
+            username: None,
+            user_id: Some(user.id.clone()),
+            consumer_key: None,
+            kind: LoginKind::Token("refresh_token".into()),
+            success: true,
+            error_code: None,
+            reason: "hot".into(),
+            source_ip: None,
+        };
+        let issue = IssueTokens {
+            access: access(&user, &app, "at-hot", T0),
+            refresh: None,
+            from_code: None,
+            event: Some(event.clone()),
+            facts_version: None,
+        };
+        let use_ = RefreshUse {
+            refresh_hash: keys::token_key("rt-hot"),
+            now: T0,
+            new_access: access(&user, &app, "at-hot-2", T0),
+            event: Some(event.clone()),
+            facts_version: None,
+        };
+        let judge: sfr_org::model::CodeJudge = Arc::new(|_, _| None);
+        let hash = keys::token_key("hot");
+        assert!(s.issue_tokens_async(&issue).is_some(), "issue");
+        assert!(
+            s.exchange_code_async(&hash, T0, None, &judge).is_some(),
+            "exchange"
+        );
+        assert!(s.refresh_token_async(&hash).is_some(), "refresh token read");
+        assert!(s.refresh_async(&use_).is_some(), "refresh use");
+        assert!(s.session_async(&hash).is_some(), "session");
+        assert!(
+            s.session_recorded_async(&hash, Box::new(|_| None)).is_ok(),
+            "judged session"
+        );
+        assert!(s.record_event_async(&event).is_some(), "event");
+        assert!(s.touch_access_token_async(&hash, T0).is_some(), "touch");
+        assert!(s.facts_version_async().is_some(), "facts counter");
+    }
+
     /// The same for the connections a request awaits without blocking (`Store::*_async`), which the server's
     /// runtime drives: the dead ones are dropped and the calls after the cut succeed on new ones.
     #[test]
