@@ -219,6 +219,17 @@ async fn session_nonblocking(
     .await
 }
 
+/// A login-history row (`Store::record_event`): one insert of a new row, on a non-blocking connection.
+async fn record_event_nonblocking(
+    pool: &Arc<nonblocking::Pool>,
+    event: &LoginEvent,
+) -> StoreResult<()> {
+    run_nonblocking(pool, Mode::OneWrite, move |mut c| async move {
+        events::record(&mut *c, event).await
+    })
+    .await
+}
+
 #[derive(Clone, Copy)]
 enum Mode {
     Read,
@@ -801,11 +812,7 @@ impl Store for PostgresStore {
             let Some(event) = judge(session.as_ref()) else {
                 return Ok((session, false));
             };
-            let event = &event;
-            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
-                events::record(&mut *c, event).await
-            })
-            .await?;
+            record_event_nonblocking(&pool, &event).await?;
             Ok((session, true))
         }))
     }
@@ -814,20 +821,18 @@ impl Store for PostgresStore {
         let pool = Arc::clone(&self.nonblocking);
         let event = event.clone();
         Some(Box::pin(async move {
-            let event = &event;
-            run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
-                events::record(&mut *c, event).await
-            })
-            .await
+            record_event_nonblocking(&pool, &event).await
         }))
     }
 
     /// Only a refresh with its login-history row is one statement (`Store::refresh`); one without takes a
     /// transaction, on the blocking pool.
     fn refresh_async(&self, refresh: &RefreshUse) -> Option<Pending<Option<RefreshToken>>> {
-        let event = refresh.event.clone()?;
+        refresh.event.as_ref()?;
         let pool = Arc::clone(&self.nonblocking);
-        let refresh = refresh.clone();
+        let mut refresh = refresh.clone();
+        // The event goes to the statement apart from the use (`tokens::refresh_with_event`): moved, not copied.
+        let event = refresh.event.take()?;
         Some(Box::pin(async move {
             let (refresh, event) = (&refresh, &event);
             run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
