@@ -10,7 +10,7 @@ use sfr_org::model::{
 };
 use sfr_org::store::{self, DatabaseUrl, Store};
 
-use crate::store::{MINUTE, T0, access, alive, code, new_user, refresh, user_and_app};
+use crate::store::{MINUTE, T0, access, alive, code, new_user, refresh, token_event, user_and_app};
 
 /// Runs `threads` closures at once (after a barrier), node A for even `i`, node B for odd, and returns what each
 /// gave, in order.
@@ -492,17 +492,7 @@ mod on_postgres {
         };
         let (user, app) = user_and_app(db.store.as_ref());
         let s = db.store.as_ref();
-        let event = LoginEvent {
-            at: T0,
-            username: None,
-            user_id: Some(user.id.clone()),
-            consumer_key: None,
-            kind: LoginKind::Token("refresh_token".into()),
-            success: true,
-            error_code: None,
-            reason: "hot".into(),
-            source_ip: None,
-        };
+        let event = token_event(&user, T0, "hot");
         let issue = IssueTokens {
             access: access(&user, &app, "at-hot", T0),
             refresh: None,
@@ -602,17 +592,7 @@ mod on_postgres {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         for n in 0..5 {
-            let event = LoginEvent {
-                at: T0 + n,
-                username: None,
-                user_id: Some(user.id.clone()),
-                consumer_key: None,
-                kind: LoginKind::Token("client_credentials".into()),
-                success: true,
-                error_code: None,
-                reason: format!("after the cut {n}"),
-                source_ip: None,
-            };
+            let event = token_event(&user, T0 + n, &format!("after the cut {n}"));
             let pending = db.store.record_event_async(&event).unwrap();
             runtime.block_on(pending).expect("a write after the cut");
             let found = session(&db.store).expect("a read after the cut");

@@ -169,6 +169,21 @@ pub(crate) fn refresh_live(store: &dyn Store, plaintext: &str) -> bool {
         .is_some_and(|t| t.revoked_at.is_none())
 }
 
+/// A successful token grant's login-history row for `user`, at `at`, with `reason`.
+pub(crate) fn token_event(user: &User, at: i64, reason: &str) -> LoginEvent {
+    LoginEvent {
+        at,
+        username: None,
+        user_id: Some(user.id.clone()),
+        consumer_key: None,
+        kind: LoginKind::Token("client_credentials".into()),
+        success: true,
+        error_code: None,
+        reason: reason.into(),
+        source_ip: None,
+    }
+}
+
 // ---------------------------------------------------------------- the suite (implementation-neutral)
 
 pub fn bootstrap_creates_the_org_once(store: &dyn Store) {
@@ -784,17 +799,7 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     let version = store.facts_version().unwrap();
     let hash = keys::token_key;
-    let event = |reason: &str| LoginEvent {
-        at: T0,
-        username: None,
-        user_id: Some(user.id.clone()),
-        consumer_key: None,
-        kind: LoginKind::Token("client_credentials".into()),
-        success: true,
-        error_code: None,
-        reason: reason.into(),
-        source_ip: None,
-    };
+    let event = |reason: &str| token_event(&user, T0, reason);
     let issue = |a: &str, r: Option<&str>, version| IssueTokens {
         access: access(&user, &app, a, T0),
         refresh: r.map(|r| refresh(&user, &app, r, T0)),
