@@ -342,7 +342,8 @@ pub trait Store: Send + Sync {
 
     // ---- instrumentation ----
     /// SQL statements this store has run since it was opened (BEGIN and COMMIT included), when the backend
-    /// counts them (SQLite does); the benchmark and the queries-per-grant test read it.
+    /// counts them (SQLite its statements; PostgreSQL its round trips, preparations included); the benchmark and
+    /// the queries-per-grant test read it.
     fn statements_executed(&self) -> Option<u64> {
         None
     }

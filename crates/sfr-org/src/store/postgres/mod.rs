@@ -16,6 +16,7 @@ mod org;
 mod outbox;
 mod pool;
 mod rate_counters;
+mod round_trips;
 mod schema;
 mod session;
 mod signing;
@@ -250,6 +251,8 @@ pub struct PostgresStore {
     keys: Arc<Keys>,
     /// Grants' facts between changes (`facts_cache`).
     facts: FactsCache,
+    /// Round trips to PostgreSQL on both pools (`Store::statements_executed`).
+    trips: round_trips::RoundTrips,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -277,6 +280,7 @@ impl PostgresStore {
                 path: url.shown().to_owned(),
                 message,
             })?;
+        let trips = round_trips::RoundTrips::default();
         let store = Self {
             url: url.clone(),
             facts: FactsCache::default(),
@@ -285,14 +289,17 @@ impl PostgresStore {
                 tls.clone(),
                 url.pool_size(),
                 url.shown().display().to_string(),
+                trips.clone(),
             ),
             pool: Pool::new(
                 config.into(),
                 tls,
                 url.pool_size(),
                 url.shown().display().to_string(),
+                trips.clone(),
             ),
             keys,
+            trips,
         };
         let open_err = |e: StoreError| match e {
             StoreError::Database(message) => StoreError::Open {
@@ -728,6 +735,11 @@ impl Store for PostgresStore {
 
     fn purge_expired(&self, now: i64) -> StoreResult<Purged> {
         self.write(|c| tokens::purge(c, now))
+    }
+
+    /// Round trips, in fact (`round_trips`): each statement, each preparation, each `BEGIN` and `COMMIT`.
+    fn statements_executed(&self) -> Option<u64> {
+        Some(self.trips.total())
     }
 
     // The grants' one-statement writes and reads, awaited on the request's thread (`nonblocking`).

@@ -12,7 +12,6 @@
 //! blocking pool (so a node opens at most twice its `pool_size`: `docs/operating-postgres.md`).
 
 use std::borrow::BorrowMut;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +19,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, Config, Error, GenericClient, IsolationLevel, NoTls, Row, Statement};
 
 use super::Fail;
-use super::session::{Params, Run};
+use super::round_trips::RoundTrips;
+use super::session::{Params, Run, Statements};
 use super::tls::RustlsConnect;
 use crate::store::StoreError;
 
@@ -34,8 +34,6 @@ pub(super) struct WithStatements<C, S> {
     statements: S,
 }
 
-type Statements = HashMap<Box<str>, Statement>;
-
 /// A pooled connection.
 pub(super) type Conn = WithStatements<Client, Statements>;
 
@@ -46,6 +44,7 @@ pub(super) type Transaction<'c> =
 impl Conn {
     /// A `SERIALIZABLE` transaction on this connection.
     pub(super) async fn serializable(&mut self) -> Result<Transaction<'_>, Error> {
+        self.statements.sent();
         let tx = self
             .client
             .build_transaction()
@@ -63,6 +62,7 @@ impl Transaction<'_> {
     /// Commits. A connection lost during the commit leaves its outcome unknown: that is a final error (the use
     /// case may have been stored, and running it again could store it twice), not one to retry.
     pub(super) async fn commit(self) -> Result<(), Fail> {
+        self.statements.sent();
         self.client.commit().await.map_err(|e| {
             if super::is_connection_loss(&e) {
                 Fail::Store(StoreError::Database(format!(
@@ -78,14 +78,19 @@ impl Transaction<'_> {
 }
 
 impl<C: GenericClient + Sync, S: BorrowMut<Statements>> WithStatements<C, S> {
+    /// The statement for `sql`, prepared now if this connection has not yet, and counted as sent: every caller
+    /// executes it next.
     async fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.client.prepare(sql).await?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.into(), statement.clone());
+        let known = self.statements.borrow().get(sql);
+        let statement = match known {
+            Some(statement) => statement,
+            None => {
+                let statement = self.client.prepare(sql).await?;
+                self.statements.borrow_mut().insert(sql, statement.clone());
+                statement
+            }
+        };
+        self.statements.borrow().sent();
         Ok(statement)
     }
 }
@@ -111,6 +116,7 @@ pub(super) struct Pool {
     config: Config,
     tls: Option<RustlsConnect>,
     size: usize,
+    trips: RoundTrips,
     /// The URL without its password, for messages.
     shown: String,
     idle: Mutex<Vec<Conn>>,
@@ -158,12 +164,14 @@ impl Pool {
         tls: Option<RustlsConnect>,
         size: usize,
         shown: String,
+        trips: RoundTrips,
     ) -> Arc<Self> {
         let size = size.max(1);
         Arc::new(Self {
             config,
             tls,
             size,
+            trips,
             shown,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(size)),
@@ -236,7 +244,7 @@ impl Pool {
         match connected {
             Ok(client) => Ok(Conn {
                 client,
-                statements: HashMap::new(),
+                statements: Statements::new(self.trips.clone()),
             }),
             Err(e) => Err(StoreError::Database(format!(
                 "cannot connect to PostgreSQL at {}: {}",

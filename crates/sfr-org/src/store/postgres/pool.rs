@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, Config, NoTls};
 
+use super::round_trips::RoundTrips;
 use super::session::Statements;
 use crate::store::StoreError;
 
@@ -16,15 +17,6 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 struct Conn {
     client: Client,
     statements: Statements,
-}
-
-impl From<Client> for Conn {
-    fn from(client: Client) -> Self {
-        Self {
-            client,
-            statements: Statements::default(),
-        }
-    }
 }
 
 struct Slots {
@@ -40,6 +32,7 @@ pub(super) struct Pool {
     size: usize,
     /// The URL without its password, for messages.
     shown: String,
+    trips: RoundTrips,
     slots: Mutex<Slots>,
     freed: Condvar,
 }
@@ -130,12 +123,14 @@ impl Pool {
         tls: Option<super::tls::RustlsConnect>,
         size: usize,
         shown: String,
+        trips: RoundTrips,
     ) -> Self {
         Self {
             config,
             tls,
             size: size.max(1),
             shown,
+            trips,
             slots: Mutex::new(Slots {
                 idle: Vec::new(),
                 open: 0,
@@ -178,7 +173,10 @@ impl Pool {
                 return match connected {
                     Ok(client) => Ok(Pooled {
                         pool: self,
-                        conn: Some(client.into()),
+                        conn: Some(Conn {
+                            client,
+                            statements: Statements::new(self.trips.clone()),
+                        }),
                     }),
                     Err(e) => {
                         self.lock().open -= 1;

@@ -16,6 +16,8 @@ use std::future::Future;
 use postgres::types::ToSql;
 use postgres::{Client, Error, Row, Statement, Transaction};
 
+use super::round_trips::RoundTrips;
+
 /// The same call on a transaction or on the bare connection.
 macro_rules! on {
     ($session:ident, $c:ident => $call:expr) => {
@@ -26,9 +28,36 @@ macro_rules! on {
     };
 }
 
-/// A connection's prepared statements, by SQL text.
-#[derive(Default)]
-pub(super) struct Statements(HashMap<Box<str>, Statement>);
+/// A connection's prepared statements, by SQL text, and the store's count of round trips (every statement sent
+/// on the connection is counted in it).
+pub(super) struct Statements {
+    by_sql: HashMap<Box<str>, Statement>,
+    trips: RoundTrips,
+}
+
+impl Statements {
+    pub(super) fn new(trips: RoundTrips) -> Self {
+        Self {
+            by_sql: HashMap::new(),
+            trips,
+        }
+    }
+
+    pub(super) fn get(&self, sql: &str) -> Option<Statement> {
+        self.by_sql.get(sql).cloned()
+    }
+
+    /// Keeps a statement just prepared (its preparation was a round trip).
+    pub(super) fn insert(&mut self, sql: &str, statement: Statement) {
+        self.trips.one();
+        self.by_sql.insert(sql.into(), statement);
+    }
+
+    /// Counts one statement sent on the connection.
+    pub(super) fn sent(&self) {
+        self.trips.one();
+    }
+}
 
 /// A transaction (or a single statement in autocommit) that prepares each SQL text once per connection.
 pub(super) struct Session<'t> {
@@ -95,7 +124,9 @@ impl Run for Session<'_> {
 pub(super) use crate::store::ready_steps::at_once;
 
 impl<'t> Session<'t> {
+    /// A session on a transaction just begun (its `BEGIN` is counted here).
     pub(super) fn new(tx: Transaction<'t>, statements: &'t mut Statements) -> Self {
+        statements.sent();
         Self {
             on: On::Transaction(tx),
             statements,
@@ -112,17 +143,26 @@ impl<'t> Session<'t> {
     /// Commits the transaction (in autocommit, every statement already did).
     pub(super) fn commit(self) -> Result<(), Error> {
         match self.on {
-            On::Transaction(tx) => tx.commit(),
+            On::Transaction(tx) => {
+                self.statements.sent();
+                tx.commit()
+            }
             On::Autocommit(_) => Ok(()),
         }
     }
 
+    /// The statement for `sql`, prepared now if this connection has not yet, and counted as sent: every caller
+    /// executes it next.
     fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
-        if let Some(statement) = self.statements.0.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = on!(self, c => c.prepare(sql))?;
-        self.statements.0.insert(sql.into(), statement.clone());
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement,
+            None => {
+                let statement = on!(self, c => c.prepare(sql))?;
+                self.statements.insert(sql, statement.clone());
+                statement
+            }
+        };
+        self.statements.sent();
         Ok(statement)
     }
 
