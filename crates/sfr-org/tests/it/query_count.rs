@@ -49,18 +49,18 @@ const BUDGETS: &[Budget] = &[
         postgres: 6,
     },
     // SQLite: the session, its user and the login-history row in one writer transaction (9 when the row was a
-    // transaction of its own). PostgreSQL: the facts' counter (the client's cached facts), the session, its
-    // user, the login-history row.
+    // transaction of its own). PostgreSQL: the facts' counter (the client's cached facts), the session with
+    // its user (two statements before), the login-history row.
     Budget {
         request: "introspect",
         sqlite: 7,
-        postgres: 4,
+        postgres: 3,
     },
-    // PostgreSQL: the session, then its user.
+    // PostgreSQL: the session with its user, one statement (two before).
     Budget {
         request: "identity",
         sqlite: 5,
-        postgres: 2,
+        postgres: 1,
     },
 ];
 

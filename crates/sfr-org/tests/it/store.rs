@@ -797,6 +797,11 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
         pending.map(|p| runtime.block_on(p))
     }
     let (user, app) = user_and_app(store);
+    // Two permission sets, so that a session read with its user tells their columns apart.
+    for (name, label) in [("Api_Users", "API users"), ("Beta", "Beta testers")] {
+        store.create_permission_set(name, label, T0).unwrap();
+        store.assign_permission_set(&user.id, name).unwrap();
+    }
     let version = store.facts_version().unwrap();
     let hash = keys::token_key;
     let event = |reason: &str| token_event(&user, T0, reason);
@@ -840,7 +845,9 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
             Some(session.token),
             store.access_token(&hash("at-nb")).unwrap()
         );
-        assert_eq!(session.user, store.user_by_id(&user.id).unwrap());
+        let with_sets = store.user_by_id(&user.id).unwrap();
+        assert_eq!(with_sets.as_ref().map(|u| u.permission_sets.len()), Some(2));
+        assert_eq!(session.user, with_sets);
         assert!(
             awaited(&runtime, store.session_async(&hash("at-none")))
                 .unwrap()

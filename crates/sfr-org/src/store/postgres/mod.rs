@@ -204,18 +204,14 @@ async fn enforce_refresh_cap_nonblocking(
     }
 }
 
-/// A bearer token's session and its user (`Store::session_async`): two one-statement reads on one connection,
-/// as the blocking path makes them (`AppState::session`).
+/// A bearer token's session and its user (`Store::session_async`), in one statement (`tokens::session_with_user`):
+/// what the blocking path reads in two (`AppState::session`), one round trip.
 async fn session_nonblocking(
     pool: &Arc<nonblocking::Pool>,
     token_hash: &str,
 ) -> StoreResult<Option<StoredSession>> {
     run_nonblocking(pool, Mode::OneRead, move |mut c| async move {
-        let Some(token) = tokens::access_token(&mut *c, token_hash).await? else {
-            return Ok(None);
-        };
-        let user = users::by_id(&mut *c, &token.user_id).await?;
-        Ok(Some(StoredSession { token, user }))
+        tokens::session_with_user(&mut *c, token_hash).await
     })
     .await
 }

@@ -6,16 +6,19 @@
 //! As on SQLite, a session takes its refresh token's revocation when read (a join), so revoking a refresh token
 //! writes only the token, and a revoked one is kept until its sessions are dead (see `store::sqlite::tokens`).
 
+use std::sync::LazyLock;
+
 use postgres::Row;
 use postgres::types::ToSql;
 use sfr_wire::SfId;
 
 use super::events::EventParams;
 use super::session::Run;
+use super::users::{self, USER_COLUMNS, USER_FROM};
 use super::{R, Tx, parse_id, parse_scopes};
 use crate::model::{
     AccessToken, AuthCode, IssueTokens, LoginEvent, NewAccessToken, Redeemed, RefreshPolicy,
-    RefreshToken, RefreshUse, Revoked, Scope,
+    RefreshToken, RefreshUse, Revoked, Scope, StoredSession,
 };
 use crate::store::{LOGIN_HISTORY_KEPT, Purged, REVOKED_REFRESH_RETENTION_MS, StoreError};
 
@@ -357,31 +360,79 @@ pub(super) async fn enforce_refresh_cap(c: &mut impl Run, cap: &CapCheck) -> R<u
 
 // ---- reading ----
 
+/// A session's columns (`access_from`), its revocation its refresh token's if that one is revoked, from
+/// `session_tables!`. Macros, to be `concat!`ed into statement text.
+macro_rules! session_columns {
+    () => {
+        "a.token_hash, a.app_id, a.user_id, a.scopes, a.refresh_hash, a.from_code, a.issued_at,
+                a.last_used_at, a.session_timeout_ms, COALESCE(a.revoked_at, r.revoked_at)"
+    };
+}
+
+macro_rules! session_tables {
+    () => {
+        "access_tokens a LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash"
+    };
+}
+
+/// How many columns `session_columns!` is.
+const ACCESS_COLUMN_COUNT: usize = 10;
+
+fn access_from(r: &Row) -> R<AccessToken> {
+    Ok(AccessToken {
+        token_hash: r.try_get(0)?,
+        app_id: parse_id(&r.try_get::<_, String>(1)?)?,
+        user_id: parse_id(&r.try_get::<_, String>(2)?)?,
+        scopes: parse_scopes(&r.try_get::<_, String>(3)?)?,
+        refresh_hash: r.try_get(4)?,
+        from_code: r.try_get(5)?,
+        issued_at: r.try_get(6)?,
+        last_used_at: r.try_get(7)?,
+        session_timeout_ms: r.try_get(8)?,
+        revoked_at: r.try_get(9)?,
+    })
+}
+
 /// A session, revoked if its refresh token is.
 pub(super) async fn access_token(c: &mut impl Run, hash: &str) -> R<Option<AccessToken>> {
-    let row = c.query_opt(
-        "SELECT a.token_hash, a.app_id, a.user_id, a.scopes, a.refresh_hash, a.from_code, a.issued_at,
-                a.last_used_at, a.session_timeout_ms, COALESCE(a.revoked_at, r.revoked_at)
-         FROM access_tokens a LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash
-         WHERE a.token_hash = $1",
-        &[&hash],
-    )
-    .await?;
-    row.map(|r| {
-        Ok(AccessToken {
-            token_hash: r.try_get(0)?,
-            app_id: parse_id(&r.try_get::<_, String>(1)?)?,
-            user_id: parse_id(&r.try_get::<_, String>(2)?)?,
-            scopes: parse_scopes(&r.try_get::<_, String>(3)?)?,
-            refresh_hash: r.try_get(4)?,
-            from_code: r.try_get(5)?,
-            issued_at: r.try_get(6)?,
-            last_used_at: r.try_get(7)?,
-            session_timeout_ms: r.try_get(8)?,
-            revoked_at: r.try_get(9)?,
-        })
-    })
-    .transpose()
+    let sql = concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM ",
+        session_tables!(),
+        " WHERE a.token_hash = $1"
+    );
+    c.query_opt(sql, &[&hash])
+        .await?
+        .as_ref()
+        .map(access_from)
+        .transpose()
+}
+
+/// A session and its user (`None` if the user is gone), in one statement: what a bearer token's check reads
+/// (the identity URL, userinfo, the REST calls, introspection), one round trip where a session and then its
+/// user took two.
+pub(super) async fn session_with_user(c: &mut impl Run, hash: &str) -> R<Option<StoredSession>> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let session = concat!(
+            "SELECT ",
+            session_columns!(),
+            ", usr.* FROM ",
+            session_tables!()
+        );
+        format!(
+            "{session}
+             LEFT JOIN LATERAL (SELECT {USER_COLUMNS} FROM {USER_FROM} WHERE u.id = a.user_id) usr ON true
+             WHERE a.token_hash = $1"
+        )
+    });
+    let Some(row) = c.query_opt(SQL.as_str(), &[&hash]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredSession {
+        token: access_from(&row)?,
+        user: users::maybe_user_at(&row, ACCESS_COLUMN_COUNT)?,
+    }))
 }
 
 pub(super) async fn touch(c: &mut impl Run, hash: &str, now: i64) -> R<()> {

@@ -10,12 +10,12 @@ use crate::store::{StoreError, user_rules};
 
 /// A user's columns, its profile's, then its permission sets as three arrays in name order (ids, names, labels):
 /// a user is one row, read in one statement (one round trip, one snapshot), from `USER_FROM`.
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, u.active,
      p.id, p.name, u.failed_logins, u.locked_until, u.last_login_at, u.created_at,
      ps.ids, ps.names, ps.labels";
 
-const USER_FROM: &str = "users u JOIN profiles p ON p.id = u.profile_id
+pub(super) const USER_FROM: &str = "users u JOIN profiles p ON p.id = u.profile_id
      CROSS JOIN LATERAL (
          SELECT COALESCE(array_agg(s.id ORDER BY s.name), '{}') AS ids,
                 COALESCE(array_agg(s.name ORDER BY s.name), '{}') AS names,
@@ -25,9 +25,23 @@ const USER_FROM: &str = "users u JOIN profiles p ON p.id = u.profile_id
      ) ps";
 
 fn user_from(r: &Row) -> R<User> {
-    let ids: Vec<String> = r.try_get(13)?;
-    let names: Vec<String> = r.try_get(14)?;
-    let labels: Vec<String> = r.try_get(15)?;
+    user_at(r, 0)
+}
+
+/// The user whose `USER_COLUMNS` start at column `first` of `r`, or `None` if they are null (a left join that
+/// found no user).
+pub(super) fn maybe_user_at(r: &Row, first: usize) -> R<Option<User>> {
+    match r.try_get::<_, Option<String>>(first)? {
+        Some(_) => user_at(r, first).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn user_at(r: &Row, first: usize) -> R<User> {
+    let at = |i: usize| first + i;
+    let ids: Vec<String> = r.try_get(at(13))?;
+    let names: Vec<String> = r.try_get(at(14))?;
+    let labels: Vec<String> = r.try_get(at(15))?;
     if ids.len() != names.len() || ids.len() != labels.len() {
         return Err(StoreError::Corrupt("a user's permission sets read unevenly".into()).into());
     }
@@ -44,22 +58,22 @@ fn user_from(r: &Row) -> R<User> {
         })
         .collect::<R<Vec<_>>>()?;
     Ok(User {
-        id: parse_id(&r.try_get::<_, String>(0)?)?,
-        username: r.try_get(1)?,
-        email: r.try_get(2)?,
-        first_name: r.try_get(3)?,
-        last_name: r.try_get(4)?,
-        password_hash: r.try_get(5)?,
-        active: r.try_get(6)?,
+        id: parse_id(&r.try_get::<_, String>(at(0))?)?,
+        username: r.try_get(at(1))?,
+        email: r.try_get(at(2))?,
+        first_name: r.try_get(at(3))?,
+        last_name: r.try_get(at(4))?,
+        password_hash: r.try_get(at(5))?,
+        active: r.try_get(at(6))?,
         profile: Profile {
-            id: parse_id(&r.try_get::<_, String>(7)?)?,
-            name: r.try_get(8)?,
+            id: parse_id(&r.try_get::<_, String>(at(7))?)?,
+            name: r.try_get(at(8))?,
         },
         permission_sets,
-        failed_logins: to_u32(r.try_get(9)?, "failed logins")?,
-        locked_until: r.try_get(10)?,
-        last_login_at: r.try_get(11)?,
-        created_at: r.try_get(12)?,
+        failed_logins: to_u32(r.try_get(at(9))?, "failed logins")?,
+        locked_until: r.try_get(at(10))?,
+        last_login_at: r.try_get(at(11))?,
+        created_at: r.try_get(at(12))?,
     })
 }
 
