@@ -41,12 +41,12 @@ const BUDGETS: &[Budget] = &[
         sqlite: 7,
         postgres: 2,
     },
-    // PostgreSQL: BEGIN, the claim (with the facts' check), the user, the tokens and the event, COMMIT, then the
-    // cap on live refresh tokens.
+    // PostgreSQL: BEGIN, the claim with the code's user (and the facts' check), the tokens and the event,
+    // COMMIT, then the cap on live refresh tokens (6 when the user was read apart).
     Budget {
         request: "authorization_code",
         sqlite: 11,
-        postgres: 6,
+        postgres: 5,
     },
     // SQLite: the session, its user and the login-history row in one writer transaction (9 when the row was a
     // transaction of its own). PostgreSQL: the facts' counter (the client's cached facts), the session with

@@ -964,7 +964,8 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
             matches!(fresh.redeemed, Redeemed::Fresh(_)) && fresh.issued,
             "{fresh:?}"
         );
-        assert_eq!(fresh.user.map(|u| u.id), Some(user.id.clone()));
+        // The whole user, as read alone (its permission sets too).
+        assert_eq!(fresh.user, store.user_by_id(&user.id).unwrap());
         assert!(alive(store, "at-from-code", T0 + 2) && refresh_live(store, "rt-from-code"));
         assert_eq!(events()[0].reason, "exchanged");
         let replay = awaited(&runtime, exchange(version)).unwrap().unwrap();

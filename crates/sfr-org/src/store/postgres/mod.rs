@@ -397,7 +397,20 @@ struct InOneWrite<'a, C> {
     tx: &'a mut C,
     /// The facts' version to confirm, checked by the claim's own statement (one round trip fewer).
     facts: Option<i64>,
+    /// The claimed code's user, read by the claim's statement (one round trip fewer): `user_by_id` answers it.
+    claimed_user: Option<(SfId, Option<User>)>,
     cap: Option<tokens::CapCheck>,
+}
+
+impl<'a, C> InOneWrite<'a, C> {
+    fn on(tx: &'a mut C) -> Self {
+        Self {
+            tx,
+            facts: None,
+            claimed_user: None,
+            cap: None,
+        }
+    }
 }
 
 impl<C: session::Run + Send> code_exchange::ExchangeSteps for InOneWrite<'_, C> {
@@ -408,10 +421,18 @@ impl<C: session::Run + Send> code_exchange::ExchangeSteps for InOneWrite<'_, C> 
         Ok(())
     }
     async fn redeem(&mut self, code_hash: &str, now: i64) -> R<Redeemed> {
-        tokens::redeem_code(self.tx, code_hash, now, self.facts.take()).await
+        let (redeemed, user) =
+            tokens::redeem_code(self.tx, code_hash, now, self.facts.take()).await?;
+        if let Redeemed::Fresh(code) = &redeemed {
+            self.claimed_user = Some((code.user_id.clone(), user));
+        }
+        Ok(redeemed)
     }
     async fn user_by_id(&mut self, id: &SfId) -> R<Option<User>> {
-        users::by_id(self.tx, id).await
+        match self.claimed_user.take() {
+            Some((claimed, user)) if claimed == *id => Ok(user),
+            _ => users::by_id(self.tx, id).await,
+        }
     }
     async fn issue(&mut self, issue: &IssueTokens) -> R<()> {
         tokens::issue_with_event(self.tx, issue).await?;
@@ -594,7 +615,9 @@ impl Store for PostgresStore {
     }
 
     fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-        self.write(|c| at_once(tokens::redeem_code(c, code_hash, now, None)))
+        self.write(|c| {
+            at_once(tokens::redeem_code(c, code_hash, now, None)).map(|(redeemed, _)| redeemed)
+        })
     }
 
     fn auth_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
@@ -609,11 +632,7 @@ impl Store for PostgresStore {
         judge: &CodeJudge,
     ) -> StoreResult<Exchange> {
         let (exchange, cap) = self.write(|c| {
-            let mut steps = InOneWrite {
-                tx: c,
-                facts: None,
-                cap: None,
-            };
+            let mut steps = InOneWrite::on(c);
             let exchange = at_once(code_exchange::run(
                 &mut steps,
                 code_hash,
@@ -769,11 +788,7 @@ impl Store for PostgresStore {
             let (code_hash, judge) = (code_hash.as_str(), &judge);
             let (exchange, cap) = run_nonblocking(&pool, Mode::Write, move |mut c| async move {
                 let mut tx = c.serializable().await?;
-                let mut steps = InOneWrite {
-                    tx: &mut tx,
-                    facts: None,
-                    cap: None,
-                };
+                let mut steps = InOneWrite::on(&mut tx);
                 let exchange =
                     code_exchange::run(&mut steps, code_hash, now, facts_version, judge).await?;
                 let cap = steps.cap;

@@ -18,7 +18,7 @@ use super::users::{self, USER_COLUMNS, USER_FROM};
 use super::{R, Tx, parse_id, parse_scopes};
 use crate::model::{
     AccessToken, AuthCode, IssueTokens, LoginEvent, NewAccessToken, Redeemed, RefreshPolicy,
-    RefreshToken, RefreshUse, Revoked, Scope, StoredSession,
+    RefreshToken, RefreshUse, Revoked, Scope, StoredSession, User,
 };
 use crate::store::{LOGIN_HISTORY_KEPT, Purged, REVOKED_REFRESH_RETENTION_MS, StoreError};
 
@@ -85,28 +85,36 @@ pub(super) fn auth_code(c: Tx<'_, '_>, code_hash: &str) -> R<Option<AuthCode>> {
         .transpose()
 }
 
-/// Claims a code. With `facts` (a code exchange decided on cached facts), the claim also checks the facts'
-/// counter, in the same statement: a changed counter spends nothing and answers `FactsChanged`.
+/// How many columns `CODE_COLUMNS` is.
+const CODE_COLUMN_COUNT: usize = 11;
+
+/// Claims a code, and reads its user in the same statement (`None` when there is no such code or user): a code
+/// exchange judges the two together, and one round trip fewer is a sixth of its trips. With `facts` (a code
+/// exchange decided on cached facts), the claim also checks the facts' counter, in the same statement: a
+/// changed counter spends nothing and answers `FactsChanged`.
 pub(super) async fn redeem_code(
     c: &mut impl Run,
     code_hash: &str,
     now: i64,
     facts: Option<i64>,
-) -> R<Redeemed> {
+) -> R<(Redeemed, Option<User>)> {
     // The read and the claim in one statement (one round trip): `code` is the row as it was, `claim` spends it if
     // it was unspent. A second redeemer's claim waits on the first's row lock and, once that commits, fails to
     // serialize; its retry sees the code used. The statement answers one row whether or not the code exists, with
-    // the counter it read.
-    let sql = format!(
-        "WITH version AS (SELECT n FROM facts_version),
-              code AS (SELECT {CODE_COLUMNS} FROM auth_codes WHERE code_hash = $1),
-              claim AS (UPDATE auth_codes SET used_at = $2
-                        WHERE code_hash = $1 AND used_at IS NULL
-                          AND ($3::BIGINT IS NULL OR (SELECT n FROM version) = $3))
-         SELECT code.*, version.n FROM version LEFT JOIN code ON true"
-    );
+    // the counter it read last.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH version AS (SELECT n FROM facts_version),
+                  code AS (SELECT {CODE_COLUMNS} FROM auth_codes WHERE code_hash = $1),
+                  claim AS (UPDATE auth_codes SET used_at = $2
+                            WHERE code_hash = $1 AND used_at IS NULL
+                              AND ($3::BIGINT IS NULL OR (SELECT n FROM version) = $3))
+             SELECT code.*, usr.*, version.n FROM version LEFT JOIN code ON true
+             LEFT JOIN LATERAL (SELECT {USER_COLUMNS} FROM {USER_FROM} WHERE u.id = code.user_id) usr ON true"
+        )
+    });
     let row = c
-        .query_one(sql.as_str(), &[&code_hash, &now, &facts])
+        .query_one(SQL.as_str(), &[&code_hash, &now, &facts])
         .await?;
     if let Some(expected) = facts {
         let read: i64 = row.try_get(row.len() - 1)?;
@@ -115,18 +123,19 @@ pub(super) async fn redeem_code(
         }
     }
     if row.try_get::<_, Option<String>>(0)?.is_none() {
-        return Ok(Redeemed::Unknown);
+        return Ok((Redeemed::Unknown, None));
     }
     let mut code = code_from(&row)?;
+    let user = users::maybe_user_at(&row, CODE_COLUMN_COUNT)?;
     if code.used_at.is_some() {
         revoke_from_code(c, code_hash, now).await?;
-        return Ok(Redeemed::Replayed(code));
+        return Ok((Redeemed::Replayed(code), user));
     }
     code.used_at = Some(now);
     if now >= code.expires_at {
-        Ok(Redeemed::Expired(code))
+        Ok((Redeemed::Expired(code), user))
     } else {
-        Ok(Redeemed::Fresh(code))
+        Ok((Redeemed::Fresh(code), user))
     }
 }
 
