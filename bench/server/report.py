@@ -196,8 +196,9 @@ def main():
         w("")
         w("The same org set up through the same admin commands on a local PostgreSQL (`fsync` and"
           " `synchronous_commit` on; one node, the default pool of 8 connections), loaded the same way, with its"
-          " refresh tokens and codes seeded through psql. Every store call is a network round trip made on the"
-          " blocking pool; grants are not batched into shared commits as on SQLite.")
+          " refresh tokens and codes seeded through psql. Each statement is a network round trip, awaited on the"
+          " server's runtime (non-blocking connections); grants are not batched into shared commits as on SQLite,"
+          " so each commits (and fsyncs) on its own.")
         w("")
         w("| endpoint | PostgreSQL req/s | p50 ms | p99 ms | CPU µs/req (sfr-org only) | SQLite req/s | PostgreSQL ÷ SQLite |")
         w("|:---|---:|---:|---:|---:|---:|---:|")
