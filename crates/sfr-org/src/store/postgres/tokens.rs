@@ -369,8 +369,8 @@ pub(super) async fn enforce_refresh_cap(c: &mut impl Run, cap: &CapCheck) -> R<u
 
 // ---- reading ----
 
-/// A session's columns (`access_from`), its revocation its refresh token's if that one is revoked, from
-/// `session_tables!`. Macros, to be `concat!`ed into statement text.
+/// A session's columns (decoded by `access_from`) from `session_tables!`, its revocation taken from its refresh
+/// token when that one is revoked. Macros, to be `concat!`ed into statement text.
 macro_rules! session_columns {
     () => {
         "a.token_hash, a.app_id, a.user_id, a.scopes, a.refresh_hash, a.from_code, a.issued_at,
