@@ -85,8 +85,23 @@ pub(super) fn auth_code(c: Tx<'_, '_>, code_hash: &str) -> R<Option<AuthCode>> {
         .transpose()
 }
 
-/// How many columns `CODE_COLUMNS` is.
-const CODE_COLUMN_COUNT: usize = 11;
+/// How many columns a column list names (its commas outside parentheses, and one): where the columns of a
+/// joined table begin in a row.
+const fn column_count(columns: &str) -> usize {
+    let (bytes, mut i, mut depth, mut n) = (columns.as_bytes(), 0, 0usize, 1);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => n += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
+const CODE_COLUMN_COUNT: usize = column_count(CODE_COLUMNS);
 
 /// Claims a code, and reads its user in the same statement (`None` when there is no such code or user): a code
 /// exchange judges the two together, and one round trip fewer is a sixth of its trips. With `facts` (a code
@@ -384,8 +399,7 @@ macro_rules! session_tables {
     };
 }
 
-/// How many columns `session_columns!` is.
-const ACCESS_COLUMN_COUNT: usize = 10;
+const ACCESS_COLUMN_COUNT: usize = column_count(session_columns!());
 
 fn access_from(r: &Row) -> R<AccessToken> {
     Ok(AccessToken {
@@ -670,4 +684,16 @@ pub(super) fn purge(c: Tx<'_, '_>, now: i64) -> R<Purged> {
         access_tokens,
         refresh_tokens,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_lists_count_their_columns() {
+        assert_eq!(column_count("a"), 1);
+        assert_eq!(column_count("a.x, b,\n c"), 3);
+        assert_eq!(column_count("a, COALESCE(a.r, r.r), f(g(x, y), z), b"), 4);
+    }
 }
