@@ -17,7 +17,21 @@ use subtle::ConstantTimeEq as _;
 
 /// SHA-256 of a token or code, lower-case hex: the only form tokens and codes are stored in.
 pub fn hash_token(token: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, token.as_bytes()))
+    let mut out = String::with_capacity(SHA256_HEX);
+    push_sha256_hex(&mut out, token);
+    out
+}
+
+/// Characters of a SHA-256 in hex.
+const SHA256_HEX: usize = 64;
+
+/// Appends the SHA-256 of `token` in lower-case hex. Every grant hashes a token or two: `hex::encode` collects
+/// its characters one by one into a growing string, which cost half as much as the hash itself.
+fn push_sha256_hex(out: &mut String, token: &str) {
+    let digest = digest::digest(&digest::SHA256, token.as_bytes());
+    let mut hex = [0u8; SHA256_HEX];
+    hex::encode_to_slice(digest.as_ref(), &mut hex).expect("64 hex digits for 32 bytes");
+    out.push_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"));
 }
 
 /// Digits of the issue time in access tokens, refresh tokens and codes: lower-case hex milliseconds since the
@@ -31,8 +45,23 @@ const CODE_RANDOM: usize = 64;
 const REFRESH_PREFIX: &str = "5Aep861";
 
 /// A token's issue time as written into it.
+#[cfg(test)]
 fn token_order(now_ms: i64) -> String {
-    format!("{:011x}", now_ms.clamp(0, 0xfff_ffff_ffff))
+    let mut out = String::with_capacity(ORDER_DIGITS);
+    push_token_order(&mut out, now_ms);
+    out
+}
+
+/// Appends a token's issue time: `ORDER_DIGITS` lower-case hex digits, zero-padded (times past the largest
+/// such number write the largest).
+fn push_token_order(out: &mut String, now_ms: i64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let ms = u64::try_from(now_ms.clamp(0, 0xfff_ffff_ffff)).unwrap_or_default();
+    for digit in (0..ORDER_DIGITS).rev() {
+        out.push(char::from(
+            HEX[usize::from((ms >> (4 * digit)) as u8 & 0xf)],
+        ));
+    }
 }
 
 /// The key an access token, refresh token or authorization code is stored (and looked up) under: `t` + the issue
@@ -46,10 +75,15 @@ fn token_order(now_ms: i64) -> String {
 /// after `5Aep861`, 64 for a code) keep the bare SHA-256 they were stored under, so they stay valid; new keys sort
 /// after all of them.
 pub fn token_key(token: &str) -> String {
-    let hash = hash_token(token);
     match issue_time_in(token) {
-        Some(order) => format!("t{order}{hash}"),
-        None => hash,
+        Some(order) => {
+            let mut key = String::with_capacity(1 + ORDER_DIGITS + SHA256_HEX);
+            key.push('t');
+            key.push_str(order);
+            push_sha256_hex(&mut key, token);
+            key
+        }
+        None => hash_token(token),
     }
 }
 
@@ -83,6 +117,15 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_times_are_eleven_hex_digits() {
+        for ms in [0, 1, 0xabc, 1_700_000_000_000, 0xfff_ffff_ffff] {
+            assert_eq!(token_order(ms), format!("{ms:011x}"));
+        }
+        assert_eq!(token_order(-5), "00000000000");
+        assert_eq!(token_order(i64::MAX), "fffffffffff");
+    }
 
     #[test]
     fn hashes_are_sha256_hex() {
@@ -120,6 +163,12 @@ mod tests {
                 .all(|same_ms| same_ms.iter().all(|t| *t == same_ms[0]))
         );
         assert!(times.windows(4).step_by(3).all(|w| w[0] < w[3]));
+        // A new key is `t`, the issue time and the whole token's SHA-256: the form tokens are stored under.
+        let token = generate_access_token(org, 1_700_000_000_000);
+        assert_eq!(
+            token_key(&token),
+            format!("t{}{}", token_order(1_700_000_000_000), hash_token(&token))
+        );
         // Keys of tokens without an issue time (issued by earlier versions) are bare SHA-256 hex, which sorts
         // before every new key.
         let legacy = format!("{org}!{}", "A".repeat(ACCESS_RANDOM));
