@@ -208,13 +208,18 @@ impl KeyCounts {
     }
 }
 
+/// Counts by key. The keys come from requests (addresses, client ids): the hash is seeded per map, as the
+/// standard one is, and four to five times faster on a client id than SipHash, which was a request's largest
+/// cost in the limiter.
+type KeyMap = HashMap<String, KeyCounts, foldhash::fast::RandomState>;
+
 /// The counters of one kind of limit (per address or per client).
 #[derive(Debug)]
 struct Counters {
     kind: &'static str,
     rate: Rate,
     window: i64,
-    map: Mutex<HashMap<String, KeyCounts>>,
+    map: Mutex<KeyMap>,
 }
 
 impl Counters {
@@ -223,11 +228,11 @@ impl Counters {
             kind,
             rate,
             window: rate.window_ms(),
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(KeyMap::default()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, KeyCounts>> {
+    fn lock(&self) -> MutexGuard<'_, KeyMap> {
         match self.map.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
@@ -251,33 +256,34 @@ impl Counters {
     }
 
     /// Whether one more request for `key` fits; with `count`, it is counted when it does.
-    fn check(
-        &self,
-        map: &mut HashMap<String, KeyCounts>,
-        key: &str,
-        now: i64,
-        count: bool,
-    ) -> bool {
+    fn check(&self, map: &mut KeyMap, key: &str, now: i64, count: bool) -> bool {
         let current = self.window_start(now);
-        if !map.contains_key(key) {
-            if map.len() >= MAX_TRACKED {
-                self.make_room(map, current);
-            }
-            if map.len() >= MAX_TRACKED {
-                tracing::debug!(
-                    kind = self.kind,
-                    "rate-limit table full of busy keys; a new key goes uncounted"
-                );
-                return true;
-            }
-            if !count {
-                return true; // Nothing counted for the key here yet: one request fits.
-            }
-            map.insert(key.to_owned(), KeyCounts::new(current, self.window));
+        // One search of the map per call: a key is hashed for each of the two calls per limit a request makes.
+        if let Some(counts) = map.get_mut(key) {
+            return self.fits(counts, current, now, count);
         }
-        let Some(counts) = map.get_mut(key) else {
+        if map.len() >= MAX_TRACKED {
+            self.make_room(map, current);
+        }
+        if map.len() >= MAX_TRACKED {
+            tracing::debug!(
+                kind = self.kind,
+                "rate-limit table full of busy keys; a new key goes uncounted"
+            );
             return true;
-        };
+        }
+        if !count {
+            return true; // Nothing counted for the key here yet: one request fits.
+        }
+        let mut counts = KeyCounts::new(current, self.window);
+        let fits = self.fits(&mut counts, current, now, count);
+        map.insert(key.to_owned(), counts);
+        fits
+    }
+
+    /// Whether one more request fits `counts` at `now` (in the window starting at `current`); with `count`, it
+    /// is counted when it does.
+    fn fits(&self, counts: &mut KeyCounts, current: i64, now: i64, count: bool) -> bool {
         counts.roll(current, self.window);
         if self.estimate(counts, now) >= u64::from(self.rate.burst) {
             return false;
@@ -290,7 +296,7 @@ impl Counters {
 
     /// Forgets keys whose windows are over, then keys with nothing left to flush (their totals are in the
     /// database; the next request for one is judged on this node's count alone until the next flush).
-    fn make_room(&self, map: &mut HashMap<String, KeyCounts>, current: i64) {
+    fn make_room(&self, map: &mut KeyMap, current: i64) {
         self.forget_idle(map, current);
         if map.len() >= MAX_TRACKED {
             map.retain(|_, c| !(c.previous.is_idle() && c.current.is_idle()));
@@ -298,7 +304,7 @@ impl Counters {
     }
 
     /// Rolls every key to the current window and drops the keys with nothing counted in it or the previous one.
-    fn forget_idle(&self, map: &mut HashMap<String, KeyCounts>, current: i64) {
+    fn forget_idle(&self, map: &mut KeyMap, current: i64) {
         map.retain(|_, c| {
             c.roll(current, self.window);
             !c.is_empty()
