@@ -107,9 +107,9 @@ impl AppState {
 
     /// Stores a grant's tokens (and its login-history event), without blocking this thread when the store can.
     pub async fn issue_tokens(&self, issue: IssueTokens) -> StoreResult<()> {
-        match self.store.issue_tokens_async(&issue) {
-            Some(pending) => pending.await,
-            None => self.store_call(move |s| s.issue_tokens(&issue)).await,
+        match self.store.issue_tokens_async(issue) {
+            Ok(pending) => pending.await,
+            Err(issue) => self.store_call(move |s| s.issue_tokens(&issue)).await,
         }
     }
 

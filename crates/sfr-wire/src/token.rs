@@ -66,11 +66,35 @@ pub fn id_url_parts(id_url: &str) -> Option<(&str, &str)> {
 
 /// `signature` = Base64 (standard, padded) of HMAC-SHA256 keyed with the consumer secret over `id` ‖ `issued_at`.
 pub fn signature(consumer_secret: &str, id: &str, issued_at: &str) -> String {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, consumer_secret.as_bytes());
-    let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
-    ctx.update(id.as_bytes());
-    ctx.update(issued_at.as_bytes());
-    STANDARD.encode(ctx.sign().as_ref())
+    SignatureKey::new(consumer_secret).sign(id, issued_at)
+}
+
+/// A consumer secret set up as the HMAC key of [`signature`]. Setting the key up (hashing its two padded
+/// blocks) is a third of what a signature costs; a server that signs many responses for one app keeps this.
+#[derive(Clone)]
+pub struct SignatureKey(aws_lc_rs::hmac::Key);
+
+impl SignatureKey {
+    pub fn new(consumer_secret: &str) -> Self {
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            consumer_secret.as_bytes(),
+        ))
+    }
+
+    /// [`signature`] with this key.
+    pub fn sign(&self, id: &str, issued_at: &str) -> String {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.0);
+        ctx.update(id.as_bytes());
+        ctx.update(issued_at.as_bytes());
+        STANDARD.encode(ctx.sign().as_ref())
+    }
+}
+
+impl std::fmt::Debug for SignatureKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignatureKey(..)")
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +114,18 @@ mod tests {
         };
         assert!(resp.signature_is_valid("secret"));
         assert!(!resp.signature_is_valid("other"));
+        // A key set up once signs alike, again and again.
+        let key = SignatureKey::new("secret");
+        for _ in 0..2 {
+            assert_eq!(
+                key.sign("https://x/id/00D/005", "1278448384422"),
+                resp.signature.clone().unwrap()
+            );
+        }
+        assert_ne!(
+            key.sign("https://x/id/00D/005", "1278448384423"),
+            resp.signature.clone().unwrap()
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sfr_wire::SfId;
 
-use super::{Approval, ConnectedApp, Org, User};
+use super::{Approval, ConnectedApp, ConsumerSecret, Org, User};
 
 /// Which user a grant is about (owned: a lookup may cross to a blocking thread).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,7 +39,7 @@ pub struct GrantLookup {
 pub struct GrantFacts {
     pub org: Arc<Org>,
     pub app: Option<Arc<ConnectedApp>>,
-    pub secret: Option<String>,
+    pub secret: Option<ConsumerSecret>,
     pub user: Option<Arc<User>>,
     pub approval: Option<Approval>,
 }

@@ -78,7 +78,7 @@ async fn authenticate_client(
     policy::check_secret(
         true,
         creds.client_secret.as_deref(),
-        &secret,
+        secret.as_str(),
         "introspection",
     )?;
     Ok(app)

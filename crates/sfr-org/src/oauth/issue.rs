@@ -7,7 +7,8 @@ use super::Failure;
 use super::id_token::{self, IdClaims};
 use crate::keys;
 use crate::model::{
-    ConnectedApp, IssueTokens, LoginEvent, NewAccessToken, NewRefreshToken, Org, Scope, User,
+    ConnectedApp, ConsumerSecret, IssueTokens, LoginEvent, NewAccessToken, NewRefreshToken, Org,
+    Scope, User,
 };
 use crate::state::AppState;
 
@@ -35,7 +36,7 @@ pub struct Grantee<'a> {
     /// The org's settings (its default session timeout), as the grant read them.
     pub org: &'a Org,
     /// The app's consumer secret when the grant already read it (signs `signature`; read again if absent).
-    pub secret: Option<&'a str>,
+    pub secret: Option<&'a ConsumerSecret>,
     pub scopes: &'a [Scope],
     pub shape: Shape,
 }
@@ -137,17 +138,15 @@ pub async fn respond(
     let id = state.config.identity_url(&user.id);
     let base = state.config.base_url.clone();
     let (issued_at, signature) = if shape.signed {
-        let read;
-        let secret = match to.secret {
-            Some(s) => s,
+        let issued_at = now.to_string();
+        let sig = match to.secret {
+            Some(secret) => secret.sign(&id, &issued_at),
             None => {
                 let app_id = app.id.clone();
-                read = state.read(move |s| s.app_secret(&app_id)).await?;
-                &read
+                let secret = state.read(move |s| s.app_secret(&app_id)).await?;
+                sfr_wire::token::signature(&secret, &id, &issued_at)
             }
         };
-        let issued_at = now.to_string();
-        let sig = sfr_wire::token::signature(secret, &id, &issued_at);
         (Some(issued_at), Some(sig))
     } else {
         (None, None)

@@ -26,8 +26,8 @@ use crate::http::params::FormRequest;
 use crate::http::reply;
 use crate::keys;
 use crate::model::{
-    Approval, AuthCode, ConnectedApp, GrantFacts, GrantLookup, GrantUser, IssueTokens, LoginKind,
-    Org, Redeemed, RefreshToken, RefreshUse, Scope, User,
+    Approval, AuthCode, ConnectedApp, ConsumerSecret, GrantFacts, GrantLookup, GrantUser,
+    IssueTokens, LoginKind, Org, Redeemed, RefreshToken, RefreshUse, Scope, User,
 };
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
@@ -229,7 +229,7 @@ async fn decide(
 struct Facts {
     org: Arc<Org>,
     app: Arc<ConnectedApp>,
-    secret: Option<String>,
+    secret: Option<ConsumerSecret>,
     user: Option<Arc<User>>,
     approval: Option<Approval>,
     /// The `facts_version` to confirm with the grant's write, when the facts came from memory unconfirmed.
@@ -294,9 +294,9 @@ fn facts_of(found: GrantFacts, id: &str, unconfirmed: Option<i64>) -> Result<Fac
 
 impl Facts {
     /// The secret asked for in `facts(…, secret: true, …)`.
-    fn secret(&self) -> Result<&str, Failure> {
+    fn secret(&self) -> Result<&ConsumerSecret, Failure> {
         self.secret
-            .as_deref()
+            .as_ref()
             .ok_or_else(|| Failure::Internal("the grant read no consumer secret".into()))
     }
 }
@@ -514,7 +514,7 @@ fn check_code(
     policy::check_secret(
         app.require_secret_web,
         creds.client_secret.as_deref(),
-        secret,
+        secret.as_str(),
         "web server",
     )?;
     let stored = match (&code.code_challenge, &code.code_challenge_method) {
@@ -627,7 +627,7 @@ fn judge_refresh(
     policy::check_secret(
         app.require_secret_refresh,
         creds.client_secret.as_deref(),
-        secret,
+        secret.as_str(),
         "refresh token",
     )?;
     let now = mint.now;
@@ -912,7 +912,7 @@ async fn client_credentials(
     policy::check_secret(
         true,
         creds.client_secret.as_deref(),
-        secret,
+        secret.as_str(),
         "client credentials",
     )?;
     let Some(run_as) = app.client_credentials_user.clone() else {

@@ -124,7 +124,7 @@ mod tests {
                 created_at: 0,
             }),
             app: None,
-            secret: Some(name.to_owned()),
+            secret: Some(crate::model::ConsumerSecret::new(name.to_owned())),
             user: None,
             approval: None,
         }

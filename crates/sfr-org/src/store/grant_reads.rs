@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use sfr_wire::SfId;
 
-use crate::model::{Approval, ConnectedApp, GrantFacts, GrantLookup, GrantUser, Org, User};
+use crate::model::{
+    Approval, ConnectedApp, ConsumerSecret, GrantFacts, GrantLookup, GrantUser, Org, User,
+};
 
 /// The reads a grant is made of (`Error`: the backend's, which may carry what it needs to retry).
 pub(crate) trait GrantReads {
@@ -32,7 +34,7 @@ pub(crate) fn read<R: GrantReads>(r: &mut R, lookup: &GrantLookup) -> Result<Gra
         });
     };
     let secret = if lookup.secret {
-        Some(r.secret(&app.id)?)
+        Some(ConsumerSecret::new(r.secret(&app.id)?))
     } else {
         None
     };

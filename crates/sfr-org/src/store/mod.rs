@@ -355,9 +355,10 @@ pub trait Store: Send + Sync {
         false
     }
     /// `issue_tokens` as a future, when the backend can write without blocking the caller's thread (SQLite: its
-    /// writer thread, with group commit). `None`: call `issue_tokens` on a blocking thread.
-    fn issue_tokens_async(&self, _issue: &IssueTokens) -> Option<Pending<()>> {
-        None
+    /// writer thread, with group commit). `Err` hands the tokens back: call `issue_tokens` on a blocking thread.
+    /// By value: a grant's records go to the write as they are, not copied.
+    fn issue_tokens_async(&self, issue: IssueTokens) -> Result<Pending<()>, Box<IssueTokens>> {
+        Err(Box::new(issue))
     }
     /// `exchange_code` as a future; see `issue_tokens_async`.
     fn exchange_code_async(

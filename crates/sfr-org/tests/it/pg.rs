@@ -509,7 +509,7 @@ mod on_postgres {
         };
         let judge: sfr_org::model::CodeJudge = Arc::new(|_, _| None);
         let hash = keys::token_key("hot");
-        assert!(s.issue_tokens_async(&issue).is_some(), "issue");
+        assert!(s.issue_tokens_async(issue).is_ok(), "issue");
         assert!(
             s.exchange_code_async(&hash, T0, None, &judge).is_some(),
             "exchange"

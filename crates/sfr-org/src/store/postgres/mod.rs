@@ -759,10 +759,9 @@ impl Store for PostgresStore {
 
     // The grants' one-statement writes and reads, awaited on the request's thread (`nonblocking`).
 
-    fn issue_tokens_async(&self, issue: &IssueTokens) -> Option<Pending<()>> {
+    fn issue_tokens_async(&self, issue: IssueTokens) -> Result<Pending<()>, Box<IssueTokens>> {
         let pool = Arc::clone(&self.nonblocking);
-        let issue = issue.clone();
-        Some(Box::pin(async move {
+        Ok(Box::pin(async move {
             let issue = &issue;
             run_nonblocking(&pool, Mode::OneWrite, move |mut c| async move {
                 tokens::issue_with_event(&mut *c, issue).await

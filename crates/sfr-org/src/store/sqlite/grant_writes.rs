@@ -18,9 +18,8 @@ use crate::store::{StoreError, StoreResult, code_exchange};
 
 /// A grant's tokens and its login-history event.
 pub(super) fn issue(
-    issue: &IssueTokens,
+    issue: IssueTokens,
 ) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
-    let issue = issue.clone();
     move |c| store_issue(c, &issue)
 }
 

@@ -476,7 +476,7 @@ impl Store for SqliteStore {
     }
 
     fn issue_tokens(&self, issue: &IssueTokens) -> StoreResult<()> {
-        self.group.write(grant_writes::issue(issue))
+        self.group.write(grant_writes::issue(issue.clone()))
     }
 
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
@@ -578,8 +578,8 @@ impl Store for SqliteStore {
         true
     }
 
-    fn issue_tokens_async(&self, issue: &IssueTokens) -> Option<Pending<()>> {
-        Some(Box::pin(self.group.write_async(grant_writes::issue(issue))))
+    fn issue_tokens_async(&self, issue: IssueTokens) -> Result<Pending<()>, Box<IssueTokens>> {
+        Ok(Box::pin(self.group.write_async(grant_writes::issue(issue))))
     }
 
     fn exchange_code_async(
