@@ -16,7 +16,8 @@
 //!
 //! What is cached is what the store read, not a decision: lockouts, expiries and approvals are still judged
 //! against the grant's own clock. The decrypted consumer secret is cached with its app, in this process's memory
-//! only (where the key that decrypts it already lives).
+//! only (where the key that decrypts it already lives), together with the HMAC key it signs responses with
+//! (`ConsumerSecret`): set up once per app until the app changes, not on every grant.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
