@@ -35,7 +35,21 @@ pub fn json_static(body: &'static [u8]) -> Response {
 
 /// A JSON body that carries credentials: never cached.
 pub fn json_no_store(body: &impl serde::Serialize) -> Response {
-    let mut resp = json(StatusCode::OK, body);
+    no_store(json(StatusCode::OK, body))
+}
+
+/// The token endpoint's success: `TokenResponse::to_json`, never cached.
+pub fn token_response(body: &sfr_wire::TokenResponse) -> Response {
+    no_store(
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
+            body.to_json(),
+        )
+            .into_response(),
+    )
+}
+
+fn no_store(mut resp: Response) -> Response {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
     resp.headers_mut()

@@ -68,7 +68,7 @@ pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response
     };
     match outcome {
         // The success event went to the login history with the tokens.
-        Ok(body) => reply::json_no_store(&body),
+        Ok(body) => reply::token_response(&body),
         Err(failure) => match record_failure(state, &trace, kind, &failure).await {
             Ok(wire) => reply::oauth_error(wire),
             Err(()) => server_error(),
