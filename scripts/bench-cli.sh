@@ -137,13 +137,8 @@ ORG="$SFR_ROOT/target/release/sfr-org"
 "$ORG" serve --listen localhost:0 --database "sqlite://$work/org.sqlite" >"$work/org.log" 2>&1 &
 org_pid=$!
 trap 'kill $org_pid 2>/dev/null; rm -rf "$work"' EXIT
-org_url=""
-for _ in $(seq 1 150); do
-  org_url="$(sed -n 's/^sfr-org is serving org [^ ]* at \(http[^ ]*\).*/\1/p' "$work/org.log" | head -n1)"
-  [[ -n "$org_url" ]] && break
-  sleep 0.2
-done
-[[ -n "$org_url" ]] || { echo "bench: sfr-org did not start:" >&2; tail -n 20 "$work/org.log" >&2; exit 1; }
+org_url="$(served_url "$work/org.log")" \
+  || { echo "bench: sfr-org did not start:" >&2; tail -n 20 "$work/org.log" >&2; exit 1; }
 "$ORG" user create --database "sqlite://$work/org.sqlite" --username live.user@example.com --password 'Bench-pass-1!' \
   --profile "System Administrator" >/dev/null
 cat >"$work/browser.sh" <<SH

@@ -32,13 +32,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/jwt.key" -out "$work/jw
 key="$(jq -r .result.consumerKey "$work/app.json")"
 "$ORG" serve --listen 127.0.0.1:0 "${db[@]}" >"$work/serve.log" 2>&1 &
 server_pid=$!
-url=""
-for _ in $(seq 1 150); do
-  url="$(sed -n 's/^sfr-org is serving org [^ ]* at \(http[^ ]*\).*/\1/p' "$work/serve.log" | head -n1)"
-  [[ -n "$url" ]] && break
-  sleep 0.2
-done
-[[ -n "$url" ]] || { echo "bench: sfr-org did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+url="$(served_url "$work/serve.log")" || { echo "bench: sfr-org did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
 
 export SF_DISABLE_TELEMETRY=true SF_DISABLE_AUTOUPDATE=true SF_SKIP_NEW_VERSION_CHECK=true SF_USE_GENERIC_UNIX_KEYCHAIN=true
 args="org login jwt --client-id $key --jwt-key-file $work/jwt.key --username jwt.user@example.com --instance-url $url --alias j --json"

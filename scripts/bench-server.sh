@@ -135,13 +135,7 @@ start_server() { # start_server DB|URL: serve on a free loopback port; sets serv
   [[ "$url" == *://* ]] || url="sqlite://$1"
   "$ORG" serve --listen 127.0.0.1:0 --database "$url" --key-file "$work/org.key" >"$log" 2>&1 &
   server_pid=$!
-  BASE=""
-  for _ in $(seq 1 300); do
-    BASE="$(sed -n 's/^sfr-org is serving org [^ ]* at \(http[^ ]*\).*/\1/p' "$log" | head -n1)"
-    [[ -n "$BASE" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$BASE" ]] || { echo "bench: sfr-org did not start:" >&2; tail -n 20 "$log" >&2; exit 1; }
+  BASE="$(served_url "$log")" || { echo "bench: sfr-org did not start:" >&2; tail -n 20 "$log" >&2; exit 1; }
 }
 stop_server() {
   kill "$server_pid" 2>/dev/null || true

@@ -82,13 +82,8 @@ for ep in $ENDPOINTS; do
   valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/cg.out" \
     "$ORG" serve --listen 127.0.0.1:0 --database "sqlite://$db" --key-file "$work/org.key" >"$work/server.log" 2>&1 &
   server_pid=$!
-  base=""
-  for _ in $(seq 1 600); do
-    base="$(sed -n 's/^sfr-org is serving org [^ ]* at \(http[^ ]*\).*/\1/p' "$work/server.log" | head -n1)"
-    [[ -n "$base" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$base" ]] || { echo "profile: sfr-org did not start:" >&2; tail -n 20 "$work/server.log" >&2; exit 1; }
+  base="$(served_url "$work/server.log" 60)" \
+    || { echo "profile: sfr-org did not start:" >&2; tail -n 20 "$work/server.log" >&2; exit 1; }
   : >"$work/jwt.txt"
   [[ "$ep" == jwt ]] && "$TOOL" assertions "$work/jwt.pk8" "$KEY" "$ADMIN_USER" "$base" 256 >"$work/jwt.txt"
   python3 - "$base" "$KEY" "$SECRET" "$ep" "$REQUESTS" "$WARMUP" "$work" <<'PY'

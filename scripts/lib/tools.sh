@@ -29,3 +29,15 @@ installed_sf_version() {
   [[ -f "$pkg" ]] || return 1
   sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$pkg" | head -n1
 }
+
+# served_url LOG [SECONDS]: waits up to SECONDS (default 30) for `sfr-org serve`, logging to LOG, to say where it
+# serves, and prints that URL; non-zero if it never does.
+served_url() {
+  local log="$1" tries=$((${2:-30} * 10)) url=""
+  for _ in $(seq 1 "$tries"); do
+    url="$(sed -n 's/^sfr-org is serving org [^ ]* at \(http[^ ]*\).*/\1/p' "$log" 2>/dev/null | head -n1)"
+    [[ -n "$url" ]] && { echo "$url"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
