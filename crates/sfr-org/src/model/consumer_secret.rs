@@ -31,9 +31,10 @@ impl ConsumerSecret {
     }
 }
 
+/// In constant time, as every comparison of a secret here is.
 impl PartialEq for ConsumerSecret {
     fn eq(&self, other: &Self) -> bool {
-        self.0.plain == other.0.plain
+        crate::keys::ct_eq(&self.0.plain, &other.0.plain)
     }
 }
 
