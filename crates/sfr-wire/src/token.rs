@@ -198,6 +198,8 @@ mod tests {
 
     #[test]
     fn the_body_is_written_as_serde_json_writes_it() {
+        // Every field named, none defaulted: a field added to the struct must be added here, and the comparison
+        // then fails until `to_json` writes it too.
         let full = TokenResponse {
             access_token: "00D000000000001!AQ0Aq.x_y".into(),
             refresh_token: Some("5Aep861-._rt".into()),

@@ -11,17 +11,20 @@ pub const NO_STORE: &str = "no-cache,must-revalidate,max-age=0,no-store,private"
 
 /// A JSON body with Salesforce's content type.
 pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    // Room for a token response at once: `to_vec` starts at 128 bytes and grew three times on each.
-    let mut bytes = Vec::with_capacity(640);
-    match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => (
-            status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
-            bytes,
-        )
-            .into_response(),
+    match serde_json::to_vec(body) {
+        Ok(bytes) => json_bytes(status, bytes),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// JSON already written, with Salesforce's content type.
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A JSON body serialised once, for the life of the process (200).
@@ -40,13 +43,7 @@ pub fn json_no_store(body: &impl serde::Serialize) -> Response {
 
 /// The token endpoint's success: `TokenResponse::to_json`, never cached.
 pub fn token_response(body: &sfr_wire::TokenResponse) -> Response {
-    no_store(
-        (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8))],
-            body.to_json(),
-        )
-            .into_response(),
-    )
+    no_store(json_bytes(StatusCode::OK, body.to_json()))
 }
 
 fn no_store(mut resp: Response) -> Response {
