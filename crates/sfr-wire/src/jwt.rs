@@ -88,37 +88,38 @@ impl Assertion {
         else {
             return Err(JwtError::Shape);
         };
-        let header = decode_object(h, "header")?;
+        let header: Header = decode_object(h, "header")?;
         let alg = header
-            .get("alg")
+            .alg
+            .as_ref()
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
         if alg != "RS256" {
             return Err(JwtError::Algorithm(alg));
         }
-        let claims = decode_object(c, "claims")?;
+        let claims: ReadClaims = decode_object(c, "claims")?;
         let signature = URL_SAFE_NO_PAD
             .decode(s.trim_end_matches('='))
             .map_err(|_| JwtError::Base64("signature"))?;
         if signature.is_empty() {
             return Err(JwtError::Signature);
         }
-        let text = |name: &'static str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        let iss = text("iss")
-            .filter(|s| !s.is_empty())
-            .ok_or(JwtError::Claim("iss"))?;
-        let sub = text("prn")
-            .or_else(|| text("sub"))
-            .filter(|s| !s.is_empty())
+        let text = |claim: Option<Value>| match claim {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        let iss = text(claims.iss).ok_or(JwtError::Claim("iss"))?;
+        let sub = text(claims.prn)
+            .or_else(|| text(claims.sub))
             .ok_or(JwtError::Claim("sub"))?;
         let aud = claims
-            .get("aud")
-            .cloned()
+            .aud
             .and_then(|v| serde_json::from_value::<Audience>(v).ok())
             .ok_or(JwtError::Claim("aud"))?;
         let exp_ms = claims
-            .get("exp")
+            .exp
+            .as_ref()
             .and_then(numeric_date_ms)
             .ok_or(JwtError::Claim("exp"))?;
         Ok(Self {
@@ -211,17 +212,38 @@ pub fn numeric_date_ms(v: &Value) -> Option<i64> {
     })
 }
 
-fn decode_object(
+fn decode_object<T: serde::de::DeserializeOwned>(
     segment: &str,
     what: &'static str,
-) -> Result<serde_json::Map<String, Value>, JwtError> {
+) -> Result<T, JwtError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment.trim_end_matches('='))
         .map_err(|_| JwtError::Base64(what))?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(JwtError::Json(what)),
+    // A struct deserializes from a JSON array too (its fields in order); a JOSE header and a claims set are
+    // objects only.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(JwtError::Json(what));
     }
+    serde_json::from_slice(&bytes).map_err(|_| JwtError::Json(what))
+}
+
+/// The header's one field Salesforce reads. Each field is read as any JSON value and its type checked after,
+/// so a wrong type is refused for what it is, not as unreadable JSON.
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<Value>,
+}
+
+/// The claims Salesforce reads, as sent; any others are skipped unread. Read into fields, not into a map of
+/// every claim: that map (its keys allocated and hashed) was most of parsing an assertion. A claim named twice
+/// refuses the assertion, which RFC 7519 (section 4) allows a parser to do.
+#[derive(Deserialize)]
+struct ReadClaims {
+    iss: Option<Value>,
+    sub: Option<Value>,
+    prn: Option<Value>,
+    aud: Option<Value>,
+    exp: Option<Value>,
 }
 
 /// Claims a client puts in an assertion. `exp` is written as given: `sfr` sends seconds (RFC 7519), while `sf`
@@ -404,6 +426,60 @@ mod tests {
             Assertion::parse("!!.b.c").unwrap_err(),
             JwtError::Base64("header")
         );
+        let segment = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let rs256 = segment(r#"{"alg":"RS256"}"#);
+        let with = |header: &str, claims: &str| {
+            Assertion::parse(&format!("{}.{}.AAAA", segment(header), segment(claims)))
+        };
+        let good = r#"{"iss":"a","sub":"b","aud":"c","exp":1}"#;
+        assert!(with(r#"{"alg":"RS256"}"#, good).is_ok());
+        // Arrays are not objects, even with the fields in order; nor is anything else.
+        assert_eq!(
+            with(r#"["RS256"]"#, good).unwrap_err(),
+            JwtError::Json("header")
+        );
+        for claims in [r#"["a","b","b","c",1]"#, "7", r#""a""#, "", "{"] {
+            assert_eq!(
+                Assertion::parse(&format!("{rs256}.{}.AAAA", segment(claims))).unwrap_err(),
+                JwtError::Json("claims"),
+                "{claims}"
+            );
+        }
+        assert_eq!(
+            with(r#"{"alg":7}"#, good).unwrap_err(),
+            JwtError::Algorithm(String::new())
+        );
+        // A claim named twice is refused; unknown claims, named twice or not, are skipped.
+        assert_eq!(
+            with(
+                r#"{"alg":"RS256"}"#,
+                r#"{"iss":"a","iss":"z","sub":"b","aud":"c","exp":1}"#
+            )
+            .unwrap_err(),
+            JwtError::Json("claims")
+        );
+        assert!(
+            with(
+                r#"{"alg":"RS256","typ":"JWT","kid":{"x":[1]}}"#,
+                r#"{"iss":"a","sub":"b","aud":"c","exp":1,"jti":"j","jti":{"n":null}}"#
+            )
+            .is_ok()
+        );
+        // A claim of the wrong type is refused by name.
+        for (claims, claim) in [
+            (r#"{"iss":1,"sub":"b","aud":"c","exp":1}"#, "iss"),
+            (r#"{"iss":"","sub":"b","aud":"c","exp":1}"#, "iss"),
+            (r#"{"iss":"a","sub":["b"],"aud":"c","exp":1}"#, "sub"),
+            (r#"{"iss":"a","sub":"b","aud":[1],"exp":1}"#, "aud"),
+            (r#"{"iss":"a","sub":"b","aud":"c","exp":"soon"}"#, "exp"),
+            (r#"{"iss":"a","sub":"b","aud":"c"}"#, "exp"),
+        ] {
+            assert_eq!(
+                with(r#"{"alg":"RS256"}"#, claims).unwrap_err(),
+                JwtError::Claim(claim),
+                "{claims}"
+            );
+        }
     }
 
     #[test]
