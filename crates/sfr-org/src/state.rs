@@ -40,7 +40,15 @@ impl OrgConfig {
 
     /// `<base>/id/<org>/<user>`.
     pub fn identity_url(&self, user_id: &SfId) -> String {
-        format!("{}/id/{}/{}", self.base_url, self.org_id, user_id)
+        // Once per grant: joined without `format!`'s machinery.
+        [
+            self.base_url.as_str(),
+            "/id/",
+            self.org_id.as_str(),
+            "/",
+            user_id.as_str(),
+        ]
+        .concat()
     }
 }
 

@@ -26,7 +26,7 @@ impl LoginKind {
         match self {
             Self::UiLogin => "ui-login".into(),
             Self::Authorize => "authorize".into(),
-            Self::Token(grant) => format!("token:{grant}"),
+            Self::Token(grant) => ["token:", grant].concat(),
             Self::Revoke => "revoke".into(),
             Self::Introspect => "introspect".into(),
             Self::Other(name) => name.clone(),

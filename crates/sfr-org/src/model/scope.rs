@@ -94,11 +94,19 @@ impl Scope {
 
     /// Space-separated, in the given order.
     pub fn join(scopes: &[Self]) -> String {
-        scopes
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut out = String::with_capacity(scopes.len() * 12);
+        Self::push_joined(&mut out, scopes);
+        out
+    }
+
+    /// Appends `join(scopes)` to `out` (for text that has the list inside it, without a string of its own).
+    pub fn push_joined(out: &mut String, scopes: &[Self]) {
+        for (i, scope) in scopes.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(scope.as_str());
+        }
     }
 
     /// Whether the list grants a refresh token (`refresh_token` or `offline_access`).
