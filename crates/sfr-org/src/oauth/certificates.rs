@@ -22,7 +22,9 @@ const MAX_ENTRIES: usize = 256;
 /// Parsed certificates by their PEM text: a replaced certificate is another key, so nothing can go stale.
 #[derive(Debug, Default)]
 pub struct Certificates {
-    parsed: Mutex<HashMap<String, Arc<ParsedCertificate>>>,
+    /// foldhash: a JWT grant hashes its app's whole PEM text (over a kilobyte), and SipHash over it cost more
+    /// than the lookup is worth. The keys are what admins uploaded, not what requests send.
+    parsed: Mutex<HashMap<String, Arc<ParsedCertificate>, foldhash::fast::RandomState>>,
 }
 
 impl Certificates {

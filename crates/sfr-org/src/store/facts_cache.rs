@@ -38,7 +38,10 @@ pub(crate) struct FactsCache {
 struct Entries {
     /// The `facts_version` every entry was read at.
     version: i64,
-    facts: HashMap<GrantLookup, GrantFacts>,
+    /// Hashed with foldhash, seeded per cache as std's hasher is: a lookup is hashed on every grant, and
+    /// SipHash over its consumer key was most of a hit's cost. Its keys come from requests (a JWT's `sub` is
+    /// looked up before the signature is checked), which `MAX_ENTRIES` bounds.
+    facts: HashMap<GrantLookup, GrantFacts, foldhash::fast::RandomState>,
 }
 
 impl FactsCache {
