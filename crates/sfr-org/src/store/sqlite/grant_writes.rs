@@ -187,9 +187,9 @@ mod tests {
         IssueTokens, LoginEvent, LoginKind, NewAccessToken, NewRefreshToken, RefreshJudge,
         RefreshToken, RefreshUse, Scope,
     };
-    use crate::store::Store as _;
     use crate::store::sqlite::SqliteStore;
     use crate::store::sqlite::tests::open_store;
+    use crate::store::{Store as _, StoreError};
 
     const T0: i64 = 1_700_000_000_000;
     const LATER: i64 = T0 + 60_000;
@@ -277,6 +277,49 @@ mod tests {
             answer
         });
         (judge, shown)
+    }
+
+    /// A grant on outdated facts (client credentials, JWT bearer) stores nothing and fails alone: the grants
+    /// queued with it, most likely in the same transaction (the writer is held while they queue), keep their
+    /// tokens.
+    #[test]
+    fn an_outdated_grant_fails_alone_among_current_ones() {
+        let (_dir, store) = open_store();
+        let at = store.facts_version().unwrap();
+        store.create_permission_set("Outdating", "", T0).unwrap();
+        let now = store.facts_version().unwrap();
+        assert_ne!(at, now);
+        let grant = |access: &str, version| IssueTokens {
+            refresh: None,
+            facts_version: Some(version),
+            ..granted(access, "unused")
+        };
+        let held = store.writer.lock().unwrap();
+        let pending: Vec<_> = [grant("at-1", now), grant("at-old", at), grant("at-2", now)]
+            .into_iter()
+            .map(|g| store.group.write_async(super::issue(g)))
+            .collect();
+        drop(held);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let answers: Vec<_> = runtime.block_on(async {
+            let mut out = Vec::new();
+            for p in pending {
+                out.push(p.await);
+            }
+            out
+        });
+        assert!(answers[0].is_ok(), "{:?}", answers[0]);
+        assert!(
+            matches!(answers[1], Err(StoreError::FactsChanged)),
+            "{:?}",
+            answers[1]
+        );
+        assert!(answers[2].is_ok(), "{:?}", answers[2]);
+        let stored = |a: &str| store.access_token(&keys::token_key(a)).unwrap().is_some();
+        assert!(stored("at-1") && stored("at-2"));
+        assert!(!stored("at-old"));
     }
 
     /// A refresh grant in one trip writes its use back to the token it read (found again by rowid, not by key):
