@@ -8,6 +8,7 @@
 #   scripts/profile-grants.sh                      # bare GET, client_credentials, refresh_token, JWT, code, 2,000 each
 #   ENDPOINTS="cc refresh" REQUESTS=3000 scripts/profile-grants.sh
 #   SKIP_BUILD=1 …                                 # use the binaries already in target/symbols
+#   TOP=15 …                                       # and each group's 15 costliest functions, by own instructions
 #
 # What it does: builds sfr-org and bench_tool in release with symbols (target/symbols), sets up an org on a
 # temp SQLite file through the admin commands (as scripts/bench-server.sh does), and for each endpoint starts the
@@ -130,25 +131,53 @@ PY
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
   # One dump per thread (cg.out.1-NN): attribute each by the functions it ran.
-  python3 - "$work" "$ep" "$REQUESTS" "$out_dir" <<'PY'
-import glob, re, shutil, sys
-work, ep, n, out_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+  python3 - "$work" "$ep" "$REQUESTS" "$out_dir" "${TOP:-0}" <<'PY'
+import collections, glob, re, shutil, sys
+work, ep, n, out_dir, top = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 groups = {"all": 0, "workers": 0, "writer": 0, "checkpoint": 0, "blocking": 0}
+own = {"workers": collections.Counter(), "writer": collections.Counter()}
+
+def own_costs(text, into):
+    """Each function's own instructions (not its callees'): the cost lines under `fn=`, minus those that follow
+    a `calls=` line (a call's inclusive cost). callgrind_annotate's exclusive view puts everything on `clone`
+    for these per-thread dumps, hence this."""
+    names, fn, call = {}, None, False
+    for line in text.splitlines():
+        if line.startswith(("fn=", "cfn=")):
+            m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line)
+            if m and m.group(2):
+                names[m.group(1)] = m.group(2)
+            if line.startswith("fn=") and m:
+                fn = names.get(m.group(1))
+        elif line.startswith("calls="):
+            call = True
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            if call:
+                call = False
+            elif fn and len(line.split()) > 1:
+                into[fn] += int(line.split()[1])
+
 for path in sorted(glob.glob(work + "/cg.out.1-*")):
     text = open(path, errors="replace").read()
     m = re.search(r"^(?:totals|summary): (\d+)", text, re.M)
     total = int(m.group(1)) if m else 0
     groups["all"] += total
     if "group_commit::writer_loop" in text:
-        groups["writer"] += total
+        group = "writer"
     elif "multi_thread::worker::run" in text or total == 0:
-        groups["workers"] += total
+        group = "workers"
     elif "sqlite3Checkpoint" in text:
-        groups["checkpoint"] += total
+        group = "checkpoint"
     else:
-        groups["blocking"] += total
+        group = "blocking"
+    groups[group] += total
+    if top and group in own:
+        own_costs(text, own[group])
     shutil.copy(path, f"{out_dir}/{ep}.{path.rsplit('-', 1)[1]}")
 print(f"{ep:<8} " + " ".join(f"{groups[g] // n:>10,}" for g in groups))
+for group, costs in own.items():
+    for name, cost in costs.most_common(top):
+        print(f"    {group:<8} {cost // n:>8,}  {name[:110]}")
 PY
 done
 echo "profile: per-thread dumps in $out_dir (callgrind_annotate --inclusive=yes $out_dir/cc.NN)"
