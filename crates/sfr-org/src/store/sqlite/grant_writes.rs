@@ -188,7 +188,7 @@ mod tests {
         RefreshToken, RefreshUse, Scope,
     };
     use crate::store::sqlite::SqliteStore;
-    use crate::store::sqlite::tests::open_store;
+    use crate::store::sqlite::tests::{await_all, open_store};
     use crate::store::{Store as _, StoreError};
 
     const T0: i64 = 1_700_000_000_000;
@@ -300,16 +300,7 @@ mod tests {
             .map(|g| store.group.write_async(super::issue(g)))
             .collect();
         drop(held);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let answers: Vec<_> = runtime.block_on(async {
-            let mut out = Vec::new();
-            for p in pending {
-                out.push(p.await);
-            }
-            out
-        });
+        let answers = await_all(pending);
         assert!(answers[0].is_ok(), "{:?}", answers[0]);
         assert!(
             matches!(answers[1], Err(StoreError::FactsChanged)),

@@ -363,16 +363,10 @@ mod tests {
         let held = writer.lock().unwrap();
         let pending: Vec<_> = (1..=10).map(|v| group.write_async(insert(v))).collect();
         drop(held);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let results: Vec<i64> = runtime.block_on(async {
-            let mut out = Vec::new();
-            for p in pending {
-                out.push(p.await.unwrap());
-            }
-            out
-        });
+        let results: Vec<i64> = super::super::tests::await_all(pending)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(results, (1..=10).collect::<Vec<_>>());
         assert_eq!(rows(&writer), (1..=10).collect::<Vec<_>>());
         let batches = group

@@ -666,6 +666,21 @@ pub(super) mod tests {
         (dir, store)
     }
 
+    /// Awaits `pending` in order on a runtime of the calling thread (writes queued for the writer thread while
+    /// the test held its connection, so that they share a batch).
+    pub(super) fn await_all<T>(pending: Vec<impl std::future::Future<Output = T>>) -> Vec<T> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut out = Vec::with_capacity(pending.len());
+            for p in pending {
+                out.push(p.await);
+            }
+            out
+        })
+    }
+
     /// Lookups by id go through an index, whatever the size of the org: the WHERE clauses the store uses (a
     /// code exchange reads its user by id) are planned as index searches, not scans.
     #[test]
