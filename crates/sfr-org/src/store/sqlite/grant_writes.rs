@@ -8,7 +8,8 @@ use rusqlite::Connection;
 
 use sfr_wire::SfId;
 
-use super::{events, facts_version, tokens, users};
+use super::in_batch::InBatch;
+use super::{events, tokens, users};
 use crate::model::{
     CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
     SessionJudge, StoredSession, User,
@@ -19,13 +20,13 @@ use crate::store::{StoreError, StoreResult, code_exchange};
 /// A grant's tokens and its login-history event.
 pub(super) fn issue(
     issue: IssueTokens,
-) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<()> + Send + 'static {
     move |c| store_issue(c, &issue)
 }
 
 /// A grant's tokens and its event, if the facts it was decided on are still current.
-fn store_issue(c: &Connection, issue: &IssueTokens) -> StoreResult<()> {
-    facts_version::confirm(c, issue.facts_version)?;
+fn store_issue(c: &InBatch<'_>, issue: &IssueTokens) -> StoreResult<()> {
+    c.confirm_facts(issue.facts_version)?;
     tokens::issue(c, issue)?;
     issue
         .event
@@ -37,7 +38,7 @@ fn store_issue(c: &Connection, issue: &IssueTokens) -> StoreResult<()> {
 /// only when the refresh token was usable.
 pub(super) fn refresh(
     refresh: &RefreshUse,
-) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<Option<RefreshToken>> + Send + 'static {
     let refresh = refresh.clone();
     move |c| mark_used(c, &refresh, None)
 }
@@ -48,7 +49,7 @@ pub(super) fn refresh(
 pub(super) fn refresh_judged(
     token_hash: &str,
     judge: RefreshJudge,
-) -> impl FnOnce(&Connection) -> StoreResult<Option<RefreshToken>> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<Option<RefreshToken>> + Send + 'static {
     let token_hash = token_hash.to_owned();
     move |c| {
         let read = tokens::refresh_token_for_use(c, &token_hash)?;
@@ -62,11 +63,11 @@ pub(super) fn refresh_judged(
 /// Stores a refresh token's use (`tokens::refresh`) with its login-history event, once the facts it was decided
 /// on are confirmed; by the rowid the token was read at in this transaction, if it was.
 fn mark_used(
-    c: &Connection,
+    c: &InBatch<'_>,
     u: &RefreshUse,
     read: Option<(i64, RefreshToken)>,
 ) -> StoreResult<Option<RefreshToken>> {
-    facts_version::confirm(c, u.facts_version)?;
+    c.confirm_facts(u.facts_version)?;
     let used = match read {
         Some((rowid, token)) => tokens::refresh_read(c, rowid, token, u)?,
         None => tokens::refresh(c, u)?,
@@ -91,7 +92,7 @@ pub(super) fn read_session(c: &Connection, token_hash: &str) -> StoreResult<Opti
 pub(super) fn session_recorded(
     token_hash: &str,
     judge: SessionJudge,
-) -> impl FnOnce(&Connection) -> StoreResult<(Option<StoredSession>, bool)> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<(Option<StoredSession>, bool)> + Send + 'static {
     let token_hash = token_hash.to_owned();
     move |c| {
         let session = read_session(c, &token_hash)?;
@@ -106,7 +107,7 @@ pub(super) fn session_recorded(
 pub(super) fn redeem(
     code_hash: &str,
     now: i64,
-) -> impl FnOnce(&Connection) -> StoreResult<Redeemed> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<Redeemed> + Send + 'static {
     let code_hash = code_hash.to_owned();
     move |c| tokens::redeem_code(c, &code_hash, now)
 }
@@ -119,7 +120,7 @@ pub(super) fn exchange(
     now: i64,
     facts: Option<i64>,
     judge: &CodeJudge,
-) -> impl FnOnce(&Connection) -> StoreResult<Exchange> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<Exchange> + Send + 'static {
     let code_hash = code_hash.to_owned();
     let judge = Arc::clone(judge);
     move |c| {
@@ -134,16 +135,16 @@ pub(super) fn exchange(
 }
 
 /// The writer's connection, inside its transaction.
-struct OnWriter<'a>(&'a Connection);
+struct OnWriter<'a, 'c>(&'a InBatch<'c>);
 
 /// Each step runs on the connection when called and hands back its answer, ready.
-impl code_exchange::ExchangeSteps for OnWriter<'_> {
+impl code_exchange::ExchangeSteps for OnWriter<'_, '_> {
     type Error = StoreError;
     fn confirm_facts(
         &mut self,
         version: Option<i64>,
     ) -> impl Future<Output = StoreResult<()>> + Send {
-        ready(facts_version::confirm(self.0, version))
+        ready(self.0.confirm_facts(version))
     }
     fn redeem(
         &mut self,
@@ -162,7 +163,7 @@ impl code_exchange::ExchangeSteps for OnWriter<'_> {
 
 pub(super) fn event(
     event: &LoginEvent,
-) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<()> + Send + 'static {
     let event = event.clone();
     move |c| events::record(c, &event)
 }
@@ -170,7 +171,7 @@ pub(super) fn event(
 pub(super) fn touch(
     token_hash: &str,
     now: i64,
-) -> impl FnOnce(&Connection) -> StoreResult<()> + Send + 'static {
+) -> impl FnOnce(&InBatch<'_>) -> StoreResult<()> + Send + 'static {
     let token_hash = token_hash.to_owned();
     move |c| tokens::touch(c, &token_hash, now)
 }
@@ -188,6 +189,7 @@ mod tests {
         RefreshToken, RefreshUse, Scope,
     };
     use crate::store::sqlite::SqliteStore;
+    use crate::store::sqlite::in_batch::InBatch;
     use crate::store::sqlite::tests::{await_all, open_store};
     use crate::store::{Store as _, StoreError};
 
@@ -254,7 +256,7 @@ mod tests {
     /// `refresh_judged` of the token `read`, run on the store's writer connection.
     fn judged(store: &SqliteStore, read: &str, judge: RefreshJudge) -> Option<RefreshToken> {
         let conn = store.writer.lock().unwrap();
-        refresh_judged(&keys::token_key(read), judge)(&conn).unwrap()
+        refresh_judged(&keys::token_key(read), judge)(&InBatch::new(&conn)).unwrap()
     }
 
     /// When the refresh token `rt` was last used, as stored.
@@ -311,6 +313,80 @@ mod tests {
         let stored = |a: &str| store.access_token(&keys::token_key(a)).unwrap().is_some();
         assert!(stored("at-1") && stored("at-2"));
         assert!(!stored("at-old"));
+    }
+
+    /// Runs `grants` in one transaction on the store's writer, as a batch of the writer thread runs them, and
+    /// returns how many statements they sent between them and each one's answer.
+    fn in_one_transaction(
+        store: &SqliteStore,
+        grants: Vec<IssueTokens>,
+    ) -> (u64, Vec<Result<(), StoreError>>) {
+        let conn = store.writer.lock().unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let before = store.statements_executed().unwrap();
+        let tx = InBatch::new(&conn);
+        let answers = grants.into_iter().map(|g| super::issue(g)(&tx)).collect();
+        let sent = store.statements_executed().unwrap() - before;
+        conn.execute_batch("COMMIT").unwrap();
+        (sent, answers)
+    }
+
+    /// The grants of one transaction read the facts' counter once between them, and a grant decided on other
+    /// facts still fails after the counter was read for another.
+    #[test]
+    fn a_transaction_reads_the_facts_counter_once() {
+        let (_dir, store) = open_store();
+        let now = store.facts_version().unwrap();
+        let grant = |access: &str, version| IssueTokens {
+            refresh: None,
+            facts_version: version,
+            ..granted(access, "unused")
+        };
+        let (unchecked, answers) = in_one_transaction(
+            &store,
+            vec![grant("a1", None), grant("a2", None), grant("a3", None)],
+        );
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        let (checked, answers) = in_one_transaction(
+            &store,
+            vec![
+                grant("b1", Some(now)),
+                grant("b2", Some(now)),
+                grant("b3", Some(now)),
+            ],
+        );
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(checked, unchecked + 1, "one read of the counter for three");
+
+        let (_, answers) = in_one_transaction(
+            &store,
+            vec![grant("c1", Some(now)), grant("c-old", Some(now - 1))],
+        );
+        assert!(answers[0].is_ok(), "{:?}", answers[0]);
+        assert!(
+            matches!(answers[1], Err(StoreError::FactsChanged)),
+            "{:?}",
+            answers[1]
+        );
+        let stored = |a: &str| store.access_token(&keys::token_key(a)).unwrap().is_some();
+        assert!(stored("b3") && stored("c1") && !stored("c-old"));
+    }
+
+    /// A piece that writes a table of the grants' facts after its transaction read the counter is a bug (the
+    /// grants after it would be confirmed on the old count): debug builds, the tests', stop on it.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "changed a table of the grants' facts")]
+    fn a_piece_that_moves_the_facts_counter_is_caught() {
+        let (_dir, store) = open_store();
+        let now = store.facts_version().unwrap();
+        let conn = store.writer.lock().unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let tx = InBatch::new(&conn);
+        tx.confirm_facts(Some(now)).unwrap();
+        tx.execute_batch("UPDATE facts_version SET n = n + 1")
+            .unwrap();
+        tx.check_facts_unchanged();
     }
 
     /// A refresh grant in one trip writes its use back to the token it read (found again by rowid, not by key):

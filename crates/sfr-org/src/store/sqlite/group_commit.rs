@@ -32,14 +32,14 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 
 use super::cached::CachedStatements as _;
-
 use super::db_err;
+use super::in_batch::InBatch;
 use crate::store::{StoreError, StoreResult};
 
 /// One caller's queued work.
 trait Piece: Send {
     /// Runs inside the batch's transaction; returns what to send once the commit's outcome is known.
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Settle>;
+    fn run(self: Box<Self>, tx: &InBatch<'_>) -> Box<dyn Settle>;
     /// The batch could not start: the work never ran.
     fn fail(self: Box<Self>, error: StoreError);
 }
@@ -84,14 +84,11 @@ struct Ran<T> {
 impl<T, F> Piece for Work<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+    F: FnOnce(&InBatch<'_>) -> StoreResult<T> + Send,
 {
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Settle> {
+    fn run(self: Box<Self>, tx: &InBatch<'_>) -> Box<dyn Settle> {
         let Work { f, reply } = *self;
-        Box::new(Ran {
-            out: f(conn),
-            reply,
-        })
+        Box::new(Ran { out: f(tx), reply })
     }
 
     fn fail(self: Box<Self>, error: StoreError) {
@@ -159,7 +156,7 @@ impl GroupCommit {
     pub(super) fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&InBatch<'_>) -> StoreResult<T> + Send + 'static,
     {
         let (reply, result) = sync_channel(1);
         self.submit(Box::new(Work {
@@ -178,7 +175,7 @@ impl GroupCommit {
     ) -> impl Future<Output = StoreResult<T>> + Send + 'static
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&InBatch<'_>) -> StoreResult<T> + Send + 'static,
     {
         let (reply, result) = tokio::sync::oneshot::channel();
         let submitted = self.submit(Box::new(Work {
@@ -278,10 +275,12 @@ fn run_transaction(conn: &Connection, pending: &mut std::vec::IntoIter<Box<dyn P
         }
         return;
     }
+    let tx = InBatch::new(conn);
     let mut ran: Vec<Box<dyn Settle>> = Vec::with_capacity(pending.len());
     for piece in pending.by_ref() {
         let before = conn.total_changes();
-        let done = piece.run(conn);
+        let done = piece.run(&tx);
+        tx.check_facts_unchanged();
         // A failed statement's rows are undone by SQLite and not counted: no change means nothing to undo.
         let wrote = conn.total_changes() != before || conn.is_autocommit();
         if done.failed() && wrote {
@@ -348,7 +347,7 @@ mod tests {
             .unwrap()
     }
 
-    fn insert(v: i64) -> impl FnOnce(&Connection) -> StoreResult<i64> + Send + 'static {
+    fn insert(v: i64) -> impl FnOnce(&InBatch<'_>) -> StoreResult<i64> + Send + 'static {
         move |c| {
             c.execute("INSERT INTO t (v) VALUES (?1)", [v])
                 .map_err(db_err)?;
@@ -381,7 +380,7 @@ mod tests {
     }
 
     /// A piece's work, boxed so one batch can mix several.
-    type Job<T> = Box<dyn FnOnce(&Connection) -> StoreResult<T> + Send>;
+    type Job<T> = Box<dyn FnOnce(&InBatch<'_>) -> StoreResult<T> + Send>;
 
     /// Runs `pieces` as one batch on the calling thread, the way the writer thread runs what it took from the
     /// queue, and returns each piece's answer in order.
@@ -429,7 +428,7 @@ mod tests {
                 refuse(None),
                 Box::new(insert(1)), // violates the primary key: SQLite undoes the statement
                 // A statement that writes two rows and fails on the second: SQLite undoes the first too.
-                Box::new(|c: &Connection| {
+                Box::new(|c: &InBatch<'_>| {
                     c.execute("INSERT INTO t (v) VALUES (2), (1)", [])
                         .map_err(db_err)?;
                     Ok(0)

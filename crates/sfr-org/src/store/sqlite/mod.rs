@@ -9,6 +9,7 @@ mod events;
 mod facts_version;
 mod grant_writes;
 mod group_commit;
+mod in_batch;
 mod org;
 mod outbox;
 mod rate_counters;
