@@ -278,9 +278,11 @@ fn run_transaction(conn: &Connection, pending: &mut std::vec::IntoIter<Box<dyn P
     let tx = InBatch::new(conn);
     let mut ran: Vec<Box<dyn Settle>> = Vec::with_capacity(pending.len());
     for piece in pending.by_ref() {
+        // Before a piece, not after: the counter read for the pieces before it must still hold for this one
+        // (a lone piece reads nothing more, so the statement counts of `query_count` stay the release build's).
+        tx.check_facts_unchanged();
         let before = conn.total_changes();
         let done = piece.run(&tx);
-        tx.check_facts_unchanged();
         // A failed statement's rows are undone by SQLite and not counted: no change means nothing to undo.
         let wrote = conn.total_changes() != before || conn.is_autocommit();
         if done.failed() && wrote {

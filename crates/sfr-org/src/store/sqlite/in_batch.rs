@@ -30,7 +30,7 @@ impl<'c> InBatch<'c> {
     ///
     /// The counter is read once per transaction, not once per grant: the transaction holds the write lock, so
     /// no other connection moves the counter before it commits, and no piece of a batch writes a table the
-    /// counter follows (`check_facts_unchanged` asserts that in debug builds). Under load a commit carries
+    /// counter follows (`check_facts_unchanged`, before each piece, asserts that in debug builds). Under load a commit carries
     /// several grants, and each read was 2.5k instructions.
     pub(super) fn confirm_facts(&self, expected: Option<i64>) -> StoreResult<()> {
         let Some(expected) = expected else {
@@ -51,9 +51,10 @@ impl<'c> InBatch<'c> {
         }
     }
 
-    /// Debug builds (the tests): panics if the facts' counter moved after this transaction read it, that is,
-    /// if a piece wrote a table a grant's facts come from; the pieces after it would have been confirmed on the
-    /// counter read before. Such a write belongs in its own transaction (`SqliteStore::write`).
+    /// Debug builds (the tests): panics if the facts' counter moved since this transaction read it, that is,
+    /// if a piece wrote a table a grant's facts come from; the pieces after it would be confirmed on the
+    /// counter read before. Such a write belongs in its own transaction (`SqliteStore::write`). Nothing to do
+    /// (no statement) until a piece read the counter.
     pub(super) fn check_facts_unchanged(&self) {
         if cfg!(debug_assertions)
             && let Some(read) = self.facts_version.get()
