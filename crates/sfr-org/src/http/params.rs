@@ -122,11 +122,6 @@ fn ip_text(ip: std::net::IpAddr) -> String {
     out
 }
 
-/// Parameters a middleware already read from the request (`rate_limit::token_endpoint` reads the token
-/// endpoint's body to name the client): `read` takes them instead of decoding the body a second time.
-#[derive(Debug, Clone)]
-pub struct ReadParams(pub Params);
-
 /// Whether the request's body is `multipart/form-data` (any other body is read as a URL-encoded form).
 pub fn is_multipart(headers: &HeaderMap) -> bool {
     headers
@@ -153,43 +148,35 @@ pub fn form_params(body: &[u8], query: Option<&str>) -> Params {
 }
 
 /// Reads the parameters of any request: query string always, body for methods that carry one.
-pub async fn read(mut req: Request) -> Result<FormRequest, BodyError> {
+pub async fn read(req: Request) -> Result<FormRequest, BodyError> {
     let source_ip = source_ip(&req);
-    let method = req.method().clone();
-    if let Some(ReadParams(params)) = req.extensions_mut().remove::<ReadParams>() {
-        let (parts, _) = req.into_parts();
-        return Ok(FormRequest {
-            method,
-            headers: parts.headers,
-            params,
-            source_ip,
-        });
-    }
-    let headers = req.headers().clone();
-    if let Some(len) = headers
+    let (parts, body) = req.into_parts();
+    if let Some(len) = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         && len > MAX_BODY_BYTES as u64
     {
         if len <= DRAIN_BYTES as u64 {
-            let _ = axum::body::to_bytes(req.into_body(), DRAIN_BYTES).await;
+            let _ = axum::body::to_bytes(body, DRAIN_BYTES).await;
         }
         return Err(BodyError::TooLarge);
     }
-    let params = if is_multipart(&headers) {
-        let query = req.uri().query().map(str::to_owned);
-        let mut pairs = read_multipart(req).await?;
+    let (method, headers, params) = if is_multipart(&parts.headers) {
+        let (method, headers) = (parts.method.clone(), parts.headers.clone());
+        let query = parts.uri.query().map(str::to_owned);
+        let mut pairs = read_multipart(Request::from_parts(parts, body)).await?;
         pairs.extend(
             query
                 .as_deref()
                 .map(sfr_wire::encoding::parse_form)
                 .unwrap_or_default(),
         );
-        Params::from_pairs(pairs)
+        (method, headers, Params::from_pairs(pairs))
     } else {
-        let (parts, body) = req.into_parts();
-        form_params(&read_body(body).await?, parts.uri.query())
+        let params = form_params(&read_body(body).await?, parts.uri.query());
+        (parts.method, parts.headers, params)
     };
     Ok(FormRequest {
         method,

@@ -31,10 +31,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use sfr_wire::OAuthError;
 use tokio::sync::watch;
 
@@ -527,40 +524,21 @@ fn named_client(req_headers: &axum::http::HeaderMap, params: &params::Params) ->
         .or_else(|| sfr_wire::jwt::Assertion::issuer(params.get("assertion")?))
 }
 
-/// Middleware for `POST /services/oauth2/token`: reads the (size-limited) body once to learn the client, checks
-/// and counts both limits (in memory; no database call), and hands the request on with the same body.
-pub async fn token_endpoint(
-    State(limiter): State<Arc<TokenRateLimiter>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let address = params::source_ip(&req);
-    let (mut parts, body) = req.into_parts();
-    let bytes = match params::read_body(body).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let query = parts.uri.query();
-    let client = if params::is_multipart(&parts.headers) {
-        // Named from the query alone; the handler reads the parts.
-        named_client(&parts.headers, &params::form_params(b"", query))
-    } else {
-        // The handler takes these parameters as read here (`params::read`).
-        let read = params::form_params(&bytes, query);
-        let client = named_client(&parts.headers, &read);
-        parts.extensions.insert(params::ReadParams(read));
-        client
-    };
-    if !limiter.allow(address.as_deref(), client.as_deref()) {
-        tracing::warn!(
-            address = address.as_deref().unwrap_or("?"),
-            client = client.as_deref().unwrap_or("?"),
-            "token endpoint rate limit exceeded"
-        );
-        return reply::oauth_error(OAuthError::RateLimitExceeded);
+/// The token endpoint's first step, before any work on the request it read: names the client (the Basic user,
+/// else `client_id`, else a JWT assertion's `iss`), checks and counts both limits (in memory; no database
+/// call), and answers Salesforce's `rate_limit_exceeded` when one is met. `None`: go on.
+pub fn refuse(limiter: &TokenRateLimiter, form: &params::FormRequest) -> Option<Response> {
+    let client = named_client(&form.headers, &form.params);
+    let address = form.source_ip.as_deref();
+    if limiter.allow(address, client.as_deref()) {
+        return None;
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    tracing::warn!(
+        address = address.unwrap_or("?"),
+        client = client.as_deref().unwrap_or("?"),
+        "token endpoint rate limit exceeded"
+    );
+    Some(reply::oauth_error(OAuthError::RateLimitExceeded))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use super::issue::{self, Shape};
 use super::{Failure, Trace, login_event_at, record, record_failure, refuse, server_error};
 use crate::http::client_auth::{self, ClientCredentials};
 use crate::http::params::FormRequest;
+use crate::http::rate_limit::{self, TokenRateLimiter};
 use crate::http::reply;
 use crate::keys;
 use crate::model::{
@@ -32,8 +33,20 @@ use crate::model::{
 use crate::policy::{self, AccessFacts};
 use crate::state::AppState;
 
-pub async fn token(State(state): State<AppState>, form: FormRequest) -> Response {
-    let state = &state;
+/// What the token endpoint's handler holds: the org's state, and the limiter that counts its requests
+/// (`rate_limit`), given by whoever builds the router.
+#[derive(Clone)]
+pub struct TokenEndpoint {
+    pub org: AppState,
+    pub limiter: Arc<TokenRateLimiter>,
+}
+
+/// `POST /services/oauth2/token`. The rate limits come first: a refused request costs no more than its read.
+pub async fn token(State(endpoint): State<TokenEndpoint>, form: FormRequest) -> Response {
+    if let Some(refused) = rate_limit::refuse(&endpoint.limiter, &form) {
+        return refused;
+    }
+    let state = &endpoint.org;
     let mut trace = Trace {
         source_ip: form.source_ip.clone(),
         ..Trace::default()
