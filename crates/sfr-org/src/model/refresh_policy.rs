@@ -108,6 +108,13 @@ impl RefreshPolicy {
         }
     }
 
+    /// Whether the policy reads a token's last use (`expire-if-unused`). Under any other a refresh grant does not
+    /// record the use: the write would put the token's page, a random one, into every refresh grant's commit
+    /// for nothing to read it. (`store::app_rules::restarts_idle_clock` covers a change to such a policy.)
+    pub fn reads_last_use(self) -> bool {
+        matches!(self, Self::ExpireIfUnused(_))
+    }
+
     /// Whether such a token is expired at `now`.
     pub fn is_expired(self, issued_at: i64, last_used_at: i64, now: i64) -> bool {
         self.expires_at(issued_at, last_used_at)

@@ -100,6 +100,9 @@ pub struct RefreshUse {
     pub event: Option<LoginEvent>,
     /// As `IssueTokens::facts_version`.
     pub facts_version: Option<i64>,
+    /// Whether the use is recorded as the token's `last_used_at`: only when its app's policy reads it
+    /// (`RefreshPolicy::reads_last_use`).
+    pub mark_used: bool,
 }
 
 /// What a refresh grant makes of its refresh token as read (`None`: unknown), asked inside the transaction that

@@ -662,6 +662,7 @@ fn judge_refresh(
         new_access: issue::access_record(&to, mint.access_hash, now),
         event: Some(success_event(now, trace, kind, false, &scopes)),
         facts_version: f.unconfirmed,
+        mark_used: app.refresh_policy.reads_last_use(),
     };
     Ok((use_, scopes))
 }

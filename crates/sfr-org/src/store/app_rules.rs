@@ -4,7 +4,7 @@
 use sfr_wire::SfId;
 
 use crate::model::connected_app::api_name_from;
-use crate::model::{AppUpdate, ConnectedApp, NewApp, Scope, certificate};
+use crate::model::{AppUpdate, ConnectedApp, NewApp, RefreshPolicy, Scope, certificate};
 use crate::store::{StoreError, StoreResult};
 
 fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
@@ -154,4 +154,12 @@ fn validate_timeout(minutes: Option<u32>) -> StoreResult<()> {
         return Err(invalid("session timeout", "must be at least 1 minute"));
     }
     Ok(())
+}
+
+/// Whether an app's change of refresh policy from `before` to `after` restarts the idle clock of its live refresh
+/// tokens. A use is recorded only under a policy that reads it (`RefreshPolicy::reads_last_use`), so when the app
+/// moves to one, the recorded times may be long past though the tokens were used since: each backend's update
+/// then counts every live token as used at the change, and the idle time runs from there.
+pub(crate) fn restarts_idle_clock(before: RefreshPolicy, after: RefreshPolicy) -> bool {
+    after.reads_last_use() && !before.reads_last_use()
 }

@@ -98,6 +98,7 @@ pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
             new_access: access(&u, &a, &format!("refreshed-{i}"), T0 + 1 + i as i64),
             event: refresh_event(i),
             facts_version: None,
+            mark_used: true,
         })
         .unwrap()
     });
@@ -177,6 +178,7 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
                         new_access: access(&u, &a, &format!("raced-{round}-{i}"), T0 + 1),
                         event: refresh_event(i),
                         facts_version: None,
+                        mark_used: true,
                     })
                     .unwrap();
                 (i, got.is_some())
@@ -506,6 +508,7 @@ mod on_postgres {
             new_access: access(&user, &app, "at-hot-2", T0),
             event: Some(event.clone()),
             facts_version: None,
+            mark_used: true,
         };
         let judge: sfr_org::model::CodeJudge = Arc::new(|_, _| None);
         let hash = keys::token_key("hot");

@@ -755,6 +755,7 @@ pub fn writes_on_outdated_facts_store_nothing(store: &dyn Store) {
             source_ip: None,
         }),
         facts_version: Some(version),
+        mark_used: true,
     };
     let events = store.events(100).unwrap().len();
     assert!(matches!(
@@ -904,6 +905,7 @@ pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
         new_access: access(&user, &app, a, T0 + MINUTE),
         event: Some(event(a)),
         facts_version: Some(version),
+        mark_used: true,
     };
     if let Some(used) = awaited(
         &runtime,
@@ -1330,6 +1332,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
             new_access: access(&user, &app, "at-from-refresh", T0 + MINUTE),
             event: None,
             facts_version: None,
+            mark_used: true,
         })
         .unwrap()
         .expect("refresh works");
@@ -1363,6 +1366,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
                 new_access: access(&user, &app, "at-never", now),
                 event: None,
                 facts_version: None,
+                mark_used: true,
             })
             .unwrap()
             .is_none(),
@@ -1420,6 +1424,158 @@ pub fn concurrent_code_exchanges_keep_the_cap(store: Arc<dyn Store>) {
     assert_eq!(live, (threads - 5..threads).collect::<Vec<_>>());
 }
 
+/// A refresh grant records its token's use only when the app's policy reads it (`RefreshUse::mark_used`), by
+/// each way a backend stores a use: blocking, queued, and judged on the writer. Unrecorded, the token keeps its
+/// last use; the session and the event are stored either way.
+pub fn a_refresh_records_its_use_only_when_asked(store: &dyn Store) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (user, app) = user_and_app(store);
+    store
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-0", T0),
+            refresh: Some(refresh(&user, &app, "rt-quiet", T0)),
+            from_code: None,
+            event: None,
+            facts_version: None,
+        })
+        .unwrap();
+    let hash = keys::token_key;
+    let stored_use = || {
+        store
+            .refresh_token(&hash("rt-quiet"))
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    };
+    let use_at = |a: &str, now: i64, mark_used: bool| RefreshUse {
+        refresh_hash: hash("rt-quiet"),
+        now,
+        new_access: access(&user, &app, a, now),
+        event: Some(token_event(&user, now, a)),
+        facts_version: None,
+        mark_used,
+    };
+
+    let quiet = store
+        .refresh(&use_at("at-1", T0 + MINUTE, false))
+        .unwrap()
+        .unwrap();
+    assert_eq!(quiet.last_used_at, T0, "the answer is the token as stored");
+    assert_eq!(stored_use(), T0);
+    assert!(alive(store, "at-1", T0 + MINUTE));
+    if let Some(p) = store.refresh_async(&use_at("at-2", T0 + 2 * MINUTE, false)) {
+        assert_eq!(runtime.block_on(p).unwrap().unwrap().last_used_at, T0);
+        assert_eq!(stored_use(), T0);
+        assert!(alive(store, "at-2", T0 + 2 * MINUTE));
+    }
+    let judged = |a: &'static str, now: i64, mark_used: bool| {
+        let use_ = use_at(a, now, mark_used);
+        let judge: sfr_org::model::RefreshJudge = Box::new(move |_| Some(use_));
+        store
+            .refresh_judged_async(&hash("rt-quiet"), judge)
+            .map(|p| runtime.block_on(p).unwrap().unwrap())
+    };
+    if let Some(token) = judged("at-3", T0 + 3 * MINUTE, false) {
+        assert_eq!(token.last_used_at, T0);
+        assert_eq!(stored_use(), T0);
+        assert!(alive(store, "at-3", T0 + 3 * MINUTE));
+    }
+    if let Some(token) = judged("at-4", T0 + 4 * MINUTE, true) {
+        assert_eq!(token.last_used_at, T0 + 4 * MINUTE);
+        assert_eq!(stored_use(), T0 + 4 * MINUTE);
+    }
+    let marked = store
+        .refresh(&use_at("at-5", T0 + 5 * MINUTE, true))
+        .unwrap()
+        .unwrap();
+    assert_eq!(marked.last_used_at, T0 + 5 * MINUTE);
+    assert_eq!(stored_use(), T0 + 5 * MINUTE);
+    assert!(
+        store
+            .events(100)
+            .unwrap()
+            .iter()
+            .any(|e| e.reason == "at-1")
+    );
+
+    store
+        .revoke_by_hash(&hash("rt-quiet"), T0 + 6 * MINUTE)
+        .unwrap();
+    assert!(
+        store
+            .refresh(&use_at("at-6", T0 + 7 * MINUTE, false))
+            .unwrap()
+            .is_none(),
+        "a revoked token yields nothing, recorded or not"
+    );
+    assert!(store.access_token(&hash("at-6")).unwrap().is_none());
+}
+
+/// Moving an app to a policy that reads a token's last use (`expire-if-unused`) counts each of its live refresh
+/// tokens as used at the change, since uses were not recorded before; a revoked token, another app's token and
+/// a change between two such policies move nothing.
+pub fn a_change_to_an_idle_policy_restarts_the_idle_clock(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    let (other, _) = store.create_app(&web_app("Other App")).unwrap();
+    for (app_id, rt) in [
+        (&app, "rt-live"),
+        (&app, "rt-revoked"),
+        (&other.id, "rt-other"),
+    ] {
+        store
+            .issue_tokens(&IssueTokens {
+                access: access(&user, app_id, &format!("at-{rt}"), T0),
+                refresh: Some(refresh(&user, app_id, rt, T0)),
+                from_code: None,
+                event: None,
+                facts_version: None,
+            })
+            .unwrap();
+    }
+    store
+        .revoke_by_hash(&keys::token_key("rt-revoked"), T0 + 1)
+        .unwrap();
+    let last_use = |rt: &str| {
+        store
+            .refresh_token(&keys::token_key(rt))
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    };
+    let set_policy = |policy: &str, at: i64| {
+        store
+            .update_app(
+                "Token App",
+                &sfr_org::model::AppUpdate {
+                    refresh_policy: Some(RefreshPolicy::parse(policy).unwrap()),
+                    updated_at: at,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let day = 24 * 60 * MINUTE;
+    set_policy("expire-after:90d", T0 + day);
+    assert_eq!(
+        last_use("rt-live"),
+        T0,
+        "expire-after reads the issue time only"
+    );
+    set_policy("expire-if-unused:1h", T0 + 10 * day);
+    assert_eq!(last_use("rt-live"), T0 + 10 * day);
+    assert_eq!(last_use("rt-revoked"), T0);
+    assert_eq!(last_use("rt-other"), T0);
+    set_policy("expire-if-unused:2h", T0 + 11 * day);
+    assert_eq!(
+        last_use("rt-live"),
+        T0 + 10 * day,
+        "its uses were recorded since"
+    );
+}
+
 pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     for n in 0..6 {
@@ -1471,6 +1627,7 @@ pub fn revocation_cascades(store: &dyn Store) {
             new_access: access(&user, &app, "at-a2", T0 + 1),
             event: None,
             facts_version: None,
+            mark_used: true,
         })
         .unwrap()
         .unwrap();
@@ -1677,6 +1834,7 @@ pub fn purging_never_revives_a_session(store: &dyn Store) {
             new_access: day_long("at-second", T0 + MINUTE),
             event: None,
             facts_version: None,
+            mark_used: true,
         })
         .unwrap()
         .expect("the refresh token is live");
@@ -1872,6 +2030,8 @@ macro_rules! storage_suite {
             replaying_a_code_revokes_its_tokens,
             a_code_exchange_asks_its_judge_and_confirms_its_facts,
             refresh_tokens_are_capped_at_five,
+            a_refresh_records_its_use_only_when_asked,
+            a_change_to_an_idle_policy_restarts_the_idle_clock,
             revocation_cascades,
             sessions_are_idle_based,
             purge_removes_only_dead_credentials,

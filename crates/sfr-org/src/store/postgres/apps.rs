@@ -271,7 +271,15 @@ pub(super) fn create(c: Tx<'_, '_>, keys: &Keys, app: &NewApp) -> R<(ConnectedAp
 
 pub(super) fn update(c: Tx<'_, '_>, name: &str, u: &AppUpdate) -> R<ConnectedApp> {
     let mut app = require_by_name(c, name)?;
+    let policy_before = app.refresh_policy;
     app_rules::apply_update(&mut app, u, |run_as| resolve_run_as(c, run_as))?;
+    if app_rules::restarts_idle_clock(policy_before, app.refresh_policy) {
+        c.execute(
+            "UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2)
+             WHERE app_id = $1 AND revoked_at IS NULL",
+            &[&app.id.as_str(), &u.updated_at],
+        )?;
+    }
     c.execute(
         "UPDATE apps SET contact_email = $2, oauth_enabled = $3, callback_urls = $4, scopes = $5,
                 certificate_pem = $6, require_secret_web = $7, require_secret_refresh = $8, require_pkce = $9,

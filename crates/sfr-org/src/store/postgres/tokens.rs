@@ -514,16 +514,34 @@ pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> 
         return Ok(None);
     }
     // GREATEST: concurrent refreshes may commit out of order; the newest use wins.
-    c.execute(
-        "UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2) WHERE token_hash = $1",
-        &[&u.refresh_hash, &u.now],
-    )?;
+    if u.mark_used {
+        c.execute(
+            "UPDATE refresh_tokens SET last_used_at = GREATEST(last_used_at, $2) WHERE token_hash = $1",
+            &[&u.refresh_hash, &u.now],
+        )?;
+    }
     // The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
     insert_access(c, &u.new_access, Some(&u.refresh_hash), None)?;
-    Ok(Some(RefreshToken {
-        last_used_at: u.now,
-        ..token
-    }))
+    Ok(Some(used(token, u)))
+}
+
+/// The token as a use leaves it.
+fn used(token: RefreshToken, u: &RefreshUse) -> RefreshToken {
+    if u.mark_used {
+        RefreshToken {
+            last_used_at: u.now,
+            ..token
+        }
+    } else {
+        token
+    }
+}
+
+/// What the statement of a use writes as the token's last use: the use's time when it is recorded, otherwise
+/// a time `GREATEST` never picks. The row is updated either way: the `UPDATE` is what locks it against a
+/// concurrent revocation (`refresh_with_event`).
+fn written_use(u: &RefreshUse) -> i64 {
+    if u.mark_used { u.now } else { i64::MIN }
 }
 
 /// `refresh` and its login-history row in one statement (`Mode::OneWrite`): the refresh token's use, its new
@@ -541,7 +559,8 @@ pub(super) async fn refresh_with_event(
 ) -> R<Option<RefreshToken>> {
     let session = SessionParams::of(&u.new_access);
     let mut params: Vec<&(dyn ToSql + Sync)> = session.params().into();
-    params.extend([&u.refresh_hash as &(dyn ToSql + Sync), &u.now]);
+    let last_use = written_use(u);
+    params.extend([&u.refresh_hash as &(dyn ToSql + Sync), &last_use]);
     let event = EventParams::of(e);
     params.extend(event.params());
     let guard = match &u.facts_version {
@@ -577,12 +596,7 @@ pub(super) async fn refresh_with_event(
     if row.try_get::<_, Option<String>>(0)?.is_none() {
         return Ok(None);
     }
-    refresh_from(&row).map(|token| {
-        Some(RefreshToken {
-            last_used_at: u.now,
-            ..token
-        })
-    })
+    refresh_from(&row).map(|token| Some(used(token, u)))
 }
 
 // ---- revoking ----

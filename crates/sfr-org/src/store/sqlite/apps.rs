@@ -337,7 +337,16 @@ pub(super) fn create(
 
 pub(super) fn update(conn: &Connection, name: &str, u: &AppUpdate) -> StoreResult<ConnectedApp> {
     let mut app = require_by_name(conn, name)?;
+    let policy_before = app.refresh_policy;
     app_rules::apply_update(&mut app, u, |run_as| resolve_run_as(conn, run_as))?;
+    if app_rules::restarts_idle_clock(policy_before, app.refresh_policy) {
+        conn.execute_cached(
+            "UPDATE refresh_tokens SET last_used_at = MAX(last_used_at, ?2)
+             WHERE app_id = ?1 AND revoked_at IS NULL",
+            params![app.id.as_str(), u.updated_at],
+        )
+        .map_err(db_err)?;
+    }
     conn.execute_cached(
         "UPDATE apps SET contact_email = ?2, oauth_enabled = ?3, callback_urls = ?4, scopes = ?5,
                 certificate_pem = ?6, require_secret_web = ?7, require_secret_refresh = ?8, require_pkce = ?9,

@@ -250,6 +250,7 @@ mod tests {
                 source_ip: None,
             }),
             facts_version: None,
+            mark_used: true,
         }
     }
 

@@ -391,34 +391,53 @@ pub(super) fn refresh_read(
     if u.refresh_hash != token.token_hash {
         return refresh(conn, u); // a use of another token than the one read: found by its own key
     }
-    let marked = conn
-        .execute_cached(
-            "UPDATE refresh_tokens SET last_used_at = ?2 WHERE rowid = ?1 AND revoked_at IS NULL",
+    if token.revoked_at.is_some() {
+        return Ok(None);
+    }
+    if u.mark_used {
+        conn.execute_cached(
+            "UPDATE refresh_tokens SET last_used_at = ?2 WHERE rowid = ?1",
             params![rowid, u.now],
         )
         .map_err(db_err)?;
-    if marked == 0 {
-        return Ok(None);
     }
     insert_access(conn, &u.new_access, Some(&u.refresh_hash), None)?;
-    Ok(Some(RefreshToken {
-        last_used_at: u.now,
-        ..token
-    }))
+    Ok(Some(used(token, u)))
 }
 
-/// Marks a live refresh token used and stores the session it vouches for: `None` if it is unknown or revoked.
+/// The token as a use leaves it.
+fn used(token: RefreshToken, u: &RefreshUse) -> RefreshToken {
+    if u.mark_used {
+        RefreshToken {
+            last_used_at: u.now,
+            ..token
+        }
+    } else {
+        token
+    }
+}
+
+/// Marks a live refresh token used (when its policy reads that, `RefreshUse::mark_used`) and stores the session
+/// it vouches for: `None` if it is unknown or revoked.
 /// The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
 pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
-    let row: Option<RefreshRow> = conn
-        .query_row_cached(
+    let row: Option<RefreshRow> = if u.mark_used {
+        conn.query_row_cached(
             "UPDATE refresh_tokens SET last_used_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL
              RETURNING token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at",
             params![u.refresh_hash, u.now],
             refresh_row,
         )
-        .optional()
-        .map_err(db_err)?;
+    } else {
+        conn.query_row_cached(
+            "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
+             FROM refresh_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+            [&u.refresh_hash],
+            refresh_row,
+        )
+    }
+    .optional()
+    .map_err(db_err)?;
     let Some(token) = row.map(refresh_from_row).transpose()? else {
         return Ok(None);
     };
