@@ -41,7 +41,7 @@ pub fn router_with_limiter(state: AppState, limiter: Arc<rate_limit::TokenRateLi
             "/services/oauth2/token",
             // Its own state rather than a middleware layer: the handler checks the limits once it read the form,
             // where a layer cost each grant a clone of the route, a boxed future and the request taken apart
-            // and put back together (about 3 % of a client_credentials grant's instructions).
+            // and put back together (about 2.5 % of a client_credentials grant's instructions).
             post(oauth::token::token).with_state(oauth::token::TokenEndpoint {
                 org: state.clone(),
                 limiter,

@@ -105,6 +105,20 @@ pub struct RefreshUse {
     pub mark_used: bool,
 }
 
+impl RefreshUse {
+    /// `token` as this use leaves it: last used now when the use is recorded, unchanged otherwise.
+    pub fn applied_to(&self, token: RefreshToken) -> RefreshToken {
+        if self.mark_used {
+            RefreshToken {
+                last_used_at: self.now,
+                ..token
+            }
+        } else {
+            token
+        }
+    }
+}
+
 /// What a refresh grant makes of its refresh token as read (`None`: unknown), asked inside the transaction that
 /// read it (`Store::refresh_judged_async`): the use to store, or `None` to store nothing. It runs on the store's
 /// writer, so it must be quick, must not block and must not panic.

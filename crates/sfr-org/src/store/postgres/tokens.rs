@@ -522,19 +522,7 @@ pub(super) fn refresh(c: Tx<'_, '_>, u: &RefreshUse) -> R<Option<RefreshToken>> 
     }
     // The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
     insert_access(c, &u.new_access, Some(&u.refresh_hash), None)?;
-    Ok(Some(used(token, u)))
-}
-
-/// The token as a use leaves it.
-fn used(token: RefreshToken, u: &RefreshUse) -> RefreshToken {
-    if u.mark_used {
-        RefreshToken {
-            last_used_at: u.now,
-            ..token
-        }
-    } else {
-        token
-    }
+    Ok(Some(u.applied_to(token)))
 }
 
 /// What the statement of a use writes as the token's last use: the use's time when it is recorded, otherwise
@@ -596,7 +584,7 @@ pub(super) async fn refresh_with_event(
     if row.try_get::<_, Option<String>>(0)?.is_none() {
         return Ok(None);
     }
-    refresh_from(&row).map(|token| Some(used(token, u)))
+    refresh_from(&row).map(|token| Some(u.applied_to(token)))
 }
 
 // ---- revoking ----

@@ -380,8 +380,9 @@ pub(super) fn refresh_token_for_use(
         .transpose()
 }
 
-/// `refresh` for a token read in the same transaction (`refresh_token_for_use`): the use is written back by the
-/// rowid it was read at, where `refresh` finds the token again through its key's index and decodes it again.
+/// `refresh` for a token read in the same transaction (`refresh_token_for_use`): a recorded use is written back
+/// by the rowid it was read at, where `refresh` finds the token again through its key's index and decodes it
+/// again; the revocation is the one just read, which nothing in between can change.
 pub(super) fn refresh_read(
     conn: &Connection,
     rowid: i64,
@@ -402,19 +403,7 @@ pub(super) fn refresh_read(
         .map_err(db_err)?;
     }
     insert_access(conn, &u.new_access, Some(&u.refresh_hash), None)?;
-    Ok(Some(used(token, u)))
-}
-
-/// The token as a use leaves it.
-fn used(token: RefreshToken, u: &RefreshUse) -> RefreshToken {
-    if u.mark_used {
-        RefreshToken {
-            last_used_at: u.now,
-            ..token
-        }
-    } else {
-        token
-    }
+    Ok(Some(u.applied_to(token)))
 }
 
 /// Marks a live refresh token used (when its policy reads that, `RefreshUse::mark_used`) and stores the session
