@@ -1277,6 +1277,19 @@ fn the_token_endpoint_is_rate_limited_per_client_and_per_address() {
         ),
         RATE_LIMITED,
     );
+    t.case(
+        "same client in a multipart body",
+        Resp::from(
+            agent
+                .post(&format!("{base}/services/oauth2/token"))
+                .content_type("multipart/form-data; boundary=B")
+                .send(
+                    &b"--B\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials\r\n\
+                       --B\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\n3MVG9one\r\n--B--\r\n"[..],
+                ),
+        ),
+        RATE_LIMITED,
+    );
     let jwt = format!(
         "{}.{}.AAAA",
         b64(&serde_json::json!({"alg": "RS256"})),

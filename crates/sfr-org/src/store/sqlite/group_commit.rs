@@ -472,6 +472,30 @@ mod tests {
         );
     }
 
+    /// A batch reads the facts' counter once for all its pieces (`InBatch::confirm_facts`), so a piece that
+    /// moves it after that is a bug the batch stops on in debug builds, before the next piece is confirmed on
+    /// the old count.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "changed a table of the grants' facts")]
+    fn a_batch_stops_on_a_piece_that_moves_the_facts_counter() {
+        let (_dir, writer) = table();
+        writer
+            .lock()
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE facts_version (n INTEGER); INSERT INTO facts_version VALUES (0);",
+            )
+            .unwrap();
+        let confirm: Job<i64> = Box::new(|c| c.confirm_facts(Some(0)).map(|()| 0));
+        let bump: Job<i64> = Box::new(|c| {
+            c.execute_batch("UPDATE facts_version SET n = n + 1")
+                .map_err(db_err)?;
+            Ok(0)
+        });
+        one_batch(&writer, vec![confirm, bump, Box::new(insert(1))]);
+    }
+
     #[test]
     fn a_lone_piece_that_fails_leaves_nothing() {
         let (_dir, writer) = table();

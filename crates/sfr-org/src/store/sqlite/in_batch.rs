@@ -30,8 +30,8 @@ impl<'c> InBatch<'c> {
     ///
     /// The counter is read once per transaction, not once per grant: the transaction holds the write lock, so
     /// no other connection moves the counter before it commits, and no piece of a batch writes a table the
-    /// counter follows (`check_facts_unchanged`, before each piece, asserts that in debug builds). Under load a commit carries
-    /// several grants, and each read was 2.5k instructions.
+    /// counter follows (`check_facts_unchanged`, before each piece, asserts that in debug builds). Under load a
+    /// commit carries several grants, and each read was 2.5k instructions.
     pub(super) fn confirm_facts(&self, expected: Option<i64>) -> StoreResult<()> {
         let Some(expected) = expected else {
             return Ok(());
