@@ -41,25 +41,28 @@ const BUDGETS: &[Budget] = &[
         sqlite: 7,
         postgres: 2,
     },
-    // PostgreSQL: BEGIN, the claim with the code's user (and the facts' check), the tokens and the event,
-    // COMMIT, then the cap on live refresh tokens (6 when the user was read apart).
+    // SQLite: the user comes from the writer's memo (`writer_memo`) once it was read at the facts' current
+    // counter (11 when it and its permission sets were read on every exchange). PostgreSQL: BEGIN, the claim
+    // with the code's user (and the facts' check), the tokens and the event, COMMIT, then the cap on live
+    // refresh tokens (6 when the user was read apart).
     Budget {
         request: "authorization_code",
-        sqlite: 11,
+        sqlite: 9,
         postgres: 5,
     },
-    // SQLite: the session, its user and the login-history row in one writer transaction (9 when the row was a
-    // transaction of its own). PostgreSQL: the facts' counter (the client's cached facts), the session with
-    // its user (two statements before), the login-history row.
+    // SQLite: the session, its user (from the writer's memo: 7 when read each time) and the login-history row
+    // in one writer transaction (9 when the row was a transaction of its own). PostgreSQL: the facts' counter
+    // (the client's cached facts), the session with its user (two statements before), the login-history row.
     Budget {
         request: "introspect",
-        sqlite: 7,
+        sqlite: 6,
         postgres: 3,
     },
-    // PostgreSQL: the session with its user, one statement (two before).
+    // SQLite: the session and the facts' counter its memoized user is kept under (5 when the user was read each
+    // time). PostgreSQL: the session with its user, one statement (two before).
     Budget {
         request: "identity",
-        sqlite: 5,
+        sqlite: 4,
         postgres: 1,
     },
 ];

@@ -1308,6 +1308,81 @@ pub fn a_code_exchange_asks_its_judge_and_confirms_its_facts(store: &dyn Store) 
     assert!(alive(store, "at-outdated", T0 + 1));
 }
 
+/// The user a code exchange and a bearer session are judged with is the user as stored now. A server may keep
+/// the users it read (the SQLite writer does, under the facts' counter); after a change made through `writer` —
+/// the same store, another process on the file, another node — the next exchange and session on `reader` see
+/// it, however often they read the user before.
+pub fn exchanges_and_sessions_see_their_user_as_it_is(reader: &dyn Store, writer: &dyn Store) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (user, app) = user_and_app(writer);
+    let judge: CodeJudge = Arc::new(|_: &AuthCode, _: Option<&User>| None);
+    let exchanged = |plaintext: &str| -> User {
+        reader
+            .insert_code(&code(&user, &app, plaintext, T0))
+            .unwrap();
+        let outcome = reader
+            .exchange_code(&keys::token_key(plaintext), T0 + 1, None, &judge)
+            .unwrap();
+        assert!(
+            matches!(outcome.redeemed, Redeemed::Fresh(_)),
+            "{outcome:?}"
+        );
+        outcome.user.expect("the code's user")
+    };
+    reader
+        .issue_tokens(&IssueTokens {
+            access: access(&user, &app, "at-follows", T0),
+            refresh: None,
+            from_code: None,
+            event: None,
+            facts_version: None,
+        })
+        .unwrap();
+    // A store without a session read of its own (`session_async` None) reads the two apart.
+    let session_user = || -> Option<User> {
+        let hash = keys::token_key("at-follows");
+        match reader.session_async(&hash) {
+            Some(pending) => runtime.block_on(pending).unwrap().map(|s| s.user)?,
+            None => {
+                let token = reader.access_token(&hash).unwrap()?;
+                reader.user_by_id(&token.user_id).unwrap()
+            }
+        }
+    };
+
+    for n in 0..3 {
+        assert!(exchanged(&format!("follows-{n}")).active);
+        assert!(session_user().expect("the session's user").active);
+    }
+    writer.set_user_active(&user.id, false, T0).unwrap();
+    assert!(!exchanged("follows-frozen").active, "deactivated");
+    assert!(!session_user().expect("the session's user").active);
+
+    writer
+        .create_permission_set("Follows", "Follows", T0)
+        .unwrap();
+    writer.assign_permission_set(&user.id, "Follows").unwrap();
+    let names =
+        |u: &User| -> Vec<String> { u.permission_sets.iter().map(|p| p.name.clone()).collect() };
+    assert_eq!(names(&exchanged("follows-assigned")), ["Follows"]);
+    assert_eq!(
+        names(&session_user().expect("the session's user")),
+        ["Follows"]
+    );
+
+    writer.set_user_active(&user.id, true, T0).unwrap();
+    assert!(exchanged("follows-again").active, "active again");
+    assert!(session_user().expect("the session's user").active);
+}
+
+/// `exchanges_and_sessions_see_their_user_as_it_is` with the changes made on the same store.
+pub fn exchanges_and_sessions_see_their_own_store_s_user_changes(store: &dyn Store) {
+    exchanges_and_sessions_see_their_user_as_it_is(store, store);
+}
+
 pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     store.insert_code(&code(&user, &app, "code-r", T0)).unwrap();
@@ -2029,6 +2104,7 @@ macro_rules! storage_suite {
             codes_redeem_exactly_once,
             replaying_a_code_revokes_its_tokens,
             a_code_exchange_asks_its_judge_and_confirms_its_facts,
+            exchanges_and_sessions_see_their_own_store_s_user_changes,
             refresh_tokens_are_capped_at_five,
             a_refresh_records_its_use_only_when_asked,
             a_change_to_an_idle_policy_restarts_the_idle_clock,
@@ -2114,6 +2190,14 @@ mod on_postgres {
         let Some(db) = postgres() else { return };
         let second = store::open(&db.url, Arc::clone(&db.keys)).unwrap();
         grant_facts_follow_changes(db.store.as_ref(), second.as_ref());
+    }
+
+    /// A change to a user through one node is in the next code exchange and session read on another.
+    #[test]
+    fn exchanges_and_sessions_see_another_node_s_user_changes() {
+        let Some(db) = postgres() else { return };
+        let second = store::open(&db.url, Arc::clone(&db.keys)).unwrap();
+        exchanges_and_sessions_see_their_user_as_it_is(db.store.as_ref(), second.as_ref());
     }
 
     #[test]
@@ -2478,6 +2562,15 @@ mod on_sqlite {
         let db = sqlite();
         let second = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
         grant_facts_follow_changes(db.store.as_ref(), second.as_ref());
+    }
+
+    /// A change to a user made by another process on the same file (an admin command) is in the server's next
+    /// code exchange and session read, though its writer keeps the users it read.
+    #[test]
+    fn exchanges_and_sessions_see_another_process_s_user_changes() {
+        let db = sqlite();
+        let second = store::open(&DatabaseUrl::Sqlite(db.path()), Arc::clone(&db.keys)).unwrap();
+        exchanges_and_sessions_see_their_user_as_it_is(db.store.as_ref(), second.as_ref());
     }
 
     /// What a grant read is kept with the version it was read at, for the next grant to decide on without a

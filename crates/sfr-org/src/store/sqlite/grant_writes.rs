@@ -4,12 +4,10 @@
 use std::future::{Future, ready};
 use std::sync::Arc;
 
-use rusqlite::Connection;
-
 use sfr_wire::SfId;
 
 use super::in_batch::InBatch;
-use super::{events, tokens, users};
+use super::{events, tokens};
 use crate::model::{
     CodeJudge, Exchange, IssueTokens, LoginEvent, Redeemed, RefreshJudge, RefreshToken, RefreshUse,
     SessionJudge, StoredSession, User,
@@ -78,12 +76,16 @@ fn mark_used(
     Ok(used)
 }
 
-/// A bearer token's session and its user (`Store::session_async`).
-pub(super) fn read_session(c: &Connection, token_hash: &str) -> StoreResult<Option<StoredSession>> {
+/// A bearer token's session and its user (`Store::session_async`), the user from the writer's memo when it has
+/// it (`writer_memo`).
+pub(super) fn read_session(
+    c: &InBatch<'_>,
+    token_hash: &str,
+) -> StoreResult<Option<StoredSession>> {
     let Some(token) = tokens::access_token(c, token_hash)? else {
         return Ok(None);
     };
-    let user = users::by_id(c, &token.user_id)?;
+    let user = c.user_by_id(&token.user_id)?;
     Ok(Some(StoredSession { token, user }))
 }
 
@@ -154,7 +156,7 @@ impl code_exchange::ExchangeSteps for OnWriter<'_, '_> {
         ready(tokens::redeem_code(self.0, code_hash, now))
     }
     fn user_by_id(&mut self, id: &SfId) -> impl Future<Output = StoreResult<Option<User>>> + Send {
-        ready(users::by_id(self.0, id))
+        ready(self.0.user_by_id(id))
     }
     fn issue(&mut self, issue: &IssueTokens) -> impl Future<Output = StoreResult<()>> + Send {
         ready(store_issue(self.0, issue))
@@ -191,6 +193,7 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
     use crate::store::sqlite::in_batch::InBatch;
     use crate::store::sqlite::tests::{await_all, open_store};
+    use crate::store::sqlite::writer_memo::WriterMemo;
     use crate::store::{Store as _, StoreError};
 
     const T0: i64 = 1_700_000_000_000;
@@ -266,7 +269,8 @@ mod tests {
     /// `refresh_judged` of the token `read`, run on the store's writer connection.
     fn judged(store: &SqliteStore, read: &str, judge: RefreshJudge) -> Option<RefreshToken> {
         let conn = store.writer.lock().unwrap();
-        refresh_judged(&keys::token_key(read), judge)(&InBatch::new(&conn)).unwrap()
+        refresh_judged(&keys::token_key(read), judge)(&InBatch::new(&conn, &WriterMemo::default()))
+            .unwrap()
     }
 
     /// When the refresh token `rt` was last used, as stored.
@@ -330,7 +334,8 @@ mod tests {
         let conn = store.writer.lock().unwrap();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
         let before = store.statements_executed().unwrap();
-        let tx = InBatch::new(&conn);
+        let memo = WriterMemo::default();
+        let tx = InBatch::new(&conn, &memo);
         let answers = grants.into_iter().map(|g| super::issue(g)(&tx)).collect();
         let sent = store.statements_executed().unwrap() - before;
         conn.execute_batch("COMMIT").unwrap();

@@ -34,6 +34,7 @@ use rusqlite::Connection;
 use super::cached::CachedStatements as _;
 use super::db_err;
 use super::in_batch::InBatch;
+use super::writer_memo::WriterMemo;
 use crate::store::{StoreError, StoreResult};
 
 /// One caller's queued work.
@@ -224,6 +225,7 @@ fn lock<T>(m: &Mutex<T>) -> StoreResult<MutexGuard<'_, T>> {
 }
 
 fn writer_loop(shared: &Shared, writer: &Mutex<Connection>) {
+    let memo = WriterMemo::default();
     loop {
         let batch = {
             let Ok(mut queue) = shared.queue.lock() else {
@@ -246,7 +248,7 @@ fn writer_loop(shared: &Shared, writer: &Mutex<Connection>) {
             .batches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match writer.lock() {
-            Ok(conn) => run_batch(&conn, batch),
+            Ok(conn) => run_batch(&conn, &memo, batch),
             Err(_) => {
                 for piece in batch {
                     piece.fail(StoreError::Internal("writer connection poisoned".into()));
@@ -256,17 +258,21 @@ fn writer_loop(shared: &Shared, writer: &Mutex<Connection>) {
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Box<dyn Piece>>) {
+fn run_batch(conn: &Connection, memo: &WriterMemo, batch: Vec<Box<dyn Piece>>) {
     let mut pending = batch.into_iter();
     // Each turn is one transaction; a turn ends early only when a piece failed after writing.
     while pending.len() > 0 {
-        run_transaction(conn, &mut pending);
+        run_transaction(conn, memo, &mut pending);
     }
 }
 
 /// Runs pieces from `pending` in one transaction until it is empty or a piece fails after writing, and settles
 /// every piece it ran.
-fn run_transaction(conn: &Connection, pending: &mut std::vec::IntoIter<Box<dyn Piece>>) {
+fn run_transaction(
+    conn: &Connection,
+    memo: &WriterMemo,
+    pending: &mut std::vec::IntoIter<Box<dyn Piece>>,
+) {
     // BEGIN/COMMIT from the statement cache: `Connection::transaction` parses them anew on every call.
     if let Err(e) = conn.execute_cached("BEGIN IMMEDIATE", []) {
         let error = db_err(e);
@@ -275,7 +281,7 @@ fn run_transaction(conn: &Connection, pending: &mut std::vec::IntoIter<Box<dyn P
         }
         return;
     }
-    let tx = InBatch::new(conn);
+    let tx = InBatch::new(conn, memo);
     let mut ran: Vec<Box<dyn Settle>> = Vec::with_capacity(pending.len());
     for piece in pending.by_ref() {
         // Before a piece, not after: the counter read for the pieces before it must still hold for this one
@@ -401,7 +407,7 @@ mod tests {
                 (piece, answer)
             })
             .unzip();
-        run_batch(&writer.lock().unwrap(), batch);
+        run_batch(&writer.lock().unwrap(), &WriterMemo::default(), batch);
         answers
             .into_iter()
             .map(|mut a| a.try_recv().expect("every piece is answered"))

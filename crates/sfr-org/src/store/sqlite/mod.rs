@@ -18,6 +18,7 @@ mod signing;
 mod tokens;
 mod users;
 mod wal_frames;
+mod writer_memo;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
