@@ -162,7 +162,8 @@ for path in sorted(glob.glob(work + "/cg.out.1-*")):
     m = re.search(r"^(?:totals|summary): (\d+)", text, re.M)
     total = int(m.group(1)) if m else 0
     groups["all"] += total
-    if "group_commit::writer_loop" in text:
+    # The writer by its loop or, where the compiler inlined that, by the pieces it runs.
+    if "group_commit::writer_loop" in text or "group_commit::Piece>::run" in text:
         group = "writer"
     elif "multi_thread::worker::run" in text or total == 0:
         group = "workers"
