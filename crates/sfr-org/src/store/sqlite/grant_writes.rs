@@ -116,7 +116,8 @@ pub(super) fn redeem(
 
 /// A code exchange (`Store::exchange_code`, `store::code_exchange`) on the writer's connection, whose pages stay
 /// cached across its own commits: the code and the user cost less to read there than on a reader, whose cache
-/// every commit empties.
+/// every commit empties. The code is spent once the exchange is decided, in one write of its row with the keys
+/// of what it issued.
 pub(super) fn exchange(
     code_hash: &str,
     now: i64,
@@ -126,18 +127,42 @@ pub(super) fn exchange(
     let code_hash = code_hash.to_owned();
     let judge = Arc::clone(judge);
     move |c| {
-        at_once(code_exchange::run(
-            &mut OnWriter(c),
-            &code_hash,
+        let mut steps = OnWriter {
+            tx: c,
             now,
-            facts,
-            &judge,
-        ))
+            claim: None,
+            issued: None,
+        };
+        let exchange = at_once(code_exchange::run(
+            &mut steps, &code_hash, now, facts, &judge,
+        ))?;
+        steps.spend()?;
+        Ok(exchange)
     }
 }
 
-/// The writer's connection, inside its transaction.
-struct OnWriter<'a, 'c>(&'a InBatch<'c>);
+/// The writer's connection, inside its transaction, with the code it claimed and what it issued from it.
+struct OnWriter<'a, 'c> {
+    tx: &'a InBatch<'c>,
+    now: i64,
+    claim: Option<tokens::Claim>,
+    /// The keys of the access and refresh token issued.
+    issued: Option<(String, Option<String>)>,
+}
+
+impl OnWriter<'_, '_> {
+    /// Spends the code claimed, fresh or expired, with what was issued from it.
+    fn spend(self) -> StoreResult<()> {
+        let Some(claim) = self.claim else {
+            return Ok(());
+        };
+        let issued = self
+            .issued
+            .as_ref()
+            .map(|(access, refresh)| (access.as_str(), refresh.as_deref()));
+        tokens::spend_code(self.tx, claim, self.now, issued)
+    }
+}
 
 /// Each step runs on the connection when called and hands back its answer, ready.
 impl code_exchange::ExchangeSteps for OnWriter<'_, '_> {
@@ -146,20 +171,44 @@ impl code_exchange::ExchangeSteps for OnWriter<'_, '_> {
         &mut self,
         version: Option<i64>,
     ) -> impl Future<Output = StoreResult<()>> + Send {
-        ready(self.0.confirm_facts(version))
+        ready(self.tx.confirm_facts(version))
     }
+    /// Finds the code for a claim; `spend`, after the exchange, spends it.
     fn redeem(
         &mut self,
         code_hash: &str,
         now: i64,
     ) -> impl Future<Output = StoreResult<Redeemed>> + Send {
-        ready(tokens::redeem_code(self.0, code_hash, now))
+        ready(
+            tokens::find_claim(self.tx, code_hash, now).map(|(redeemed, claim)| {
+                self.claim = claim;
+                redeemed
+            }),
+        )
     }
     fn user_by_id(&mut self, id: &SfId) -> impl Future<Output = StoreResult<Option<User>>> + Send {
-        ready(self.0.user_by_id(id))
+        ready(self.tx.user_by_id(id))
     }
+    /// The tokens and the event (`store_issue` but the code's row, which gets their keys when `spend` spends
+    /// the code).
     fn issue(&mut self, issue: &IssueTokens) -> impl Future<Output = StoreResult<()>> + Send {
-        ready(store_issue(self.0, issue))
+        let stored = self
+            .tx
+            .confirm_facts(issue.facts_version)
+            .and_then(|()| tokens::issue_tokens(self.tx, issue))
+            .and_then(|()| {
+                issue
+                    .event
+                    .as_ref()
+                    .map_or(Ok(()), |e| events::record(self.tx, e))
+            });
+        if stored.is_ok() && issue.from_code.is_some() {
+            self.issued = Some((
+                issue.access.token_hash.clone(),
+                tokens::issued_refresh(issue).map(str::to_owned),
+            ));
+        }
+        ready(stored)
     }
 }
 

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
 
 use super::cached::CachedStatements as _;
+use super::in_batch::InBatch;
 use super::{db_err, parse_id, parse_scopes};
 use crate::model::{
     AccessToken, AuthCode, IssueTokens, NewAccessToken, Redeemed, RefreshPolicy, RefreshToken,
@@ -64,18 +65,23 @@ type CodeRow = (
 );
 
 fn code_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CodeRow> {
+    code_row_at(r, 0)
+}
+
+/// A code's columns from column `at` on.
+fn code_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<CodeRow> {
     Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
+        r.get(at)?,
+        r.get(at + 1)?,
+        r.get(at + 2)?,
+        r.get(at + 3)?,
+        r.get(at + 4)?,
+        r.get(at + 5)?,
+        r.get(at + 6)?,
+        r.get(at + 7)?,
+        r.get(at + 8)?,
+        r.get(at + 9)?,
+        r.get(at + 10)?,
     ))
 }
 
@@ -109,30 +115,80 @@ pub(super) fn load_code(conn: &Connection, code_hash: &str) -> StoreResult<Optio
     row.map(code_from_row).transpose()
 }
 
-pub(super) fn redeem_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
-    // The guard `used_at IS NULL` makes the claim atomic even across processes.
-    let claimed: Option<CodeRow> = conn
+/// Claims a code (`Store::redeem_code`): `find_claim`, then `spend_code` with nothing issued.
+pub(super) fn redeem_code(tx: &InBatch<'_>, code_hash: &str, now: i64) -> StoreResult<Redeemed> {
+    let (redeemed, claim) = find_claim(tx, code_hash, now)?;
+    if let Some(claim) = claim {
+        spend_code(tx, claim, now, None)?;
+    }
+    Ok(redeemed)
+}
+
+/// A code that `find_claim` found unspent, which the same transaction spends (`spend_code`) before it commits.
+#[must_use = "a claimed code is spent in the transaction that found it"]
+pub(super) struct Claim {
+    rowid: i64,
+}
+
+/// The first half of a code's claim: the code, as it will read once spent at `now`, and, unless it was spent
+/// already, its `Claim`. A spent code is a replay, and every token it issued is revoked. The transaction holds
+/// the write lock from its start (`InBatch`), so no other connection spends the code between this read and
+/// `spend_code`; a claim in one statement (`UPDATE … RETURNING`) cost more, since SQLite gathers what an update
+/// returns in a temporary B-tree.
+pub(super) fn find_claim(
+    tx: &InBatch<'_>,
+    code_hash: &str,
+    now: i64,
+) -> StoreResult<(Redeemed, Option<Claim>)> {
+    let found: Option<(i64, CodeRow)> = tx
         .query_row_cached(
-            "UPDATE auth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL
-             RETURNING code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
-                       nonce, created_at, expires_at, used_at",
-            params![code_hash, now],
-            code_row,
+            "SELECT rowid, code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,
+                    code_challenge_method, nonce, created_at, expires_at, used_at
+             FROM auth_codes WHERE code_hash = ?1",
+            [code_hash],
+            |r| Ok((r.get(0)?, code_row_at(r, 1)?)),
         )
         .optional()
         .map_err(db_err)?;
-    let Some(row) = claimed else {
-        let Some(code) = load_code(conn, code_hash)? else {
-            return Ok(Redeemed::Unknown);
-        };
-        revoke_from_code(conn, code_hash, now)?;
-        return Ok(Redeemed::Replayed(code));
+    let Some((rowid, row)) = found else {
+        return Ok((Redeemed::Unknown, None));
     };
-    let code = code_from_row(row)?;
+    let mut code = code_from_row(row)?;
+    if code.used_at.is_some() {
+        revoke_from_code(tx, code_hash, now)?;
+        return Ok((Redeemed::Replayed(code), None));
+    }
+    code.used_at = Some(now);
+    let claim = Some(Claim { rowid });
     if now >= code.expires_at {
-        Ok(Redeemed::Expired(code))
+        Ok((Redeemed::Expired(code), claim))
     } else {
-        Ok(Redeemed::Fresh(code))
+        Ok((Redeemed::Fresh(code), claim))
+    }
+}
+
+/// The second half: spends the claimed code at `now` and records the keys of the access and refresh token its
+/// exchange issued, if it issued any (schema v10: where a replay finds them), in one write of the code's row.
+pub(super) fn spend_code(
+    tx: &InBatch<'_>,
+    claim: Claim,
+    now: i64,
+    issued: Option<(&str, Option<&str>)>,
+) -> StoreResult<()> {
+    let (access, refresh) = issued.map_or((None, None), |(a, r)| (Some(a), r));
+    let spent = tx
+        .execute_cached(
+            "UPDATE auth_codes SET used_at = ?2, access_hash = ?3, refresh_hash = ?4
+             WHERE rowid = ?1 AND used_at IS NULL",
+            params![claim.rowid, now, access, refresh],
+        )
+        .map_err(db_err)?;
+    if spent == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Internal(
+            "a claimed authorization code was spent outside its claim's transaction".into(),
+        ))
     }
 }
 
@@ -192,7 +248,8 @@ fn insert_access(
     Ok(())
 }
 
-pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
+/// A grant's tokens: its refresh token, if any (and the cap on live ones), and its session.
+pub(super) fn issue_tokens(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
     let from_code = issue.from_code.as_deref();
     if let Some(r) = &issue.refresh {
         conn.execute_cached(
@@ -212,18 +269,27 @@ pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
         .map_err(db_err)?;
         enforce_refresh_cap(conn, &r.user_id, &r.app_id, r.issued_at)?;
     }
-    let refresh_hash = issue.refresh.as_ref().map(|r| r.token_hash.as_str());
-    insert_access(conn, &issue.access, refresh_hash, from_code)?;
-    if let Some(code) = from_code {
-        // On the code's own row (its page is already written by the claim), not in an index of tokens by code:
-        // what a replay revokes, found without a random insert into two more B-trees per exchange.
+    insert_access(conn, &issue.access, issued_refresh(issue), from_code)
+}
+
+/// `issue_tokens`, and what they are recorded on their code's row (its page is already written by the claim),
+/// not in an index of tokens by code: what a replay revokes, found without a random insert into two more
+/// B-trees per exchange. A code exchange on the writer records them with the claim itself (`spend_code`).
+pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
+    issue_tokens(conn, issue)?;
+    if let Some(code) = issue.from_code.as_deref() {
         conn.execute_cached(
             "UPDATE auth_codes SET access_hash = ?2, refresh_hash = ?3 WHERE code_hash = ?1",
-            params![code, issue.access.token_hash, refresh_hash],
+            params![code, issue.access.token_hash, issued_refresh(issue)],
         )
         .map_err(db_err)?;
     }
     Ok(())
+}
+
+/// The key of the refresh token `issue` holds, if any.
+pub(super) fn issued_refresh(issue: &IssueTokens) -> Option<&str> {
+    issue.refresh.as_ref().map(|r| r.token_hash.as_str())
 }
 
 /// Revokes the oldest live refresh tokens of (user, app) beyond the cap, with their sessions (which take their
