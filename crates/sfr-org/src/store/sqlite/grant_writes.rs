@@ -22,10 +22,17 @@ pub(super) fn issue(
     move |c| store_issue(c, &issue)
 }
 
-/// A grant's tokens and its event, if the facts it was decided on are still current.
+/// A grant's tokens and its event, if the facts it was decided on are still current, and what it issued on its
+/// code's row if it has one.
 fn store_issue(c: &InBatch<'_>, issue: &IssueTokens) -> StoreResult<()> {
+    store_grant(c, issue)?;
+    tokens::record_on_code(c, issue)
+}
+
+/// `store_issue` but the code's row: what a code exchange on the writer records when it spends the code.
+fn store_grant(c: &InBatch<'_>, issue: &IssueTokens) -> StoreResult<()> {
     c.confirm_facts(issue.facts_version)?;
-    tokens::issue(c, issue)?;
+    tokens::issue_tokens(c, issue)?;
     issue
         .event
         .as_ref()
@@ -189,19 +196,9 @@ impl code_exchange::ExchangeSteps for OnWriter<'_, '_> {
     fn user_by_id(&mut self, id: &SfId) -> impl Future<Output = StoreResult<Option<User>>> + Send {
         ready(self.tx.user_by_id(id))
     }
-    /// The tokens and the event (`store_issue` but the code's row, which gets their keys when `spend` spends
-    /// the code).
+    /// The tokens and the event; the code's row gets their keys when `spend` spends the code.
     fn issue(&mut self, issue: &IssueTokens) -> impl Future<Output = StoreResult<()>> + Send {
-        let stored = self
-            .tx
-            .confirm_facts(issue.facts_version)
-            .and_then(|()| tokens::issue_tokens(self.tx, issue))
-            .and_then(|()| {
-                issue
-                    .event
-                    .as_ref()
-                    .map_or(Ok(()), |e| events::record(self.tx, e))
-            });
+        let stored = store_grant(self.tx, issue);
         if stored.is_ok() && issue.from_code.is_some() {
             self.issued = Some((
                 issue.access.token_hash.clone(),

@@ -272,11 +272,10 @@ pub(super) fn issue_tokens(conn: &Connection, issue: &IssueTokens) -> StoreResul
     insert_access(conn, &issue.access, issued_refresh(issue), from_code)
 }
 
-/// `issue_tokens`, and what they are recorded on their code's row (its page is already written by the claim),
-/// not in an index of tokens by code: what a replay revokes, found without a random insert into two more
-/// B-trees per exchange. A code exchange on the writer records them with the claim itself (`spend_code`).
-pub(super) fn issue(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
-    issue_tokens(conn, issue)?;
+/// Records what a grant from a code issued on the code's row (its page is already written by the claim), not in
+/// an index of tokens by code: what a replay revokes, found without a random insert into two more B-trees per
+/// exchange. A code exchange on the writer records them with the claim itself (`spend_code`).
+pub(super) fn record_on_code(conn: &Connection, issue: &IssueTokens) -> StoreResult<()> {
     if let Some(code) = issue.from_code.as_deref() {
         conn.execute_cached(
             "UPDATE auth_codes SET access_hash = ?2, refresh_hash = ?3 WHERE code_hash = ?1",
