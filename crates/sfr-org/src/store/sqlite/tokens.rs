@@ -464,6 +464,28 @@ pub(super) fn refresh_read(
     if u.refresh_hash != token.token_hash {
         return refresh(conn, u); // a use of another token than the one read: found by its own key
     }
+    use_token(conn, rowid, token, u)
+}
+
+/// Marks a live refresh token used (when its policy reads that, `RefreshUse::mark_used`) and stores the session
+/// it vouches for: `None` if it is unknown or revoked. Read, then written by rowid, in the caller's write
+/// transaction: an `UPDATE … RETURNING` gathers its row in a temporary B-tree first (step 52 in BENCHMARKS.md).
+/// The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
+pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
+    match refresh_token_for_use(conn, &u.refresh_hash)? {
+        Some((rowid, token)) => use_token(conn, rowid, token, u),
+        None => Ok(None),
+    }
+}
+
+/// The use `u` of `token`, read at `rowid` in this transaction: nothing if it is revoked, else its use recorded
+/// when asked and its new session stored.
+fn use_token(
+    conn: &Connection,
+    rowid: i64,
+    token: RefreshToken,
+    u: &RefreshUse,
+) -> StoreResult<Option<RefreshToken>> {
     if token.revoked_at.is_some() {
         return Ok(None);
     }
@@ -476,34 +498,6 @@ pub(super) fn refresh_read(
     }
     insert_access(conn, &u.new_access, Some(&u.refresh_hash), None)?;
     Ok(Some(u.applied_to(token)))
-}
-
-/// Marks a live refresh token used (when its policy reads that, `RefreshUse::mark_used`) and stores the session
-/// it vouches for: `None` if it is unknown or revoked.
-/// The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
-pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
-    let row: Option<RefreshRow> = if u.mark_used {
-        conn.query_row_cached(
-            "UPDATE refresh_tokens SET last_used_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL
-             RETURNING token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at",
-            params![u.refresh_hash, u.now],
-            refresh_row,
-        )
-    } else {
-        conn.query_row_cached(
-            "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at
-             FROM refresh_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
-            [&u.refresh_hash],
-            refresh_row,
-        )
-    }
-    .optional()
-    .map_err(db_err)?;
-    let Some(token) = row.map(refresh_from_row).transpose()? else {
-        return Ok(None);
-    };
-    insert_access(conn, &u.new_access, Some(&u.refresh_hash), None)?;
-    Ok(Some(token))
 }
 
 // ---- revoking ----
