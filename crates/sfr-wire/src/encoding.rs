@@ -97,9 +97,6 @@ fn hex_byte(digits: Option<&[u8]>) -> Option<u8> {
 mod tests {
     use super::*;
 
-    /// Every string of up to five characters over an alphabet of the cases that matter (`+`, `%`, hex digits
-    /// of either case, a non-hex letter, a multi-byte character) decodes as the `percent-encoding` crate
-    /// decodes it once `+` is a space.
     /// Calls `check` with every non-empty string of up to `max_len` characters of `alphabet`; returns how many.
     fn every_string(alphabet: &[char], max_len: usize, mut check: impl FnMut(&str)) -> usize {
         let mut strings = vec![String::new()];
@@ -117,6 +114,9 @@ mod tests {
         checked
     }
 
+    /// Every string of up to five characters over an alphabet of the cases that matter (`+`, `%`, hex digits
+    /// of either case, a non-hex letter, a multi-byte character) decodes as the `percent-encoding` crate
+    /// decodes it once `+` is a space.
     #[test]
     fn components_decode_as_the_percent_encoding_crate_does() {
         let alphabet = ['a', '+', '%', '2', 'B', 'f', 'g', 'E', '8', 'C', 'é'];

@@ -138,7 +138,6 @@ pub(super) fn exchange(
             tx: c,
             now,
             claim: None,
-            issued: None,
         };
         let exchange = at_once(code_exchange::run(
             &mut steps, &code_hash, now, facts, &judge,
@@ -148,26 +147,20 @@ pub(super) fn exchange(
     }
 }
 
-/// The writer's connection, inside its transaction, with the code it claimed and what it issued from it.
+/// The writer's connection, inside its transaction, with the code it claimed and has not spent yet.
 struct OnWriter<'a, 'c> {
     tx: &'a InBatch<'c>,
     now: i64,
     claim: Option<tokens::Claim>,
-    /// The keys of the access and refresh token issued.
-    issued: Option<(String, Option<String>)>,
 }
 
 impl OnWriter<'_, '_> {
-    /// Spends the code claimed, fresh or expired, with what was issued from it.
+    /// Spends the code claimed and not spent by `issue` (expired, or refused by the judge), with nothing issued.
     fn spend(self) -> StoreResult<()> {
-        let Some(claim) = self.claim else {
-            return Ok(());
-        };
-        let issued = self
-            .issued
-            .as_ref()
-            .map(|(access, refresh)| (access.as_str(), refresh.as_deref()));
-        tokens::spend_code(self.tx, claim, self.now, issued)
+        match self.claim {
+            Some(claim) => tokens::spend_code(self.tx, claim, self.now, None),
+            None => Ok(()),
+        }
     }
 }
 
@@ -196,15 +189,21 @@ impl code_exchange::ExchangeSteps for OnWriter<'_, '_> {
     fn user_by_id(&mut self, id: &SfId) -> impl Future<Output = StoreResult<Option<User>>> + Send {
         ready(self.tx.user_by_id(id))
     }
-    /// The tokens and the event; the code's row gets their keys when `spend` spends the code.
+    /// The tokens and the event, then the code spent with their keys, in one write of its row.
     fn issue(&mut self, issue: &IssueTokens) -> impl Future<Output = StoreResult<()>> + Send {
-        let stored = store_grant(self.tx, issue);
-        if stored.is_ok() && issue.from_code.is_some() {
-            self.issued = Some((
-                issue.access.token_hash.clone(),
-                tokens::issued_refresh(issue).map(str::to_owned),
-            ));
-        }
+        let stored = store_grant(self.tx, issue).and_then(|()| {
+            if issue.from_code.is_none() {
+                return Ok(()); // nothing to record: `spend` spends the code
+            }
+            let Some(claim) = self.claim.take() else {
+                return Ok(());
+            };
+            let issued = (
+                issue.access.token_hash.as_str(),
+                tokens::issued_refresh(issue),
+            );
+            tokens::spend_code(self.tx, claim, self.now, Some(issued))
+        });
         ready(stored)
     }
 }

@@ -452,11 +452,10 @@ pub(super) fn refresh_token_for_use(
         .transpose()
 }
 
-/// `refresh` for a token read in the same transaction (`refresh_token_for_use`): a recorded use is written back
-/// by the rowid it was read at, where `refresh` finds the token again through its key's index and decodes it
-/// again; the revocation is the one just read, which nothing in between can change.
+/// `refresh` for a token read in the same transaction (`refresh_token_for_use`), without `refresh`'s read of it:
+/// the revocation is the one just read, which nothing in between can change.
 pub(super) fn refresh_read(
-    conn: &Connection,
+    conn: &InBatch<'_>,
     rowid: i64,
     token: RefreshToken,
     u: &RefreshUse,
@@ -471,7 +470,7 @@ pub(super) fn refresh_read(
 /// it vouches for: `None` if it is unknown or revoked. Read, then written by rowid, in the caller's write
 /// transaction: an `UPDATE … RETURNING` gathers its row in a temporary B-tree first (step 52 in BENCHMARKS.md).
 /// The session does not repeat the token's code: revoking the code's descendants reaches it through the token.
-pub(super) fn refresh(conn: &Connection, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
+pub(super) fn refresh(conn: &InBatch<'_>, u: &RefreshUse) -> StoreResult<Option<RefreshToken>> {
     match refresh_token_for_use(conn, &u.refresh_hash)? {
         Some((rowid, token)) => use_token(conn, rowid, token, u),
         None => Ok(None),
