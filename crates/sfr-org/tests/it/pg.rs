@@ -10,7 +10,9 @@ use sfr_org::model::{
 };
 use sfr_org::store::{self, DatabaseUrl, Store};
 
-use crate::store::{MINUTE, T0, access, alive, code, new_user, refresh, token_event, user_and_app};
+use crate::store::{
+    MINUTE, T0, access, alive, code, new_user, refresh, token_event, tokens_only, user_and_app,
+};
 
 /// Runs `threads` closures at once (after a barrier), node A for even `i`, node B for odd, and returns what each
 /// gave, in order.
@@ -81,13 +83,10 @@ fn refresh_event(i: usize) -> Option<LoginEvent> {
 pub fn concurrent_refreshes_of_one_token(nodes: [Arc<dyn Store>; 2]) {
     let (user, app) = user_and_app(nodes[0].as_ref());
     nodes[0]
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "first-session", T0),
-            refresh: Some(refresh(&user, &app, "shared-rt", T0)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            access(&user, &app, "first-session", T0),
+            Some(refresh(&user, &app, "shared-rt", T0)),
+        ))
         .unwrap();
     let threads = 8;
     let (u, a) = (user.clone(), app.clone());
@@ -158,13 +157,10 @@ pub fn refresh_racing_revocation_leaves_nothing_alive(nodes: [Arc<dyn Store>; 2]
     for round in 0..6 {
         let rt = format!("raced-rt-{round}");
         nodes[round % 2]
-            .issue_tokens(&IssueTokens {
-                access: access(&user, &app, &format!("raced-at-{round}"), T0),
-                refresh: Some(refresh(&user, &app, &rt, T0)),
-                from_code: None,
-                event: None,
-                facts_version: None,
-            })
+            .issue_tokens(&tokens_only(
+                access(&user, &app, &format!("raced-at-{round}"), T0),
+                Some(refresh(&user, &app, &rt, T0)),
+            ))
             .unwrap();
         let (u, a, rt2) = (user.clone(), app.clone(), rt.clone());
         let outcomes = race(&nodes, 6, move |i, s| {
@@ -333,12 +329,11 @@ mod on_postgres {
         .unwrap();
         assert!(store.bootstrap(&crate::store::bootstrap_init()).unwrap());
         let (user, app) = user_and_app(store.as_ref());
-        let grant = move |n: i64| IssueTokens {
-            access: access(&user, &app, &format!("at-cap-{n}"), T0 + n),
-            refresh: Some(refresh(&user, &app, &format!("rt-cap-{n}"), T0 + n)),
-            from_code: None,
-            event: None,
-            facts_version: None,
+        let grant = move |n: i64| {
+            tokens_only(
+                access(&user, &app, &format!("at-cap-{n}"), T0 + n),
+                Some(refresh(&user, &app, &format!("rt-cap-{n}"), T0 + n)),
+            )
         };
         for n in 0..5 {
             store.issue_tokens(&grant(n)).unwrap();
@@ -406,12 +401,11 @@ mod on_postgres {
                 .unwrap()
                 .get(0)
         };
-        let grant = |n: i64| IssueTokens {
-            access: access(&user, &app, &format!("at-backlog-{n}"), T0 + n),
-            refresh: Some(refresh(&user, &app, &format!("rt-backlog-{n}"), T0 + n)),
-            from_code: None,
-            event: None,
-            facts_version: None,
+        let grant = |n: i64| {
+            tokens_only(
+                access(&user, &app, &format!("at-backlog-{n}"), T0 + n),
+                Some(refresh(&user, &app, &format!("rt-backlog-{n}"), T0 + n)),
+            )
         };
         store.issue_tokens(&grant(0)).unwrap();
         assert_eq!(
@@ -546,13 +540,7 @@ mod on_postgres {
             .expect("runtime");
         let (user, app) = user_and_app(db.store.as_ref());
         db.store
-            .issue_tokens(&IssueTokens {
-                access: access(&user, &app, "at-cut", T0),
-                refresh: None,
-                from_code: None,
-                event: None,
-                facts_version: None,
-            })
+            .issue_tokens(&tokens_only(access(&user, &app, "at-cut", T0), None))
             .unwrap();
         let hash = keys::token_key("at-cut");
         let session = |store: &Arc<dyn Store>| {

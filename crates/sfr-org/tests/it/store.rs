@@ -140,6 +140,17 @@ pub(crate) fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewR
     }
 }
 
+/// A grant's tokens alone: from no code, with no login-history row and no facts to confirm.
+pub(crate) fn tokens_only(access: NewAccessToken, refresh: Option<NewRefreshToken>) -> IssueTokens {
+    IssueTokens {
+        access,
+        refresh,
+        from_code: None,
+        event: None,
+        facts_version: None,
+    }
+}
+
 pub(crate) fn code(user: &User, app: &SfId, plaintext: &str, at: i64) -> AuthCode {
     AuthCode {
         code_hash: keys::token_key(plaintext),
@@ -1333,13 +1344,7 @@ pub fn exchanges_and_sessions_see_their_user_as_it_is(reader: &dyn Store, writer
         outcome.user.expect("the code's user")
     };
     reader
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-follows", T0),
-            refresh: None,
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(access(&user, &app, "at-follows", T0), None))
         .unwrap();
     // A store without a session read of its own (`session_async` None) reads the two apart.
     let session_user = || -> Option<User> {
@@ -1414,13 +1419,7 @@ pub fn replaying_a_code_revokes_its_tokens(store: &dyn Store) {
     assert_eq!(used.last_used_at, T0 + MINUTE);
     // An unrelated session survives.
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-unrelated", T0),
-            refresh: None,
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(access(&user, &app, "at-unrelated", T0), None))
         .unwrap();
     let now = T0 + 2 * MINUTE;
     assert!(alive(store, "at-from-code", now) && alive(store, "at-from-refresh", now));
@@ -1509,13 +1508,10 @@ pub fn a_refresh_records_its_use_only_when_asked(store: &dyn Store) {
         .expect("runtime");
     let (user, app) = user_and_app(store);
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-0", T0),
-            refresh: Some(refresh(&user, &app, "rt-quiet", T0)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            access(&user, &app, "at-0", T0),
+            Some(refresh(&user, &app, "rt-quiet", T0)),
+        ))
         .unwrap();
     let hash = keys::token_key;
     let stored_use = || {
@@ -1601,13 +1597,10 @@ pub fn a_change_to_an_idle_policy_restarts_the_idle_clock(store: &dyn Store) {
         (&other.id, "rt-other"),
     ] {
         store
-            .issue_tokens(&IssueTokens {
-                access: access(&user, app_id, &format!("at-{rt}"), T0),
-                refresh: Some(refresh(&user, app_id, rt, T0)),
-                from_code: None,
-                event: None,
-                facts_version: None,
-            })
+            .issue_tokens(&tokens_only(
+                access(&user, app_id, &format!("at-{rt}"), T0),
+                Some(refresh(&user, app_id, rt, T0)),
+            ))
             .unwrap();
     }
     store
@@ -1655,13 +1648,10 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     for n in 0..6 {
         store
-            .issue_tokens(&IssueTokens {
-                access: access(&user, &app, &format!("at-{n}"), T0 + n),
-                refresh: Some(refresh(&user, &app, &format!("rt-{n}"), T0 + n)),
-                from_code: None,
-                event: None,
-                facts_version: None,
-            })
+            .issue_tokens(&tokens_only(
+                access(&user, &app, &format!("at-{n}"), T0 + n),
+                Some(refresh(&user, &app, &format!("rt-{n}"), T0 + n)),
+            ))
             .unwrap();
     }
     assert!(!refresh_live(store, "rt-0"), "the oldest is revoked");
@@ -1673,13 +1663,10 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
     // Another app's tokens do not count against this one.
     let (other, _) = store.create_app(&web_app("Cap Other")).unwrap();
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &other.id, "at-other", T0 + 7),
-            refresh: Some(refresh(&user, &other.id, "rt-other", T0 + 7)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            access(&user, &other.id, "at-other", T0 + 7),
+            Some(refresh(&user, &other.id, "rt-other", T0 + 7)),
+        ))
         .unwrap();
     assert!(refresh_live(store, "rt-1"));
 }
@@ -1687,13 +1674,10 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
 pub fn revocation_cascades(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-a", T0),
-            refresh: Some(refresh(&user, &app, "rt-a", T0)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            access(&user, &app, "at-a", T0),
+            Some(refresh(&user, &app, "rt-a", T0)),
+        ))
         .unwrap();
     store
         .refresh(&RefreshUse {
@@ -1707,13 +1691,7 @@ pub fn revocation_cascades(store: &dyn Store) {
         .unwrap()
         .unwrap();
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-b", T0),
-            refresh: None,
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(access(&user, &app, "at-b", T0), None))
         .unwrap();
 
     assert_eq!(
@@ -1747,13 +1725,10 @@ pub fn revocation_cascades(store: &dyn Store) {
     );
 
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-c", T0),
-            refresh: Some(refresh(&user, &app, "rt-c", T0)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            access(&user, &app, "at-c", T0),
+            Some(refresh(&user, &app, "rt-c", T0)),
+        ))
         .unwrap();
     assert_eq!(
         store
@@ -1765,13 +1740,10 @@ pub fn revocation_cascades(store: &dyn Store) {
 
     // Deactivating a user revokes everything they hold.
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-d", T0),
-            refresh: Some(refresh(&user, &app, "rt-d", T0)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            access(&user, &app, "at-d", T0),
+            Some(refresh(&user, &app, "rt-d", T0)),
+        ))
         .unwrap();
     let user = store.set_user_active(&user.id, false, T0 + 8).unwrap();
     assert!(!user.active);
@@ -1781,13 +1753,7 @@ pub fn revocation_cascades(store: &dyn Store) {
 pub fn sessions_are_idle_based(store: &dyn Store) {
     let (user, app) = user_and_app(store);
     store
-        .issue_tokens(&IssueTokens {
-            access: access(&user, &app, "at-idle", T0),
-            refresh: None,
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(access(&user, &app, "at-idle", T0), None))
         .unwrap();
     assert!(alive(store, "at-idle", T0 + 119 * MINUTE));
     store
@@ -1819,13 +1785,10 @@ pub fn purge_removes_only_dead_credentials(store: &dyn Store) {
         .unwrap();
     let issue = |at: &str, rt: Option<&str>, app: &SfId, when: i64| {
         store
-            .issue_tokens(&IssueTokens {
-                access: access(&user, app, at, when),
-                refresh: rt.map(|rt| refresh(&user, app, rt, when)),
-                from_code: None,
-                event: None,
-                facts_version: None,
-            })
+            .issue_tokens(&tokens_only(
+                access(&user, app, at, when),
+                rt.map(|rt| refresh(&user, app, rt, when)),
+            ))
             .unwrap();
     };
     issue("at-old", Some("rt-keep"), &app, T0);
@@ -1894,13 +1857,10 @@ pub fn purging_never_revives_a_session(store: &dyn Store) {
         ..access(&user, &app.id, name, when)
     };
     store
-        .issue_tokens(&IssueTokens {
-            access: day_long("at-first", T0),
-            refresh: Some(refresh(&user, &app.id, "rt-idle", T0)),
-            from_code: None,
-            event: None,
-            facts_version: None,
-        })
+        .issue_tokens(&tokens_only(
+            day_long("at-first", T0),
+            Some(refresh(&user, &app.id, "rt-idle", T0)),
+        ))
         .unwrap();
     store
         .refresh(&RefreshUse {
@@ -2034,13 +1994,7 @@ pub fn concurrent_use_is_safe(store: Arc<dyn Store>) {
                 for n in 0..per_thread {
                     let at = format!("conc-at-{t}-{n}");
                     store
-                        .issue_tokens(&IssueTokens {
-                            access: access(&user, &app, &at, T0),
-                            refresh: None,
-                            from_code: None,
-                            event: None,
-                            facts_version: None,
-                        })
+                        .issue_tokens(&tokens_only(access(&user, &app, &at, T0), None))
                         .unwrap();
                     assert!(alive(store.as_ref(), &at, T0 + 1));
                     store
@@ -2262,13 +2216,10 @@ mod on_sqlite {
         let mut largest = 0;
         for n in 0..6_000 {
             db.store
-                .issue_tokens(&IssueTokens {
-                    access: access(&user, &app, &format!("wal-{n}"), T0 + n),
-                    refresh: None,
-                    from_code: None,
-                    event: None,
-                    facts_version: None,
-                })
+                .issue_tokens(&tokens_only(
+                    access(&user, &app, &format!("wal-{n}"), T0 + n),
+                    None,
+                ))
                 .unwrap();
             if n % 50 == 0 {
                 largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
@@ -2325,13 +2276,7 @@ mod on_sqlite {
         let (user, app) = user_and_app(db.store.as_ref());
         for (at, issued) in [("at-v12-old", T0), ("at-v12-new", T0 + 200 * MINUTE)] {
             db.store
-                .issue_tokens(&IssueTokens {
-                    access: access(&user, &app, at, issued),
-                    refresh: None,
-                    from_code: None,
-                    event: None,
-                    facts_version: None,
-                })
+                .issue_tokens(&tokens_only(access(&user, &app, at, issued), None))
                 .unwrap();
         }
         let upgraded = Upgraded::from(&db, UNDO_V13);
@@ -2456,13 +2401,10 @@ mod on_sqlite {
             ("at-v8-revoked", "rt-v8-revoked"),
         ] {
             db.store
-                .issue_tokens(&IssueTokens {
-                    access: access(&user, &app, at, T0),
-                    refresh: Some(refresh(&user, &app, rt, T0)),
-                    from_code: None,
-                    event: None,
-                    facts_version: None,
-                })
+                .issue_tokens(&tokens_only(
+                    access(&user, &app, at, T0),
+                    Some(refresh(&user, &app, rt, T0)),
+                ))
                 .unwrap();
         }
         let upgraded = Upgraded::from(&db, &format!(
@@ -2614,13 +2556,10 @@ mod on_sqlite {
             .insert_code(&code(&user, &app, &auth_code, T0))
             .unwrap();
         store
-            .issue_tokens(&IssueTokens {
-                access: access(&user, &app, &access_token, T0),
-                refresh: Some(refresh(&user, &app, &refresh_token, T0)),
-                from_code: None,
-                event: None,
-                facts_version: None,
-            })
+            .issue_tokens(&tokens_only(
+                access(&user, &app, &access_token, T0),
+                Some(refresh(&user, &app, &refresh_token, T0)),
+            ))
             .unwrap();
         let bytes = db.raw_bytes();
         let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
