@@ -140,6 +140,14 @@ pub(crate) fn refresh(user: &User, app: &SfId, plaintext: &str, at: i64) -> NewR
     }
 }
 
+/// A runtime on the calling thread, for a suite case that awaits a store's non-blocking calls.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A grant's tokens alone: from no code, with no login-history row and no facts to confirm.
 pub(crate) fn tokens_only(access: NewAccessToken, refresh: Option<NewRefreshToken>) -> IssueTokens {
     IssueTokens {
@@ -801,10 +809,7 @@ pub fn writes_on_outdated_facts_store_nothing(store: &dyn Store) {
 /// counterparts do, facts guard included; a backend may leave one to the blocking pool (`None`), and then there is
 /// nothing of its own to check.
 pub fn non_blocking_calls_agree_with_blocking_ones(store: &dyn Store) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = current_thread_runtime();
     fn awaited<T>(
         runtime: &tokio::runtime::Runtime,
         pending: Option<store::Pending<T>>,
@@ -1324,10 +1329,7 @@ pub fn a_code_exchange_asks_its_judge_and_confirms_its_facts(store: &dyn Store) 
 /// the same store, another process on the file, another node — the next exchange and session on `reader` see
 /// it, however often they read the user before.
 pub fn exchanges_and_sessions_see_their_user_as_it_is(reader: &dyn Store, writer: &dyn Store) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = current_thread_runtime();
     let (user, app) = user_and_app(writer);
     let judge: CodeJudge = Arc::new(|_: &AuthCode, _: Option<&User>| None);
     let exchanged = |plaintext: &str| -> User {
@@ -1502,10 +1504,7 @@ pub fn concurrent_code_exchanges_keep_the_cap(store: Arc<dyn Store>) {
 /// each way a backend stores a use: blocking, queued, and judged on the writer. Unrecorded, the token keeps its
 /// last use; the session and the event are stored either way.
 pub fn a_refresh_records_its_use_only_when_asked(store: &dyn Store) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = current_thread_runtime();
     let (user, app) = user_and_app(store);
     store
         .issue_tokens(&tokens_only(
