@@ -4,10 +4,10 @@
 //! pages into the database file and fsyncs it while every grant queued behind it waits, which is where the
 //! p99 spikes of a grant came from. The writer connection has automatic checkpoints off; this thread runs a
 //! `PASSIVE` checkpoint (it never waits for, or blocks, readers and the writer) on its own connection every
-//! `EVERY`, doing the copying and the fsync of the database file. A passive checkpoint alone never lets the
-//! log start over under a steady load (the writer appends while it copies, some reader always holds the log),
-//! and the file grew by 1.9 GB in 30 s of grants; so once the log passes `RESTART_ABOVE_FRAMES` the thread
-//! runs a `RESTART` checkpoint, which holds commits while it copies what is left and waits for the readers of
+//! `EVERY`, doing the copying (and the database file's fsync when it catches up). A passive checkpoint alone
+//! never lets the log start over under a steady load (the writer appends while it copies, some reader always
+//! holds the log), and the file grew by 1.9 GB in 30 s of grants; so once the log passes
+//! `RESTART_ABOVE_FRAMES` the thread runs a `RESTART` checkpoint, which holds commits while it copies what is left and waits for the readers of
 //! the moment, and the next commit writes the log from its start. Those restarts are the grants' p99 (each holds
 //! commits for an fsync of what was copied since the last one, BENCHMARKS.md): checkpoints four times as often
 //! and restarts at a quarter of the log, against every 100 ms and 16 MB, took the p99 of client_credentials and
