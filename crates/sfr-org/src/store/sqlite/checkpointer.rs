@@ -1,20 +1,19 @@
 //! WAL checkpoints off the commit path.
 //!
 //! SQLite's automatic checkpoint runs inside the commit that crosses the threshold: that commit copies the WAL's
-//! pages into the database file and fsyncs it while every grant queued behind it waits, which is where the
-//! p99 spikes of a grant came from. The writer connection has automatic checkpoints off; this thread runs a
-//! `PASSIVE` checkpoint (it never waits for, or blocks, readers and the writer) on its own connection every
-//! `EVERY`, doing the copying (and the database file's fsync when it catches up). A passive checkpoint alone
-//! never lets the log start over under a steady load (the writer appends while it copies, some reader always
-//! holds the log), and the file grew by 1.9 GB in 30 s of grants; so once the log passes
-//! `RESTART_ABOVE_FRAMES` the thread runs a `RESTART` checkpoint, which holds commits while it copies what is left and waits for the readers of
-//! the moment, and the next commit writes the log from its start. Those restarts are the grants' p99 (each holds
-//! commits for an fsync of what was copied since the last one, BENCHMARKS.md): checkpoints four times as often
-//! and restarts at a quarter of the log, against every 100 ms and 16 MB, took the p99 of client_credentials and
-//! refresh at full load from 23–35 to 14–17 ms and at half load by 15–40 %, for 3–7 % of peak throughput (side
-//! by side); checkpoints every 10 ms and restarts at 1 MB cost more throughput again for no lower p99. Other
-//! processes that open the file (the admin commands) keep SQLite's default
-//! and may checkpoint too; that is harmless.
+//! pages into the database file and fsyncs it while every grant queued behind it waits, which is where the p99
+//! spikes of a grant came from. The writer connection has automatic checkpoints off; this thread runs a `PASSIVE`
+//! checkpoint (it never waits for, or blocks, readers and the writer) on its own connection every `EVERY`, doing the
+//! copying (and the database file's fsync when it catches up). A passive checkpoint alone never lets the log start
+//! over under a steady load (the writer appends while it copies, some reader always holds the log), and the file
+//! grew by 1.9 GB in 30 s of grants; so once the log passes `RESTART_ABOVE_FRAMES` the thread runs a `RESTART`
+//! checkpoint, which holds commits while it copies what is left and waits for the readers of the moment, and the
+//! next commit writes the log from its start. Those restarts are the grants' p99 (each holds commits for an fsync of
+//! what was copied since the last one, BENCHMARKS.md): checkpoints four times as often and restarts at a quarter of
+//! the log, against every 100 ms and 16 MB, took the p99 of client_credentials and refresh at full load from 23–35
+//! to 14–17 ms and at half load by 15–40 %, for 3–7 % of peak throughput (side by side); checkpoints every 10 ms and
+//! restarts at 1 MB cost more throughput again for no lower p99. Other processes that open the file (the admin
+//! commands) keep SQLite's default and may checkpoint too; that is harmless.
 //!
 //! What a restart holds commits for is mostly its fsyncs, and an fsync takes as long as the data it flushes
 //! (here 80 µs for 4 KB, 0.5 ms for 1 MB, 2.3 ms for 4 MB). A passive checkpoint that cannot catch up with the
