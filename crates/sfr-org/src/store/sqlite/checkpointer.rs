@@ -177,7 +177,7 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
             .unwrap();
         assert_eq!(sync_files(&other).unwrap(), 2);
-        // Syncing takes no lock: the other connection still writes and checkpoints after it.
+        // The syncs leave both connections as they were: one writes, the other restarts the whole log.
         other.execute("INSERT INTO t VALUES (3)", []).unwrap();
         let (busy, log, copied): (i64, i64, i64) = conn
             .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
