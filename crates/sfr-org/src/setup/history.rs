@@ -233,7 +233,7 @@ pub async fn revoke(State(state): State<AppState>, form: FormRequest) -> Respons
     match done {
         Ok(Some((username, app, n))) => {
             let result = format!(
-                "Revoked {n} token{} of {username} for {app}.",
+                "Revoked every session of {username} for {app}, and {n} refresh token{}.",
                 if n == 1 { "" } else { "s" }
             );
             usage_page(&state, &guard, StatusCode::OK, Some(result), None).await

@@ -290,7 +290,9 @@ pub trait Store: Send + Sync {
     fn refresh(&self, refresh: &RefreshUse) -> StoreResult<Option<RefreshToken>>;
     /// Revokes whatever token has this hash; a refresh token takes its sessions with it.
     fn revoke_by_hash(&self, token_hash: &str, now: i64) -> StoreResult<Revoked>;
-    /// Revokes all of a user's tokens for one app; returns how many tokens were revoked.
+    /// Revokes all of a user's tokens for one app: every refresh token and every session issued until `now` (a
+    /// session issued later in that same millisecond may be revoked too); returns how many refresh tokens were
+    /// revoked.
     fn revoke_user_app_tokens(&self, user: &SfId, app: &SfId, now: i64) -> StoreResult<u64>;
 
     // ---- login history ----

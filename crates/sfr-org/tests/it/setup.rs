@@ -506,7 +506,7 @@ fn oauth_usage_revokes_a_users_tokens_for_an_app() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         r.body
-            .contains("Revoked 2 tokens of pat@example.com for Hub"),
+            .contains("Revoked every session of pat@example.com for Hub, and 1 refresh token."),
         "{}",
         r.body
     );

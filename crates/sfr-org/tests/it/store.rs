@@ -1733,7 +1733,8 @@ pub fn revocation_cascades(store: &dyn Store) {
         store
             .revoke_user_app_tokens(&user.id, &app, T0 + 6)
             .unwrap(),
-        2
+        1,
+        "one refresh token; its session with it"
     );
     assert!(!alive(store, "at-c", T0 + 7) && !refresh_live(store, "rt-c"));
 
@@ -1747,6 +1748,89 @@ pub fn revocation_cascades(store: &dyn Store) {
     let user = store.set_user_active(&user.id, false, T0 + 8).unwrap();
     assert!(!user.active);
     assert!(!alive(store, "at-d", T0 + 9) && !refresh_live(store, "rt-d"));
+}
+
+/// Revoking a user's tokens for an app takes every session of theirs for that app issued until then, with a
+/// refresh token or without, used since or not, and keeps it revoked: a touch does not revive it and a second
+/// revocation finds nothing to revoke. It spares another app's sessions and every session issued after it.
+/// Deactivating the user takes every app's sessions, and reactivating them brings none back.
+pub fn revoking_a_user_s_tokens_spares_later_sessions_and_other_apps(store: &dyn Store) {
+    let (user, app) = user_and_app(store);
+    let (other, _) = store.create_app(&web_app("Cut Other")).unwrap();
+    let issue = |app: &SfId, at: &str, rt: Option<&str>, when: i64| {
+        store
+            .issue_tokens(&tokens_only(
+                access(&user, app, at, when),
+                rt.map(|rt| refresh(&user, app, rt, when)),
+            ))
+            .unwrap();
+    };
+    issue(&app, "at-1", Some("rt-1"), T0);
+    issue(&app, "at-2", None, T0 + 1);
+    issue(&other.id, "at-other", None, T0 + 1);
+    store
+        .touch_access_token(&keys::token_key("at-2"), T0 + 2)
+        .unwrap();
+
+    assert_eq!(
+        store
+            .revoke_user_app_tokens(&user.id, &app, T0 + 3)
+            .unwrap(),
+        1
+    );
+    assert!(!alive(store, "at-1", T0 + 4) && !alive(store, "at-2", T0 + 4));
+    assert!(!refresh_live(store, "rt-1"));
+    assert!(alive(store, "at-other", T0 + 4), "another app's session");
+    let revoked_at = |at: &str| {
+        store
+            .access_token(&keys::token_key(at))
+            .unwrap()
+            .unwrap()
+            .revoked_at
+    };
+    assert_eq!(revoked_at("at-2"), Some(T0 + 3));
+    store
+        .touch_access_token(&keys::token_key("at-2"), T0 + 5)
+        .unwrap();
+    assert!(!alive(store, "at-2", T0 + 5), "a touch revived it");
+    assert_eq!(
+        store
+            .revoke_by_hash(&keys::token_key("at-2"), T0 + 5)
+            .unwrap(),
+        Revoked::None
+    );
+    assert_eq!(revoked_at("at-2"), Some(T0 + 3));
+
+    issue(&app, "at-later", None, T0 + 6);
+    assert!(
+        alive(store, "at-later", T0 + 7),
+        "issued after the revocation"
+    );
+    assert_eq!(
+        store
+            .revoke_user_app_tokens(&user.id, &app, T0 + 8)
+            .unwrap(),
+        0
+    );
+    assert!(!alive(store, "at-later", T0 + 9));
+    assert_eq!(
+        (revoked_at("at-1"), revoked_at("at-2")),
+        (Some(T0 + 3), Some(T0 + 3)),
+        "revoked as of the first revocation"
+    );
+
+    store.set_user_active(&user.id, false, T0 + 10).unwrap();
+    assert!(
+        !alive(store, "at-other", T0 + 11),
+        "deactivation takes every app's"
+    );
+    store.set_user_active(&user.id, true, T0 + 12).unwrap();
+    issue(&other.id, "at-back", None, T0 + 13);
+    assert!(alive(store, "at-back", T0 + 14));
+    assert!(
+        !alive(store, "at-other", T0 + 14),
+        "reactivation revived it"
+    );
 }
 
 pub fn sessions_are_idle_based(store: &dyn Store) {
@@ -2062,6 +2146,7 @@ macro_rules! storage_suite {
             a_refresh_records_its_use_only_when_asked,
             a_change_to_an_idle_policy_restarts_the_idle_clock,
             revocation_cascades,
+            revoking_a_user_s_tokens_spares_later_sessions_and_other_apps,
             sessions_are_idle_based,
             purge_removes_only_dead_credentials,
             purging_never_revives_a_session,
@@ -2239,6 +2324,11 @@ mod on_sqlite {
         );
     }
 
+    /// Puts a database of schema v14 back to v13: sessions indexed by user and app, no cutoffs.
+    const UNDO_V14: &str = "DELETE FROM schema_migrations WHERE version >= 14;
+        DROP TABLE session_cutoffs;
+        CREATE INDEX access_tokens_user_app ON access_tokens (user_id, app_id);";
+
     /// Puts a database of schema v13 back to v12: sessions in a rowid table, found through an index of their keys.
     const UNDO_V13: &str = "DELETE FROM schema_migrations WHERE version >= 13;
         CREATE TABLE access_tokens_v12 (
@@ -2266,6 +2356,25 @@ mod on_sqlite {
     const UNDO_V11: &str = "DELETE FROM schema_migrations WHERE version >= 11;
         DROP INDEX users_id15; DROP INDEX apps_id15; DROP INDEX approvals_id15;";
 
+    /// A database of schema v13 (sessions indexed by user and app, and revoked by writing each) opened by this
+    /// build: the index is gone, the sessions stay, and revoking a user's tokens for the app takes them.
+    #[test]
+    fn schema_v14_revokes_sessions_by_cutoff_without_their_user_app_index() {
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        db.store
+            .issue_tokens(&tokens_only(access(&user, &app, "at-v13", T0), None))
+            .unwrap();
+        let upgraded = Upgraded::from(&db, UNDO_V14);
+        assert!(upgraded.indexes(&["access_tokens_user_app"]).is_empty());
+        let store = upgraded.store;
+        assert!(alive(store.as_ref(), "at-v13", T0 + 1));
+        store
+            .revoke_user_app_tokens(&user.id, &app, T0 + 2)
+            .unwrap();
+        assert!(!alive(store.as_ref(), "at-v13", T0 + 3));
+    }
+
     /// A database of schema v12 (each session a row of a rowid table and an entry in the index of its key)
     /// opened by this build: the sessions move to a table without rowids, are found by their keys, and the
     /// purge walks that table in key order.
@@ -2278,7 +2387,7 @@ mod on_sqlite {
                 .issue_tokens(&tokens_only(access(&user, &app, at, issued), None))
                 .unwrap();
         }
-        let upgraded = Upgraded::from(&db, UNDO_V13);
+        let upgraded = Upgraded::from(&db, &format!("{UNDO_V14}{UNDO_V13}"));
         let table: String = upgraded
             .raw
             .query_row(
@@ -2288,10 +2397,6 @@ mod on_sqlite {
             )
             .unwrap();
         assert!(table.ends_with("WITHOUT ROWID"), "{table}");
-        assert_eq!(
-            upgraded.indexes(&["access_tokens_user_app"]),
-            ["access_tokens_user_app"]
-        );
         let store = upgraded.store;
         let now = T0 + 200 * MINUTE + 1;
         assert!(alive(store.as_ref(), "at-v12-new", now));
@@ -2312,7 +2417,7 @@ mod on_sqlite {
     fn schema_v12_adds_introspect_all_tokens_off() {
         let db = sqlite();
         let (_, app) = user_and_app(db.store.as_ref());
-        let store = Upgraded::from(&db, &format!("{UNDO_V13}{UNDO_V12}")).store;
+        let store = Upgraded::from(&db, &format!("{UNDO_V14}{UNDO_V13}{UNDO_V12}")).store;
         let found = store.app_by_id(&app).unwrap().expect("the app survives");
         assert!(!found.introspect_all_tokens);
         let updated = store
@@ -2341,7 +2446,7 @@ mod on_sqlite {
     fn schema_v11_indexes_the_ids_records_are_found_by() {
         let db = sqlite();
         let (user, app) = user_and_app(db.store.as_ref());
-        let upgraded = Upgraded::from(&db, &format!("{UNDO_V13}{UNDO_V12}{UNDO_V11}"));
+        let upgraded = Upgraded::from(&db, &format!("{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}"));
         let new = ["approvals_id15", "apps_id15", "users_id15"];
         assert_eq!(upgraded.indexes(&new), new);
         let store = upgraded.store;
@@ -2407,7 +2512,7 @@ mod on_sqlite {
                 .unwrap();
         }
         let upgraded = Upgraded::from(&db, &format!(
-            "{UNDO_V13}{UNDO_V12}{UNDO_V11}
+            "{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}
              DELETE FROM schema_migrations WHERE version >= 9;
              ALTER TABLE auth_codes DROP COLUMN access_hash;
              ALTER TABLE auth_codes DROP COLUMN refresh_hash;
@@ -2463,7 +2568,7 @@ mod on_sqlite {
         let upgraded = Upgraded::from(
             &db,
             &format!(
-                "{UNDO_V13}{UNDO_V12}{UNDO_V11}
+                "{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}
                  DELETE FROM schema_migrations WHERE version = 10;
                  ALTER TABLE auth_codes DROP COLUMN access_hash;
                  ALTER TABLE auth_codes DROP COLUMN refresh_hash;

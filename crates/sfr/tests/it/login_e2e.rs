@@ -501,8 +501,9 @@ fn jwt_login_with_a_cert_from_sfr_cert_create_then_refresh_and_logout() {
             .contains("j1")
     );
 
-    // Kill the session on the org side (moving the org's clock would also put the next assertion's `exp` in the
-    // org's past): the next call gets a 401 and sfr signs a fresh assertion.
+    // Kill the session on the org side (moving the org's clock by minutes would also put the next assertion's
+    // `exp` in the org's past): the next call gets a 401 and sfr signs a fresh assertion. The revocation takes
+    // every session issued in its millisecond, so the clock moves on by one before the next grant.
     let before = auth_file(home.path(), "jwt.user@example.com")["accessToken"].clone();
     let user = org
         .store()
@@ -517,6 +518,7 @@ fn jwt_login_with_a_cert_from_sfr_cert_create_then_refresh_and_logout() {
     org.store()
         .revoke_user_app_tokens(&user.id, &app.id, org.now())
         .unwrap();
+    org.advance(Duration::from_millis(1));
     let shown = offline(SfrCmd::new())
         .home(home.path())
         .args(["org", "display", "-o", "jwt.user@example.com", "--json"])

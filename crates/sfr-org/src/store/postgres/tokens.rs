@@ -614,8 +614,10 @@ refresh_not_revoked!()),
     Ok(Revoked::None)
 }
 
+/// Revokes every session and refresh token of a user for an app; returns how many refresh tokens it revoked,
+/// as the SQLite store does (which cannot count the sessions without the index it no longer keeps).
 pub(super) fn revoke_user_app(c: Tx<'_, '_>, user: &SfId, app: &SfId, now: i64) -> R<u64> {
-    let a = c.execute(
+    c.execute(
         concat!(
             "UPDATE access_tokens SET revoked_at = $3
          WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL AND ",
@@ -628,7 +630,7 @@ pub(super) fn revoke_user_app(c: Tx<'_, '_>, user: &SfId, app: &SfId, now: i64) 
          WHERE user_id = $1 AND app_id = $2 AND revoked_at IS NULL",
         &[&user.as_str(), &app.as_str(), &now],
     )?;
-    Ok(a + r)
+    Ok(r)
 }
 
 /// Revokes every token of a user (on deactivation).

@@ -7,6 +7,14 @@
 //! more written per grant, which cost a fifth of the grant's throughput and most of its p99 at half load. So a
 //! revoked refresh token is kept until every session it vouches for has timed out
 //! (`store::REVOKED_REFRESH_RETENTION_MS`), and only then purged.
+//!
+//! Revoking a user's sessions for an app (or for every app, on deactivation) writes no session either: it
+//! stores a cutoff (`session_cutoffs`, schema v14). A session issued at or before a cutoff of its user, for its
+//! app or for every app, is revoked as of the first such cutoff when read, and is no longer touched or revoked
+//! again. A cutoff takes its whole millisecond: a session issued in it after the revocation is revoked too,
+//! where writing the sessions spared it (nothing tells the two apart but the order of the writes). Writing the sessions needed an index of them by user and app, and every grant inserted into it: a
+//! third of the pages a batch of grants wrote (BENCHMARKS.md, step 54). The purge drops a cutoff once every
+//! session it revoked has timed out (`REVOKED_REFRESH_RETENTION_MS`, for the same reason as there).
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 use sfr_wire::SfId;
@@ -19,6 +27,16 @@ use crate::model::{
     RefreshUse, Revoked, Scope,
 };
 use crate::store::{Purged, REVOKED_REFRESH_RETENTION_MS, StoreError, StoreResult};
+
+/// A session (a row of `access_tokens`, by that name) that no cutoff of its user revokes: none for its app or
+/// for every app (`''`) at or after its issue (see the module's note). Two seeks of the cutoffs' key.
+macro_rules! session_not_cut {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM session_cutoffs c
+                     WHERE c.user_id = access_tokens.user_id AND c.app_id IN (access_tokens.app_id, '')
+                           AND c.cut_at >= access_tokens.issued_at)"
+    };
+}
 
 /// At most this many live refresh tokens per user per app; a new one beyond it revokes the oldest.
 pub const MAX_REFRESH_TOKENS_PER_USER_APP: i64 = 5;
@@ -210,7 +228,10 @@ fn revoke_from_code(conn: &Connection, code_hash: &str, now: i64) -> StoreResult
     if let Some(access) = access {
         revoked += conn
             .execute_cached(
-                "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                concat!(
+                    "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL AND ",
+                    session_not_cut!()
+                ),
                 params![access, now],
             )
             .map_err(db_err)? as u64;
@@ -336,12 +357,17 @@ type AccessRow = (
     Option<i64>,
 );
 
-/// A session, revoked if its refresh token is (see the module's note).
+/// A session, revoked if its refresh token is or a cutoff of its user covers it (see the module's note): as of
+/// its own revocation, else its refresh token's, else the first cutoff's.
 pub(super) fn access_token(conn: &Connection, hash: &str) -> StoreResult<Option<AccessToken>> {
     let row: Option<AccessRow> = conn
         .query_row_cached(
             "SELECT a.token_hash, a.app_id, a.user_id, a.scopes, a.refresh_hash, a.from_code, a.issued_at,
-                    a.last_used_at, a.session_timeout_ms, COALESCE(a.revoked_at, r.revoked_at)
+                    a.last_used_at, a.session_timeout_ms,
+                    COALESCE(a.revoked_at, r.revoked_at,
+                             (SELECT MIN(c.cut_at) FROM session_cutoffs c
+                              WHERE c.user_id = a.user_id AND c.app_id IN (a.app_id, '')
+                                    AND c.cut_at >= a.issued_at))
              FROM access_tokens a LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash
              WHERE a.token_hash = ?1",
             [hash],
@@ -385,7 +411,9 @@ pub(super) fn touch(conn: &Connection, hash: &str, now: i64) -> StoreResult<()> 
             "UPDATE access_tokens SET last_used_at = ?2
          WHERE token_hash = ?1 AND revoked_at IS NULL AND last_used_at < ?2
                AND last_used_at + session_timeout_ms > ?2 AND ",
-            refresh_not_revoked!()
+            refresh_not_revoked!(),
+            " AND ",
+            session_not_cut!()
         ),
         params![hash, now],
     )
@@ -516,8 +544,11 @@ pub(super) fn revoke_by_hash(conn: &Connection, hash: &str, now: i64) -> StoreRe
     let sessions = conn
         .execute_cached(
             concat!(
-"UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL AND ",
-            refresh_not_revoked!()),
+                "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL AND ",
+                refresh_not_revoked!(),
+                " AND ",
+                session_not_cut!()
+            ),
             params![hash, now],
         )
         .map_err(db_err)?;
@@ -530,43 +561,43 @@ pub(super) fn revoke_by_hash(conn: &Connection, hash: &str, now: i64) -> StoreRe
     Ok(Revoked::None)
 }
 
+/// Revokes every session of `user` for `app` (`''`: for every app) issued until `now`, by a cutoff (see the
+/// module's note).
+fn cut_sessions(conn: &Connection, user: &SfId, app: &str, now: i64) -> StoreResult<()> {
+    conn.execute_cached(
+        "INSERT OR IGNORE INTO session_cutoffs (user_id, app_id, cut_at) VALUES (?1, ?2, ?3)",
+        params![user.as_str(), app, now],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Revokes every session and refresh token of a user for an app; returns how many refresh tokens it revoked.
 pub(super) fn revoke_user_app(
     conn: &Connection,
     user: &SfId,
     app: &SfId,
     now: i64,
 ) -> StoreResult<u64> {
-    let a = conn
-        .execute_cached(
-            concat!(
-                "UPDATE access_tokens SET revoked_at = ?3
-             WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL AND ",
-                refresh_not_revoked!()
-            ),
-            params![user.as_str(), app.as_str(), now],
-        )
-        .map_err(db_err)?;
-    let r = conn
+    cut_sessions(conn, user, app.as_str(), now)?;
+    let revoked = conn
         .execute_cached(
             "UPDATE refresh_tokens SET revoked_at = ?3
              WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL",
             params![user.as_str(), app.as_str(), now],
         )
         .map_err(db_err)?;
-    Ok((a + r) as u64)
+    Ok(revoked as u64)
 }
 
 /// Revokes every token of a user (on deactivation).
 pub(super) fn revoke_user(conn: &Connection, user: &SfId, now: i64) -> StoreResult<()> {
-    for table in ["access_tokens", "refresh_tokens"] {
-        conn.execute_cached(
-            &format!(
-                "UPDATE {table} SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL"
-            ),
-            params![user.as_str(), now],
-        )
-        .map_err(db_err)?;
-    }
+    cut_sessions(conn, user, "", now)?;
+    conn.execute_cached(
+        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        params![user.as_str(), now],
+    )
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -710,6 +741,12 @@ pub(super) fn purge_batch(conn: &Connection, now: i64, walk: &mut PurgeWalk) -> 
                     .map_err(db_err)?;
                 ends.push(TableWalk { done: start, end });
             }
+            // Every session a cutoff this old revoked has timed out. There are few: one per revocation.
+            conn.execute_cached(
+                "DELETE FROM session_cutoffs WHERE cut_at + ?2 <= ?1",
+                params![now, REVOKED_REFRESH_RETENTION_MS],
+            )
+            .map_err(db_err)?;
             walk.tables.insert(ends)
         }
     };
@@ -910,6 +947,45 @@ mod tests {
             during >= 10,
             "{during} writes answered during a purge of {} batches",
             dead / PURGE_SCAN
+        );
+    }
+
+    /// The purge drops a cutoff once the longest session it could have revoked has timed out, and keeps a
+    /// younger one.
+    #[test]
+    fn a_cutoff_is_purged_once_every_session_it_revoked_has_timed_out() {
+        use sfr_wire::SfId;
+
+        use crate::store::REVOKED_REFRESH_RETENTION_MS;
+
+        let (_dir, store) = open_store();
+        let (user, app) = (SfId::new("005", 1), SfId::new("0Hn", 1));
+        {
+            let conn = store.writer.lock().unwrap();
+            for at in [
+                NOW - REVOKED_REFRESH_RETENTION_MS,
+                NOW - REVOKED_REFRESH_RETENTION_MS + 1,
+            ] {
+                super::revoke_user_app(&conn, &user, &app, at).unwrap();
+                super::revoke_user(&conn, &user, at).unwrap();
+            }
+        }
+        let cutoffs = || -> Vec<(String, i64)> {
+            let conn = store.writer.lock().unwrap();
+            let mut stmt = conn
+                .prepare("SELECT app_id, cut_at FROM session_cutoffs ORDER BY app_id, cut_at")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(cutoffs().len(), 4);
+        store.purge_expired(NOW).unwrap();
+        let kept = NOW - REVOKED_REFRESH_RETENTION_MS + 1;
+        assert_eq!(
+            cutoffs(),
+            vec![(String::new(), kept), (app.as_str().to_owned(), kept)]
         );
     }
 
