@@ -7,6 +7,7 @@
 #
 #   scripts/profile-grants.sh                      # bare GET, client_credentials, refresh_token, JWT, code, 2,000 each
 #   ENDPOINTS="cc refresh" REQUESTS=3000 scripts/profile-grants.sh
+#   ENDPOINTS="identity introspect" …              # the bearer reads: the identity URL and introspection
 #   SKIP_BUILD=1 …                                 # use the binaries already in target/symbols
 #   TOP=15 …                                       # and each group's 15 costliest functions, by own instructions
 #
@@ -88,7 +89,7 @@ for ep in $ENDPOINTS; do
   : >"$work/jwt.txt"
   [[ "$ep" == jwt ]] && "$TOOL" assertions "$work/jwt.pk8" "$KEY" "$ADMIN_USER" "$base" 256 >"$work/jwt.txt"
   python3 - "$base" "$KEY" "$SECRET" "$ep" "$REQUESTS" "$WARMUP" "$work" <<'PY'
-import http.client, random, subprocess, sys, urllib.parse
+import http.client, json, random, subprocess, sys, urllib.parse
 base, key, secret, ep, n, warmup, work = sys.argv[1:8]
 n, warmup = int(n), int(warmup)
 url = urllib.parse.urlparse(base)
@@ -99,9 +100,25 @@ codes = open(work + "/codes.txt").read().split()
 random.seed(1)
 def form(**fields):
     return urllib.parse.urlencode(fields)
+def grant(body):
+    conn.request("POST", "/services/oauth2/token", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    return json.loads(r.read())
+# Sessions for the bearer reads, issued by client_credentials before the warm-up.
+sessions = [grant(form(grant_type="client_credentials", client_id=key, client_secret=secret))
+            for _ in range(64 if ep in ("identity", "introspect") else 0)]
 def one():
     if ep == "bare":
         conn.request("GET", "/services/data")
+    elif ep == "identity":
+        s = random.choice(sessions)
+        conn.request("GET", urllib.parse.urlparse(s["id"]).path,
+                     headers={"Authorization": "Bearer " + s["access_token"]})
+    elif ep == "introspect":
+        body = form(token=random.choice(sessions)["access_token"], token_type_hint="access_token",
+                    client_id=key, client_secret=secret)
+        conn.request("POST", "/services/oauth2/introspect", body,
+                     {"Content-Type": "application/x-www-form-urlencoded"})
     else:
         if ep == "cc":
             body = form(grant_type="client_credentials", client_id=key, client_secret=secret)
@@ -114,7 +131,7 @@ def one():
             body = form(grant_type="authorization_code", client_id=key, client_secret=secret,
                         redirect_uri="http://localhost:1717/OauthRedirect", code=codes.pop())
         else:
-            sys.exit(f"unknown endpoint {ep} (bare, cc, refresh, jwt, code)")
+            sys.exit(f"unknown endpoint {ep} (bare, cc, refresh, jwt, code, identity, introspect)")
         conn.request("POST", "/services/oauth2/token", body, {"Content-Type": "application/x-www-form-urlencoded"})
     r = conn.getresponse()
     r.read()

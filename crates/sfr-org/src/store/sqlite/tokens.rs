@@ -10,7 +10,7 @@
 //!
 //! Revoking a user's sessions for an app (or for every app, on deactivation) writes no session either: it
 //! stores a cutoff (`session_cutoffs`, schema v14). A session issued at or before a cutoff of its user, for its
-//! app or for every app, is revoked as of the first such cutoff when read, and is no longer touched or revoked
+//! app or for every app, is revoked as of such a cutoff when read, and is no longer touched or revoked
 //! again. A cutoff takes its whole millisecond: a session issued in it after the revocation is revoked too,
 //! where writing the sessions spared it (nothing tells the two apart but the order of the writes). Writing the sessions needed an index of them by user and app, and every grant inserted into it: a
 //! third of the pages a batch of grants wrote (BENCHMARKS.md, step 54). The purge drops a cutoff once every
@@ -29,12 +29,16 @@ use crate::model::{
 use crate::store::{Purged, REVOKED_REFRESH_RETENTION_MS, StoreError, StoreResult};
 
 /// A session (a row of `access_tokens`, by that name) that no cutoff of its user revokes: none for its app or
-/// for every app (`''`) at or after its issue (see the module's note). Two seeks of the cutoffs' key.
+/// for every app (`''`) at or after its issue (see the module's note). One seek of the cutoffs' key for each:
+/// `app_id IN (…, '')` would build a temporary table of the two values on every call.
 macro_rules! session_not_cut {
     () => {
         "NOT EXISTS (SELECT 1 FROM session_cutoffs c
-                     WHERE c.user_id = access_tokens.user_id AND c.app_id IN (access_tokens.app_id, '')
-                           AND c.cut_at >= access_tokens.issued_at)"
+                     WHERE c.user_id = access_tokens.user_id AND c.app_id = access_tokens.app_id
+                           AND c.cut_at >= access_tokens.issued_at)
+         AND NOT EXISTS (SELECT 1 FROM session_cutoffs c
+                         WHERE c.user_id = access_tokens.user_id AND c.app_id = ''
+                               AND c.cut_at >= access_tokens.issued_at)"
     };
 }
 
@@ -358,7 +362,7 @@ type AccessRow = (
 );
 
 /// A session, revoked if its refresh token is or a cutoff of its user covers it (see the module's note): as of
-/// its own revocation, else its refresh token's, else the first cutoff's.
+/// its own revocation, else its refresh token's, else the first cutoff of its app's, else of every app's.
 pub(super) fn access_token(conn: &Connection, hash: &str) -> StoreResult<Option<AccessToken>> {
     let row: Option<AccessRow> = conn
         .query_row_cached(
@@ -366,8 +370,9 @@ pub(super) fn access_token(conn: &Connection, hash: &str) -> StoreResult<Option<
                     a.last_used_at, a.session_timeout_ms,
                     COALESCE(a.revoked_at, r.revoked_at,
                              (SELECT MIN(c.cut_at) FROM session_cutoffs c
-                              WHERE c.user_id = a.user_id AND c.app_id IN (a.app_id, '')
-                                    AND c.cut_at >= a.issued_at))
+                              WHERE c.user_id = a.user_id AND c.app_id = a.app_id AND c.cut_at >= a.issued_at),
+                             (SELECT MIN(c.cut_at) FROM session_cutoffs c
+                              WHERE c.user_id = a.user_id AND c.app_id = '' AND c.cut_at >= a.issued_at))
              FROM access_tokens a LEFT JOIN refresh_tokens r ON r.token_hash = a.refresh_hash
              WHERE a.token_hash = ?1",
             [hash],
