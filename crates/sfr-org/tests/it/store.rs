@@ -1765,12 +1765,31 @@ pub fn revoking_a_user_s_tokens_spares_later_sessions_and_other_apps(store: &dyn
             ))
             .unwrap();
     };
+    // Alive as a reader reads it and, where the store has one, as the non-blocking session read does (SQLite's
+    // writer, which keeps whether any cutoff exists under the facts' counter): the two must agree.
+    let runtime = current_thread_runtime();
+    let alive = |at: &str, now: i64| {
+        let read = self::alive(store, at, now);
+        if let Some(pending) = store.session_async(&keys::token_key(at)) {
+            let session = runtime.block_on(pending).unwrap().expect("a session");
+            assert_eq!(
+                session.token.is_alive(now),
+                read,
+                "{at}: the reads disagree"
+            );
+        }
+        read
+    };
     issue(&app, "at-1", Some("rt-1"), T0);
     issue(&app, "at-2", None, T0 + 1);
     issue(&other.id, "at-other", None, T0 + 1);
     store
         .touch_access_token(&keys::token_key("at-2"), T0 + 2)
         .unwrap();
+    assert!(
+        alive("at-1", T0 + 2) && alive("at-2", T0 + 2),
+        "before any cutoff"
+    );
 
     assert_eq!(
         store
@@ -1778,9 +1797,9 @@ pub fn revoking_a_user_s_tokens_spares_later_sessions_and_other_apps(store: &dyn
             .unwrap(),
         1
     );
-    assert!(!alive(store, "at-1", T0 + 4) && !alive(store, "at-2", T0 + 4));
+    assert!(!alive("at-1", T0 + 4) && !alive("at-2", T0 + 4));
     assert!(!refresh_live(store, "rt-1"));
-    assert!(alive(store, "at-other", T0 + 4), "another app's session");
+    assert!(alive("at-other", T0 + 4), "another app's session");
     let revoked_at = |at: &str| {
         store
             .access_token(&keys::token_key(at))
@@ -1792,7 +1811,7 @@ pub fn revoking_a_user_s_tokens_spares_later_sessions_and_other_apps(store: &dyn
     store
         .touch_access_token(&keys::token_key("at-2"), T0 + 5)
         .unwrap();
-    assert!(!alive(store, "at-2", T0 + 5), "a touch revived it");
+    assert!(!alive("at-2", T0 + 5), "a touch revived it");
     assert_eq!(
         store
             .revoke_by_hash(&keys::token_key("at-2"), T0 + 5)
@@ -1802,17 +1821,14 @@ pub fn revoking_a_user_s_tokens_spares_later_sessions_and_other_apps(store: &dyn
     assert_eq!(revoked_at("at-2"), Some(T0 + 3));
 
     issue(&app, "at-later", None, T0 + 6);
-    assert!(
-        alive(store, "at-later", T0 + 7),
-        "issued after the revocation"
-    );
+    assert!(alive("at-later", T0 + 7), "issued after the revocation");
     assert_eq!(
         store
             .revoke_user_app_tokens(&user.id, &app, T0 + 8)
             .unwrap(),
         0
     );
-    assert!(!alive(store, "at-later", T0 + 9));
+    assert!(!alive("at-later", T0 + 9));
     assert_eq!(
         (revoked_at("at-1"), revoked_at("at-2")),
         (Some(T0 + 3), Some(T0 + 3)),
@@ -1821,16 +1837,13 @@ pub fn revoking_a_user_s_tokens_spares_later_sessions_and_other_apps(store: &dyn
 
     store.set_user_active(&user.id, false, T0 + 10).unwrap();
     assert!(
-        !alive(store, "at-other", T0 + 11),
+        !alive("at-other", T0 + 11),
         "deactivation takes every app's"
     );
     store.set_user_active(&user.id, true, T0 + 12).unwrap();
     issue(&other.id, "at-back", None, T0 + 13);
-    assert!(alive(store, "at-back", T0 + 14));
-    assert!(
-        !alive(store, "at-other", T0 + 14),
-        "reactivation revived it"
-    );
+    assert!(alive("at-back", T0 + 14));
+    assert!(!alive("at-other", T0 + 14), "reactivation revived it");
 }
 
 pub fn sessions_are_idle_based(store: &dyn Store) {

@@ -89,7 +89,7 @@ pub(super) fn read_session(
     c: &InBatch<'_>,
     token_hash: &str,
 ) -> StoreResult<Option<StoredSession>> {
-    let Some(token) = tokens::access_token(c, token_hash)? else {
+    let Some(token) = tokens::access_token(c, token_hash, c.cutoffs()?)? else {
         return Ok(None);
     };
     let user = c.user_by_id(&token.user_id)?;
@@ -220,7 +220,7 @@ pub(super) fn touch(
     now: i64,
 ) -> impl FnOnce(&InBatch<'_>) -> StoreResult<()> + Send + 'static {
     let token_hash = token_hash.to_owned();
-    move |c| tokens::touch(c, &token_hash, now)
+    move |c| tokens::touch(c, &token_hash, now, c.cutoffs()?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::ops::Deref;
 use rusqlite::Connection;
 use sfr_wire::SfId;
 
+use super::tokens::{self, Cutoffs};
 use super::writer_memo::WriterMemo;
 use super::{facts_version, users};
 use crate::model::User;
@@ -71,6 +72,19 @@ impl<'c> InBatch<'c> {
             self.memo.keep(version, user);
         }
         Ok(user)
+    }
+
+    /// Whether any session cutoff exists (`tokens`, the module's note), from the writer's memo when it was
+    /// learnt at the counter this transaction sees, else from the table. Adding a cutoff moves the counter
+    /// (schema v14's trigger); dropping one does not, and an answer of `MayExist` is only slower.
+    pub(super) fn cutoffs(&self) -> StoreResult<Cutoffs> {
+        let version = self.facts_version()?;
+        if let Some(cutoffs) = self.memo.cutoffs(version) {
+            return Ok(cutoffs);
+        }
+        let cutoffs = tokens::cutoffs(self.conn)?;
+        self.memo.keep_cutoffs(version, cutoffs);
+        Ok(cutoffs)
     }
 
     /// Debug builds (the tests): panics if the facts' counter moved since this transaction read it, that is,

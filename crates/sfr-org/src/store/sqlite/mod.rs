@@ -482,7 +482,7 @@ impl Store for SqliteStore {
     }
 
     fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessToken>> {
-        self.read_one(|c| tokens::access_token(c, token_hash))
+        self.read_one(|c| tokens::access_token(c, token_hash, tokens::Cutoffs::MayExist))
     }
 
     fn touch_access_token(&self, token_hash: &str, now: i64) -> StoreResult<()> {

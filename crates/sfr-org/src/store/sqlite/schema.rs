@@ -359,7 +359,9 @@ CREATE INDEX access_tokens_user_app ON access_tokens (user_id, app_id);
 /// Sessions are no longer indexed by user and app. The index served only the revocation of a user's sessions
 /// (for one app, or for all on deactivation), and every grant inserted into it: under load a third of the pages
 /// each commit wrote. Such a revocation now stores a cutoff instead, which reading a session joins
-/// (`tokens.rs`, the module's note): one row per revocation, `app_id` `''` for every app.
+/// (`tokens.rs`, the module's note): one row per revocation, `app_id` `''` for every app. Adding one moves the
+/// facts' counter, under which the writer keeps whether any exist (`InBatch::cutoffs`); the purge's deletes do
+/// not, since they change no session's answer.
 const V14: &str = r#"
 DROP INDEX access_tokens_user_app;
 CREATE TABLE session_cutoffs (
@@ -368,6 +370,7 @@ CREATE TABLE session_cutoffs (
     cut_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, app_id, cut_at)
 ) WITHOUT ROWID;
+CREATE TRIGGER session_cutoffs_facts_i AFTER INSERT ON session_cutoffs BEGIN UPDATE facts_version SET n = n + 1; END;
 "#;
 
 /// Every migration, in order. Append only; never edit a released one.

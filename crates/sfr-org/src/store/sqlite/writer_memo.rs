@@ -1,5 +1,5 @@
-//! What the writer thread keeps between its transactions: the users its code exchanges read, under the facts'
-//! counter they were read at.
+//! What the writer thread keeps between its transactions: the users its code exchanges read, and whether any
+//! session cutoff exists, under the facts' counter they were read at.
 //!
 //! A code exchange learns its user from the code, inside the writer's transaction, so the grant's cached facts
 //! (`facts_cache`) cannot carry it; reading it there (the user, its profile and its permission sets) was a sixth
@@ -8,9 +8,10 @@
 //! under the write lock (`InBatch::facts_version`): a user kept under the counter's current value is the row the
 //! transaction would read. The writer's own thread is the only one to touch this, so there is no lock.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use super::tokens::Cutoffs;
 use crate::model::User;
 
 /// Users kept at most; the memo starts over when it is full (a flood of logins by distinct users costs one
@@ -21,6 +22,8 @@ const MAX_USERS: usize = 4_096;
 #[derive(Debug, Default)]
 pub(super) struct WriterMemo {
     users: RefCell<UsersAt>,
+    /// Whether cutoffs existed, and the counter that was learnt at.
+    cutoffs: Cell<Option<(i64, Cutoffs)>>,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +42,18 @@ impl WriterMemo {
             return None;
         }
         users.by_id.get(id15).cloned()
+    }
+
+    /// Whether cutoffs exist, if that was learnt at `version`.
+    pub(super) fn cutoffs(&self, version: i64) -> Option<Cutoffs> {
+        self.cutoffs
+            .get()
+            .and_then(|(at, cutoffs)| (at == version).then_some(cutoffs))
+    }
+
+    /// Keeps whether cutoffs exist, learnt at `version`.
+    pub(super) fn keep_cutoffs(&self, version: i64, cutoffs: Cutoffs) {
+        self.cutoffs.set(Some((version, cutoffs)));
     }
 
     /// Keeps `user`, read at `version`: the users kept at any other version go.
