@@ -60,16 +60,29 @@ def connect(db):
     return con
 
 
+def insert_refresh_tokens(con, rows):
+    """Live refresh tokens, each (key, app, user, issued_at); with a `seq` where the schema still has one
+    (before v15, for side-by-side runs of older builds)."""
+    columns = [r[1] for r in con.execute("PRAGMA table_info(refresh_tokens)")]
+    if "seq" in columns:
+        seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM refresh_tokens").fetchone()[0]
+        con.executemany(
+            "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
+            " revoked_at, seq) VALUES (?, ?, ?, 'api refresh_token', NULL, ?, ?, NULL, ?)",
+            ((key, app, user, at, at, seq + i + 1) for i, (key, app, user, at) in enumerate(rows)))
+    else:
+        con.executemany(
+            "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
+            " revoked_at) VALUES (?, ?, ?, 'api refresh_token', NULL, ?, ?, NULL)",
+            ((key, app, user, at, at) for key, app, user, at in rows))
+
+
 def refresh(db, key, username, count, out):
     con = connect(db)
     app, user = ids(con, key, username)
     now = now_ms()
-    seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM refresh_tokens").fetchone()[0]
     tokens = ["5Aep861" + secrets.token_urlsafe(66) for _ in range(count)]
-    con.executemany(
-        "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
-        " revoked_at, seq) VALUES (?, ?, ?, 'api refresh_token', NULL, ?, ?, NULL, ?)",
-        ((sha(t), app, user, now, now, seq + i + 1) for i, t in enumerate(tokens)))
+    insert_refresh_tokens(con, ((sha(t), app, user, now) for t in tokens))
     con.commit()
     con.close()
     with open(out, "w") as f:
@@ -140,7 +153,6 @@ def growth(db, key, count):
     app, _ = ids(con, key)
     now = now_ms()
     live, dead = count // 2, count - count // 2
-    seq = con.execute("SELECT COALESCE(MAX(seq), 0) FROM refresh_tokens").fetchone()[0]
     users = max(1, count // 10)
 
     def access_rows():
@@ -155,11 +167,8 @@ def growth(db, key, count):
         "INSERT INTO access_tokens (token_hash, app_id, user_id, scopes, refresh_hash, from_code, issued_at,"
         " last_used_at, session_timeout_ms, revoked_at) VALUES (?, ?, ?, 'api', NULL, NULL, ?, ?, ?, NULL)",
         access_rows())
-    con.executemany(
-        "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,"
-        " revoked_at, seq) VALUES (?, ?, ?, 'api refresh_token', NULL, ?, ?, NULL, ?)",
-        ((sha(f"growth-live-refresh-{i}"), app, synthetic_user(i % users), now, now, seq + i + 1)
-         for i in range(live - live * 4 // 5)))
+    insert_refresh_tokens(con, ((sha(f"growth-live-refresh-{i}"), app, synthetic_user(i % users), now)
+                                for i in range(live - live * 4 // 5)))
     con.commit()
     con.close()
 

@@ -1659,6 +1659,20 @@ pub fn refresh_tokens_are_capped_at_five(store: &dyn Store) {
         assert!(refresh_live(store, &format!("rt-{n}")), "rt-{n}");
         assert!(alive(store, &format!("at-{n}"), T0 + 10), "at-{n}");
     }
+    // Of tokens issued in one millisecond, the first issued is the oldest.
+    let (same_ms, _) = store.create_app(&web_app("Cap Same Millisecond")).unwrap();
+    for n in 0..6 {
+        store
+            .issue_tokens(&tokens_only(
+                access(&user, &same_ms.id, &format!("at-ms-{n}"), T0 + 20),
+                Some(refresh(&user, &same_ms.id, &format!("rt-ms-{n}"), T0 + 20)),
+            ))
+            .unwrap();
+    }
+    assert!(!refresh_live(store, "rt-ms-0"));
+    for n in 1..6 {
+        assert!(refresh_live(store, &format!("rt-ms-{n}")), "rt-ms-{n}");
+    }
     // Another app's tokens do not count against this one.
     let (other, _) = store.create_app(&web_app("Cap Other")).unwrap();
     store
@@ -2337,6 +2351,15 @@ mod on_sqlite {
         );
     }
 
+    /// Puts a database of schema v15 back to v14: refresh tokens with a `seq`, the next one found through an
+    /// index of its own.
+    const UNDO_V15: &str = "DELETE FROM schema_migrations WHERE version >= 15;
+        DROP INDEX refresh_tokens_live;
+        ALTER TABLE refresh_tokens ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE refresh_tokens SET seq = rowid;
+        CREATE INDEX refresh_tokens_seq ON refresh_tokens (seq);
+        CREATE INDEX refresh_tokens_live ON refresh_tokens (user_id, app_id, issued_at, seq) WHERE revoked_at IS NULL;";
+
     /// Puts a database of schema v14 back to v13: sessions indexed by user and app, no cutoffs.
     const UNDO_V14: &str = "DELETE FROM schema_migrations WHERE version >= 14;
         DROP TABLE session_cutoffs;
@@ -2369,6 +2392,48 @@ mod on_sqlite {
     const UNDO_V11: &str = "DELETE FROM schema_migrations WHERE version >= 11;
         DROP INDEX users_id15; DROP INDEX apps_id15; DROP INDEX approvals_id15;";
 
+    /// A database of schema v14 (refresh tokens ordered by a `seq` of their own) opened by this build: the
+    /// column and its index are gone, the tokens stay live, and the cap still revokes the first inserted of
+    /// those issued in one millisecond.
+    #[test]
+    fn schema_v15_orders_refresh_tokens_by_rowid() {
+        let db = sqlite();
+        let (user, app) = user_and_app(db.store.as_ref());
+        for n in 0..5 {
+            db.store
+                .issue_tokens(&tokens_only(
+                    access(&user, &app, &format!("at-v14-{n}"), T0),
+                    Some(refresh(&user, &app, &format!("rt-v14-{n}"), T0)),
+                ))
+                .unwrap();
+        }
+        let upgraded = Upgraded::from(&db, UNDO_V15);
+        assert!(upgraded.indexes(&["refresh_tokens_seq"]).is_empty());
+        let columns: Vec<String> = upgraded
+            .raw
+            .prepare("SELECT name FROM pragma_table_info('refresh_tokens')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!columns.iter().any(|c| c == "seq"), "{columns:?}");
+        let store = upgraded.store;
+        store
+            .issue_tokens(&tokens_only(
+                access(&user, &app, "at-v15", T0),
+                Some(refresh(&user, &app, "rt-v15", T0)),
+            ))
+            .unwrap();
+        assert!(
+            !refresh_live(store.as_ref(), "rt-v14-0"),
+            "the first is the oldest"
+        );
+        for rt in ["rt-v14-1", "rt-v14-4", "rt-v15"] {
+            assert!(refresh_live(store.as_ref(), rt), "{rt}");
+        }
+    }
+
     /// A database of schema v13 (sessions indexed by user and app, and revoked by writing each) opened by this
     /// build: the index is gone, the sessions stay, and revoking a user's tokens for the app takes them.
     #[test]
@@ -2378,7 +2443,7 @@ mod on_sqlite {
         db.store
             .issue_tokens(&tokens_only(access(&user, &app, "at-v13", T0), None))
             .unwrap();
-        let upgraded = Upgraded::from(&db, UNDO_V14);
+        let upgraded = Upgraded::from(&db, &format!("{UNDO_V15}{UNDO_V14}"));
         assert!(upgraded.indexes(&["access_tokens_user_app"]).is_empty());
         let store = upgraded.store;
         assert!(alive(store.as_ref(), "at-v13", T0 + 1));
@@ -2400,7 +2465,7 @@ mod on_sqlite {
                 .issue_tokens(&tokens_only(access(&user, &app, at, issued), None))
                 .unwrap();
         }
-        let upgraded = Upgraded::from(&db, &format!("{UNDO_V14}{UNDO_V13}"));
+        let upgraded = Upgraded::from(&db, &format!("{UNDO_V15}{UNDO_V14}{UNDO_V13}"));
         let table: String = upgraded
             .raw
             .query_row(
@@ -2430,7 +2495,7 @@ mod on_sqlite {
     fn schema_v12_adds_introspect_all_tokens_off() {
         let db = sqlite();
         let (_, app) = user_and_app(db.store.as_ref());
-        let store = Upgraded::from(&db, &format!("{UNDO_V14}{UNDO_V13}{UNDO_V12}")).store;
+        let store = Upgraded::from(&db, &format!("{UNDO_V15}{UNDO_V14}{UNDO_V13}{UNDO_V12}")).store;
         let found = store.app_by_id(&app).unwrap().expect("the app survives");
         assert!(!found.introspect_all_tokens);
         let updated = store
@@ -2459,7 +2524,10 @@ mod on_sqlite {
     fn schema_v11_indexes_the_ids_records_are_found_by() {
         let db = sqlite();
         let (user, app) = user_and_app(db.store.as_ref());
-        let upgraded = Upgraded::from(&db, &format!("{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}"));
+        let upgraded = Upgraded::from(
+            &db,
+            &format!("{UNDO_V15}{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}"),
+        );
         let new = ["approvals_id15", "apps_id15", "users_id15"];
         assert_eq!(upgraded.indexes(&new), new);
         let store = upgraded.store;
@@ -2525,7 +2593,7 @@ mod on_sqlite {
                 .unwrap();
         }
         let upgraded = Upgraded::from(&db, &format!(
-            "{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}
+            "{UNDO_V15}{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}
              DELETE FROM schema_migrations WHERE version >= 9;
              ALTER TABLE auth_codes DROP COLUMN access_hash;
              ALTER TABLE auth_codes DROP COLUMN refresh_hash;
@@ -2581,7 +2649,7 @@ mod on_sqlite {
         let upgraded = Upgraded::from(
             &db,
             &format!(
-                "{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}
+                "{UNDO_V15}{UNDO_V14}{UNDO_V13}{UNDO_V12}{UNDO_V11}
                  DELETE FROM schema_migrations WHERE version = 10;
                  ALTER TABLE auth_codes DROP COLUMN access_hash;
                  ALTER TABLE auth_codes DROP COLUMN refresh_hash;
@@ -2740,25 +2808,6 @@ mod on_sqlite {
         }
     }
 
-    /// The next refresh-token `seq` is read on every insert; it must come from an index, not a scan, or the
-    /// grants slow down as tokens accumulate.
-    #[test]
-    fn the_next_refresh_token_seq_is_read_from_an_index() {
-        let db = sqlite();
-        let raw = rusqlite::Connection::open(db.path()).unwrap();
-        let plan: Vec<String> = raw
-            .prepare("EXPLAIN QUERY PLAN SELECT COALESCE(MAX(seq), 0) + 1 FROM refresh_tokens")
-            .unwrap()
-            .query_map([], |row| row.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert!(
-            plan.iter().any(|step| step.contains("refresh_tokens_seq")),
-            "{plan:?}"
-        );
-    }
-
     /// The purge deletes in batches (each its own transaction, so grants wait for at most one batch) and goes on
     /// until nothing expired is left: more rows than one batch takes are all gone, live ones untouched.
     #[test]
@@ -2845,12 +2894,13 @@ mod on_sqlite {
         for dropped in ["access_tokens_refresh", "access_tokens_code"] {
             assert!(!indexes.iter().any(|i| i == dropped), "{indexes:?}");
         }
-        // The cap on live refresh tokens per user and app walks live tokens only, already in order.
+        // The cap on live refresh tokens per user and app walks live tokens only, already in order (the rowid
+        // ends every index entry), and reads no row of the table.
         let cap = raw
             .prepare(
-                "EXPLAIN QUERY PLAN SELECT token_hash FROM refresh_tokens
+                "EXPLAIN QUERY PLAN SELECT rowid FROM refresh_tokens
                  WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL
-                 ORDER BY issued_at DESC, seq DESC LIMIT -1 OFFSET ?3",
+                 ORDER BY issued_at DESC, rowid DESC LIMIT -1 OFFSET ?3",
             )
             .unwrap()
             .query_map(rusqlite::params!["u", "a", 5], |row| {

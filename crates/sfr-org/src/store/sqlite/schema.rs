@@ -373,6 +373,17 @@ CREATE TABLE session_cutoffs (
 CREATE TRIGGER session_cutoffs_facts_i AFTER INSERT ON session_cutoffs BEGIN UPDATE facts_version SET n = n + 1; END;
 "#;
 
+/// Refresh tokens are ordered by rowid, not by a `seq` of their own. Each insert took `MAX(seq) + 1` through an
+/// index kept for that alone (V4), one B-tree more per code exchange; a new row's rowid is already above every
+/// row the table holds, so among tokens of one moment it orders them as `seq` did. The index of live tokens, in
+/// the cap's order, ends with the rowid as every index does. Dropping the column rewrites the table once.
+const V15: &str = r#"
+DROP INDEX refresh_tokens_seq;
+DROP INDEX refresh_tokens_live;
+ALTER TABLE refresh_tokens DROP COLUMN seq;
+CREATE INDEX refresh_tokens_live ON refresh_tokens (user_id, app_id, issued_at) WHERE revoked_at IS NULL;
+"#;
+
 /// Every migration, in order. Append only; never edit a released one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1),
@@ -389,10 +400,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, V12),
     (13, V13),
     (14, V14),
+    (15, V15),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 14;
+pub const LATEST: i64 = 15;
 
 /// Brings the database up to `LATEST`, refusing one newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {

@@ -279,9 +279,8 @@ pub(super) fn issue_tokens(conn: &Connection, issue: &IssueTokens) -> StoreResul
     if let Some(r) = &issue.refresh {
         conn.execute_cached(
             "INSERT INTO refresh_tokens (token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at,
-                                         revoked_at, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL,
-                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM refresh_tokens))",
+                                         revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, NULL)",
             params![
                 r.token_hash,
                 r.app_id.as_str(),
@@ -317,15 +316,17 @@ pub(super) fn issued_refresh(issue: &IssueTokens) -> Option<&str> {
 }
 
 /// Revokes the oldest live refresh tokens of (user, app) beyond the cap, with their sessions (which take their
-/// refresh token's revocation when read). They are found by rowid, which `refresh_tokens_live` holds (no read
-/// of the table), and revoked by rowid (no search of the key index). One statement that did both cost more: an
+/// refresh token's revocation when read). Of tokens issued in the same millisecond the first inserted is the
+/// oldest: a new row's rowid is above every row's in the table (schema v15). They are found by rowid, which
+/// `refresh_tokens_live` holds after its columns, in the cap's order (no read of the table and no sort), and
+/// revoked by rowid (no search of the key index). One statement that did both cost more: an
 /// `UPDATE` over rows its own scan selects collects them in a temporary B-tree first.
 fn enforce_refresh_cap(conn: &Connection, user: &SfId, app: &SfId, now: i64) -> StoreResult<()> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT rowid FROM refresh_tokens
              WHERE user_id = ?1 AND app_id = ?2 AND revoked_at IS NULL
-             ORDER BY issued_at DESC, seq DESC LIMIT -1 OFFSET ?3",
+             ORDER BY issued_at DESC, rowid DESC LIMIT -1 OFFSET ?3",
         )
         .map_err(db_err)?;
     let excess = stmt
