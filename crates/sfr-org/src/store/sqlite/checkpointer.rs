@@ -66,25 +66,54 @@ fn run(conn: &Connection, stopped: &Receiver<()>) {
             Err(RecvTimeoutError::Timeout) => false,
             Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
         };
-        let restart = passive(conn).is_some_and(|frames| frames > RESTART_ABOVE_FRAMES);
-        if restart {
-            // Two rounds: the first sync flushes the pages of the passive checkpoint above (megabytes), the
-            // second what the writer added while the first ran.
-            for _ in 0..2 {
-                if let Err(e) = sync_files(conn) {
-                    tracing::warn!(error = %e, "syncing the database before a WAL restart failed; the restart syncs");
-                    break;
-                }
-                passive(conn);
-            }
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "WAL restart failed; the next checkpoint retries");
-            }
+        let done = round(conn);
+        if done.restarted {
+            tracing::trace!(frames = done.frames, synced = done.synced, "WAL restarted");
         }
         if last {
             return;
         }
     }
+}
+
+/// What one round of the thread did.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Round {
+    /// Frames in the log at its passive checkpoint (`None`: it failed).
+    frames: Option<i64>,
+    /// Files synced before a restart (two rounds of the database and its log).
+    synced: usize,
+    /// A restart ran to its end: the next commit writes the log from its start.
+    restarted: bool,
+}
+
+/// A passive checkpoint and, past `RESTART_ABOVE_FRAMES`, the syncs and the restart.
+fn round(conn: &Connection) -> Round {
+    let frames = passive(conn);
+    let mut done = Round {
+        frames,
+        ..Round::default()
+    };
+    if !frames.is_some_and(|frames| frames > RESTART_ABOVE_FRAMES) {
+        return done;
+    }
+    // Two rounds: the first sync flushes the pages of the passive checkpoint above (megabytes), the second what
+    // the writer added while the first ran.
+    for _ in 0..2 {
+        match sync_files(conn) {
+            Ok(synced) => done.synced += synced,
+            Err(e) => {
+                tracing::warn!(error = %e, "syncing the database before a WAL restart failed; the restart syncs");
+                break;
+            }
+        }
+        passive(conn);
+    }
+    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+        Ok(busy) => done.restarted = busy == 0,
+        Err(e) => tracing::warn!(error = %e, "WAL restart failed; the next checkpoint retries"),
+    }
+    done
 }
 
 /// A passive checkpoint: the frames in the log, or `None` (logged) when it failed.
@@ -186,5 +215,50 @@ mod tests {
             .unwrap();
         assert_eq!(busy, 0, "the restart waited for nothing");
         assert!(log > 0 && copied == log, "{copied} of {log} frames copied");
+    }
+
+    /// A writer connection as the store opens it (WAL, no automatic checkpoint) with `pages` pages in its log.
+    fn writer_with_log(path: &Path, pages: usize) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (v BLOB);",
+        )
+        .unwrap();
+        for _ in 0..pages {
+            conn.execute("INSERT INTO t VALUES (zeroblob(3000))", [])
+                .unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn a_round_restarts_a_long_log_after_syncing_both_files_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let writer = writer_with_log(&path, RESTART_ABOVE_FRAMES as usize + 50);
+        let checkpointer = Connection::open(&path).unwrap();
+        let done = round(&checkpointer);
+        assert!(
+            done.frames.is_some_and(|f| f > RESTART_ABOVE_FRAMES),
+            "{done:?}"
+        );
+        assert_eq!(done.synced, 4, "the database and its log, twice: {done:?}");
+        assert!(done.restarted, "{done:?}");
+        // The log starts over.
+        writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        let next = round(&checkpointer);
+        assert!(next.frames.is_some_and(|f| f < 10), "{next:?}");
+        assert_eq!((next.synced, next.restarted), (0, false), "{next:?}");
+    }
+
+    #[test]
+    fn a_round_under_the_threshold_only_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let _writer = writer_with_log(&path, 20);
+        let checkpointer = Connection::open(&path).unwrap();
+        let done = round(&checkpointer);
+        assert_eq!((done.synced, done.restarted), (0, false), "{done:?}");
+        assert!(done.frames.is_some_and(|f| f >= 20), "{done:?}");
     }
 }
