@@ -94,7 +94,7 @@ fn round(conn: &Connection) -> Round {
         frames,
         ..Round::default()
     };
-    if !frames.is_some_and(|frames| frames > RESTART_ABOVE_FRAMES) {
+    if frames.is_none_or(|frames| frames <= RESTART_ABOVE_FRAMES) {
         return done;
     }
     // Two rounds: the first sync flushes the pages of the passive checkpoint above (megabytes), the second what
