@@ -48,19 +48,7 @@ pub(super) fn recent(conn: &Connection, limit: u32) -> StoreResult<Vec<LoginEven
         )
         .map_err(db_err)?;
     let rows = stmt
-        .query_map([limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        })
+        .query_map([limit], |r| EventRow::try_from(r))
         .map_err(db_err)?
         .collect::<Result<Vec<EventRow>, _>>()
         .map_err(db_err)?;

@@ -402,20 +402,7 @@ pub(super) fn access_token(
         Cutoffs::NoneExist => read_session!("COALESCE(a.revoked_at, r.revoked_at)"),
     };
     let row: Option<AccessRow> = conn
-        .query_row_cached(sql, [hash], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-            ))
-        })
+        .query_row_cached(sql, [hash], |r| AccessRow::try_from(r))
         .optional()
         .map_err(db_err)?;
     row.map(|r| {
@@ -469,16 +456,7 @@ type RefreshRow = (
 );
 
 fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
+    RefreshRow::try_from(r)
 }
 
 fn refresh_from_row(r: RefreshRow) -> StoreResult<RefreshToken> {
