@@ -455,10 +455,6 @@ type RefreshRow = (
     Option<i64>,
 );
 
-fn refresh_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RefreshRow> {
-    RefreshRow::try_from(r)
-}
-
 fn refresh_from_row(r: RefreshRow) -> StoreResult<RefreshToken> {
     Ok(RefreshToken {
         token_hash: r.0,
@@ -486,7 +482,7 @@ pub(super) fn refresh_token_for_use(
             "SELECT token_hash, app_id, user_id, scopes, from_code, issued_at, last_used_at, revoked_at, rowid
              FROM refresh_tokens WHERE token_hash = ?1",
             [hash],
-            |r| Ok((r.get(8)?, refresh_row(r)?)),
+            |r| Ok((r.get(8)?, RefreshRow::try_from(r)?)),
         )
         .optional()
         .map_err(db_err)?;
