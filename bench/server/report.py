@@ -5,6 +5,7 @@ Input: RESULTS (section<TAB>name<TAB>key=value … per wrk run; section<TAB>rows
 FLOORS (name value lines from `bench_tool floors`), plus the run's context as options.
 """
 import argparse
+import os
 import sys
 
 GRANTS = ["jwt_bearer", "client_credentials", "refresh_token", "authorization_code", "introspect", "identity"]
@@ -76,8 +77,14 @@ def main():
     w("Produced by `scripts/bench-server.sh`. Not a test; the numbers depend on the machine and on its load.")
     w("")
     w(f"* machine: {a.machine}; load average {a.load}")
-    w(f"* sfr-org: release build of {a.sfr}, SQLite (WAL, `synchronous=NORMAL`, every grant committed before"
-      " the answer; grants that arrive during a commit share the next one) unless a section says PostgreSQL")
+    # The server reads the same variable (crates/sfr-org/src/store/sqlite/mod.rs, `synchronous`).
+    if os.environ.get("SFR_ORG_SQLITE_SYNCHRONOUS", "").lower() == "full":
+        sync = ("`synchronous=FULL` (`SFR_ORG_SQLITE_SYNCHRONOUS=full`): every commit fsynced before its grants"
+                " are answered")
+    else:
+        sync = "`synchronous=NORMAL`: every grant committed to the WAL before the answer"
+    w(f"* sfr-org: release build of {a.sfr}, SQLite (WAL, {sync}; grants that arrive during a commit share the"
+      " next one) unless a section says PostgreSQL")
     w(f"* peer: {a.peer}, in-memory adapter (tokens live in the process's memory, nothing is written to disk)")
     w(f"* load: {a.wrk} on loopback, {a.threads} threads, {a.conns} connections, {a.duration} s per run (growth runs"
       f" {a.growth_duration} s); wrk shares the machine's cores with the server")
