@@ -742,6 +742,52 @@ fn help_teaches_every_flag() {
     }
 }
 
+/// The SQLite durability mode is chosen by `SFR_ORG_SQLITE_SYNCHRONOUS`, which `serve --help` explains; `full` is
+/// taken, and a value that is neither mode stops the command before it creates anything, naming the variable
+/// and both modes (a typo must not quietly leave an operator on the weaker mode).
+#[test]
+fn the_durability_mode_is_documented_and_a_typo_is_refused() {
+    let help = stdout(
+        &Command::new(BIN)
+            .args(["serve", "--help"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        help.contains("SFR_ORG_SQLITE_SYNCHRONOUS") && help.contains("power loss"),
+        "{help}"
+    );
+
+    let org = Org::new();
+    let out = org
+        .command()
+        .env("SFR_ORG_SQLITE_SYNCHRONOUS", "fll")
+        .args(["user", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let body = parse(&out);
+    assert_eq!(body["name"], "InvalidArgument", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("SFR_ORG_SQLITE_SYNCHRONOUS")
+            && message.contains("\"fll\"")
+            && message.contains("`normal`")
+            && message.contains("`full`"),
+        "{message}"
+    );
+    assert!(!org.db().exists(), "nothing created on a refused mode");
+
+    let full = org
+        .command()
+        .env("SFR_ORG_SQLITE_SYNCHRONOUS", "full")
+        .args(["user", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(full.status.success(), "{}", stderr(&full));
+    assert!(org.db().exists());
+}
+
 /// A child process we started; killed (by its own handle) when dropped.
 struct Child(std::process::Child);
 

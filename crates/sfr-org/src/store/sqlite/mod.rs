@@ -1,6 +1,6 @@
-//! The SQLite implementation of [`Store`]: WAL journal, `synchronous=NORMAL`, a busy timeout, one writer
-//! connection behind a mutex (every write use case is one `BEGIN IMMEDIATE` transaction) and a few reader
-//! connections. Other processes (the admin commands) may use the same file while the server runs.
+//! The SQLite implementation of [`Store`]: WAL journal, `synchronous=NORMAL` (or `FULL`: `Synchronous`), a busy
+//! timeout, one writer connection behind a mutex (every write use case is one `BEGIN IMMEDIATE` transaction) and
+//! a few reader connections. Other processes (the admin commands) may use the same file while the server runs.
 
 mod apps;
 mod cached;
@@ -105,21 +105,55 @@ pub(super) fn busy_wait(attempt: i32) -> bool {
     u128::from(attempt.unsigned_abs()) * STEP.as_micros() < BUSY_TIMEOUT.as_micros()
 }
 
-/// `NORMAL` unless `SFR_ORG_SQLITE_SYNCHRONOUS=full`. NORMAL: a commit is in the WAL (written, not fsynced)
-/// before its answer, so it survives a crash of the process; a power loss or kernel crash can lose the commits
-/// since the checkpoint thread last fsynced the WAL (it does before each pass that has frames to copy, every
-/// 25 ms), never the database. FULL: every commit batch is fsynced before its grants are answered.
-fn synchronous() -> &'static str {
-    match std::env::var("SFR_ORG_SQLITE_SYNCHRONOUS") {
-        Ok(v) if v.eq_ignore_ascii_case("full") => "FULL",
-        _ => "NORMAL",
+/// When a commit reaches the disk, from `SFR_ORG_SQLITE_SYNCHRONOUS` (`normal`, the default, or `full`).
+///
+/// NORMAL: a commit is in the WAL (written, not fsynced) before its answer, so it survives a crash of the
+/// process; a power loss or kernel crash can lose the commits since the checkpoint thread last fsynced the WAL
+/// (it does before each pass that has frames to copy, every 25 ms), never the database. FULL: every commit
+/// batch is fsynced before its grants are answered (BENCHMARKS.md, "12-07 FULL": 0.7–0.9 of NORMAL's grants/s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Synchronous {
+    Normal,
+    Full,
+}
+
+impl Synchronous {
+    pub(crate) const ENV: &'static str = "SFR_ORG_SQLITE_SYNCHRONOUS";
+
+    fn from_env() -> StoreResult<Self> {
+        Self::parse(std::env::var(Self::ENV).ok().as_deref())
+    }
+
+    /// Unset or empty reads as `Normal`; a value that is neither mode is refused rather than taken as the
+    /// default, so a typo cannot quietly weaken what an operator asked for.
+    fn parse(value: Option<&str>) -> StoreResult<Self> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Self::Normal),
+            Some(v) if v.eq_ignore_ascii_case("normal") => Ok(Self::Normal),
+            Some(v) if v.eq_ignore_ascii_case("full") => Ok(Self::Full),
+            Some(v) => Err(StoreError::Invalid {
+                field: Self::ENV,
+                message: format!(
+                    "{v:?} is not a mode; use `normal` (the default: a commit is written to the WAL before \
+                     its answer and survives a crash of the process) or `full` (each commit is also fsynced \
+                     before its answer and survives a power loss)"
+                ),
+            }),
+        }
+    }
+
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
     }
 }
 
-fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+fn configure(conn: &mut Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
     conn.busy_handler(Some(busy_wait))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", synchronous())?;
+    conn.pragma_update(None, "synchronous", synchronous.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
@@ -175,8 +209,13 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and runs pending migrations.
+    /// Opens (creating if needed) the database file and runs pending migrations, its commits as synchronous as
+    /// `SFR_ORG_SQLITE_SYNCHRONOUS` says.
     pub fn open(path: &Path, keys: Arc<Keys>) -> StoreResult<Self> {
+        Self::open_with(path, keys, Synchronous::from_env()?)
+    }
+
+    fn open_with(path: &Path, keys: Arc<Keys>, synchronous: Synchronous) -> StoreResult<Self> {
         let open_err = |message: String| StoreError::Open {
             path: path.to_owned(),
             message,
@@ -189,7 +228,7 @@ impl SqliteStore {
         let mut writer = wal_frames::register()
             .and_then(|vfs| Connection::open_with_flags_and_vfs(path, OpenFlags::default(), vfs))
             .map_err(|e| open_err(e.to_string()))?;
-        configure(&mut writer).map_err(|e| open_err(e.to_string()))?;
+        configure(&mut writer, synchronous).map_err(|e| open_err(e.to_string()))?;
         schema::migrate(&mut writer, path).map_err(|e| match e {
             StoreError::Database(message) => open_err(message),
             other => other,
@@ -657,7 +696,7 @@ impl Store for SqliteStore {
 pub(super) mod tests {
     use std::sync::Arc;
 
-    use super::SqliteStore;
+    use super::{SqliteStore, Synchronous};
     use crate::keys::Keys;
 
     /// A store on a new file in a temporary directory (kept as long as the directory is).
@@ -753,6 +792,44 @@ pub(super) mod tests {
         assert_eq!(temp_store(&store.writer.lock().unwrap()), 2, "writer");
         for (i, reader) in store.readers.iter().enumerate() {
             assert_eq!(temp_store(&reader.lock().unwrap()), 2, "reader {i}");
+        }
+    }
+
+    #[test]
+    fn the_synchronous_mode_is_normal_unless_full_is_asked_for_and_a_typo_is_refused() {
+        for (value, mode) in [
+            (None, Synchronous::Normal),
+            (Some(""), Synchronous::Normal),
+            (Some("normal"), Synchronous::Normal),
+            (Some(" Full "), Synchronous::Full),
+            (Some("FULL"), Synchronous::Full),
+        ] {
+            assert_eq!(Synchronous::parse(value).unwrap(), mode, "{value:?}");
+        }
+        for typo in ["fll", "off", "extra", "2"] {
+            let err = Synchronous::parse(Some(typo)).unwrap_err().to_string();
+            assert!(
+                err.contains("SFR_ORG_SQLITE_SYNCHRONOUS")
+                    && err.contains(&format!("{typo:?}"))
+                    && err.contains("`normal`")
+                    && err.contains("`full`"),
+                "{err}"
+            );
+        }
+    }
+
+    /// The mode reaches the writer, the one connection that commits (SQLite's `synchronous`: 1 NORMAL, 2 FULL).
+    #[test]
+    fn the_writer_commits_with_the_mode_asked_for() {
+        for (mode, pragma) in [(Synchronous::Normal, 1), (Synchronous::Full, 2)] {
+            let dir = tempfile::tempdir().unwrap();
+            let keys = Arc::new(Keys::from_bytes(&[7u8; 32], "test"));
+            let store = SqliteStore::open_with(&dir.path().join("org.sqlite"), keys, mode).unwrap();
+            let writer = store.writer.lock().unwrap();
+            let read: i64 = writer
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap();
+            assert_eq!(read, pragma, "{mode:?}");
         }
     }
 }
