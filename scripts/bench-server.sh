@@ -77,9 +77,11 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   cargo build --release -q -p sfr-org --bin sfr-org --example bench_tool
 fi
 # The code measured, named now: edits made while the benchmark runs are not in its binaries.
-SFR_REV="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with uncommitted changes)')"
-ORG="$SFR_ROOT/target/release/sfr-org"
-TOOL="$SFR_ROOT/target/release/examples/bench_tool"
+# scripts/bench-ab.sh runs this script against other builds' binaries: SFR_ORG_BIN, BENCH_TOOL_BIN and SFR_REV
+# (what the report names) then say which.
+SFR_REV="${SFR_REV:-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (with uncommitted changes)')}"
+ORG="${SFR_ORG_BIN:-$SFR_ROOT/target/release/sfr-org}"
+TOOL="${BENCH_TOOL_BIN:-$SFR_ROOT/target/release/examples/bench_tool}"
 SEED="$SFR_ROOT/bench/server/seed.py"
 LUA="$SFR_ROOT/bench/server/pool.lua"
 
@@ -440,8 +442,8 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report ----
 date_tag="$(date -u +%Y-%m-%d)"
-out="$SFR_ROOT/bench/results/server-$date_tag.md"
-mkdir -p "$SFR_ROOT/bench/results"
+out="${BENCH_OUT:-$SFR_ROOT/bench/results/server-$date_tag.md}"
+mkdir -p "$(dirname "$out")"
 python3 "$SFR_ROOT/bench/server/report.py" "$results" "$work/floors.txt" >"$out.tmp" \
   --date "$date_tag" --duration "$DURATION" --threads "$THREADS" --conns "$CONNS" \
   --growth-duration "$GROWTH_DURATION" --refresh-pool "$REFRESH_POOL" --ratio-duration "$RATIO_DURATION" \
