@@ -77,8 +77,9 @@ def main():
     w("Produced by `scripts/bench-server.sh`. Not a test; the numbers depend on the machine and on its load.")
     w("")
     w(f"* machine: {a.machine}; load average {a.load}")
-    # The server reads the same variable (crates/sfr-org/src/store/sqlite/mod.rs, `synchronous`).
-    if os.environ.get("SFR_ORG_SQLITE_SYNCHRONOUS", "").lower() == "full":
+    # The server reads the same variable, and refuses values other than normal and full
+    # (crates/sfr-org/src/store/sqlite/mod.rs, `Synchronous`).
+    if os.environ.get("SFR_ORG_SQLITE_SYNCHRONOUS", "").strip().lower() == "full":
         sync = ("`synchronous=FULL` (`SFR_ORG_SQLITE_SYNCHRONOUS=full`): every commit fsynced before its grants"
                 " are answered")
     else:

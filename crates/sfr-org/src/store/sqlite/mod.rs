@@ -112,13 +112,13 @@ pub(super) fn busy_wait(attempt: i32) -> bool {
 /// (it does before each pass that has frames to copy, every 25 ms), never the database. FULL: every commit
 /// batch is fsynced before its grants are answered (BENCHMARKS.md, "12-07 FULL": 0.7–0.9 of NORMAL's grants/s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Synchronous {
+enum Synchronous {
     Normal,
     Full,
 }
 
 impl Synchronous {
-    pub(crate) const ENV: &'static str = "SFR_ORG_SQLITE_SYNCHRONOUS";
+    const ENV: &'static str = "SFR_ORG_SQLITE_SYNCHRONOUS";
 
     fn from_env() -> StoreResult<Self> {
         Self::parse(std::env::var(Self::ENV).ok().as_deref())
