@@ -776,7 +776,10 @@ fn the_durability_mode_is_documented_and_a_typo_is_refused() {
             && message.contains("`full`"),
         "{message}"
     );
-    assert!(!org.db().exists(), "nothing created on a refused mode");
+    assert!(
+        !org.db().exists() && !org.db().with_extension("key").exists(),
+        "neither the database nor its key file is created on a refused mode"
+    );
 
     let full = org
         .command()
@@ -785,7 +788,7 @@ fn the_durability_mode_is_documented_and_a_typo_is_refused() {
         .output()
         .unwrap();
     assert!(full.status.success(), "{}", stderr(&full));
-    assert!(org.db().exists());
+    assert!(org.db().exists() && org.db().with_extension("key").exists());
 }
 
 /// A child process we started; killed (by its own handle) when dropped.
